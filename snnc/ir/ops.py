@@ -1,0 +1,623 @@
+"""The closed op set of the IR (ARCHITECTURE §2.2), one frozen dataclass per op.
+
+Each op owns its attributes and its numpy parameters and knows two things about itself:
+`infer(inputs)` computes its output `TensorType` from its input types, raising `ShapeError` when
+its attributes do not fit them (the verifier turns that into a diagnostic naming the node), and
+`params()` lists its parameter arrays by name (for the finiteness check, serialization and
+printing). Constructors only normalise values (lists to arrays, ints to pairs); they never
+judge: the verifier does (STYLE.md, "Constructors build; the verifier judges").
+
+Spatial shapes follow PyTorch: per-sample `(C, L)` for 1-d and `(C, H, W)` for 2-d tensors;
+weights `(out, in/groups, k...)`; pairs are `(y, x)` = `(H, W)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from snnc.ir.quant import NumberFormat
+from snnc.ir.types import FLOAT, SPIKE, Count, DType, Int, Spike, TensorType, count_max
+
+Array = np.ndarray
+
+
+class ShapeError(Exception):
+    """An op's attributes or parameters do not fit its inputs."""
+
+    def __init__(self, message: str, hint: str | None = None, rule: str = "IR-SHAPE"):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.rule = rule
+
+
+def as_param(value) -> Array:
+    """Parameters are numpy arrays: floats as float32 (the IR's real type), integers as int64."""
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.integer):
+        return np.array(arr, dtype=np.int64, order="C")
+    return np.array(arr, dtype=np.float32, order="C")
+
+
+def _pair(value) -> tuple[int, int]:
+    if isinstance(value, (int, np.integer)):
+        return (int(value), int(value))
+    a, b = value
+    return (int(a), int(b))
+
+
+def _single(value) -> tuple[int]:
+    if isinstance(value, (int, np.integer)):
+        return (int(value),)
+    (a,) = value
+    return (int(a),)
+
+
+def infer_type(op: Op, inputs: Sequence[TensorType]) -> TensorType:
+    """The output type of `op` applied to `inputs`; ShapeError if the arity or attributes do not fit."""
+    if op.arity is None and not inputs:
+        raise ShapeError(f"{op.kind} needs at least one input", rule="IR-ARITY")
+    if op.arity is not None and len(inputs) != op.arity:
+        raise ShapeError(f"{op.kind} takes {op.arity} input(s), got {len(inputs)}", rule="IR-ARITY")
+    return op.infer(inputs)
+
+
+def _accumulated(weight_format: NumberFormat | None) -> DType:
+    """Output dtype of a synaptic op: real values, or integers once its weights are quantized."""
+    return FLOAT if weight_format is None else Int(32, signed=True)
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """Base class. `kind` is the op's stable name in files, printouts and diagnostics."""
+
+    kind: ClassVar[str] = "op"
+    arity: ClassVar[int | None] = 1  # None: one or more inputs
+
+    def infer(self, inputs: Sequence[TensorType]) -> TensorType:
+        raise NotImplementedError
+
+    def params(self) -> Iterator[tuple[str, Array]]:
+        """The op's parameter arrays (not None), by field name."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                yield f.name, value
+
+    def formats(self) -> dict[str, NumberFormat]:
+        """Which parameter arrays are quantized, and to what (empty for a float op)."""
+        return {}
+
+    def replace(self, **changes) -> Op:
+        return dataclasses.replace(self, **changes)
+
+
+# --- graph boundary ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Input(Op):
+    """A graph input; data enters time-major as [T, B, *shape]."""
+
+    kind: ClassVar[str] = "input"
+    arity: ClassVar[int | None] = 0
+    shape: tuple[int, ...] = ()
+    dtype: DType = SPIKE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+
+    def infer(self, inputs):
+        if any(d <= 0 for d in self.shape):
+            raise ShapeError(f"input shape {self.shape} has a non-positive dimension")
+        return TensorType(self.shape, self.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class Output(Op):
+    """A graph output; its node name is the output's name."""
+
+    kind: ClassVar[str] = "output"
+
+    def infer(self, inputs):
+        return inputs[0]
+
+
+# --- synaptic ops -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Linear(Op):
+    """y = W x + b over the flattened per-sample input; W is (out, in)."""
+
+    kind: ClassVar[str] = "linear"
+    weight: Array = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    bias: Array | None = None
+    weight_format: NumberFormat | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weight", as_param(self.weight))
+        if self.bias is not None:
+            object.__setattr__(self, "bias", as_param(self.bias))
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[0]
+
+    def formats(self):
+        if self.weight_format is None:
+            return {}
+        return {"weight": self.weight_format} | ({"bias": self.weight_format} if self.bias is not None else {})
+
+    def infer(self, inputs):
+        if self.weight.ndim != 2:
+            raise ShapeError(f"linear weight must be 2-d (out, in), got shape {self.weight.shape}")
+        (x,) = inputs
+        if len(x.shape) != 1:
+            raise ShapeError(f"linear expects a 1-d input, got {x}", "insert a flatten before it")
+        if x.shape[0] != self.in_features:
+            raise ShapeError(f"linear has {self.in_features} input features but its input is {x}")
+        _check_bias(self.bias, self.out_features)
+        return TensorType((self.out_features,), _accumulated(self.weight_format))
+
+
+def _check_bias(bias: Array | None, channels: int) -> None:
+    if bias is not None and bias.shape != (channels,):
+        raise ShapeError(f"bias has shape {bias.shape}, expected ({channels},)")
+
+
+def _window_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
+    """PyTorch's output length of a sliding window (conv and pooling docs)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    if ceil_mode:
+        out = -(-span // s) + 1
+        if (out - 1) * s >= size + p:  # the last window must start inside the input or left padding
+            out -= 1
+        return out
+    return span // s + 1
+
+
+@dataclass(frozen=True, eq=False)
+class _ConvNd(Op):
+    weight: Array = field(default_factory=lambda: np.zeros((0, 0, 1), np.float32))
+    bias: Array | None = None
+    stride: tuple[int, ...] = (1,)
+    padding: tuple[int, ...] = (0,)
+    dilation: tuple[int, ...] = (1,)
+    groups: int = 1
+    weight_format: NumberFormat | None = None
+
+    dims: ClassVar[int] = 1
+
+    def __post_init__(self) -> None:
+        norm = _single if self.dims == 1 else _pair
+        object.__setattr__(self, "weight", as_param(self.weight))
+        if self.bias is not None:
+            object.__setattr__(self, "bias", as_param(self.bias))
+        for name in ("stride", "padding", "dilation"):
+            object.__setattr__(self, name, norm(getattr(self, name)))
+        object.__setattr__(self, "groups", int(self.groups))
+
+    @property
+    def out_channels(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def in_channels(self) -> int:
+        return self.weight.shape[1] * self.groups
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        return tuple(self.weight.shape[2:])
+
+    def formats(self):
+        return Linear.formats(self)  # same rule: weight and bias share the layer's format
+
+    def infer(self, inputs):
+        if self.weight.ndim != self.dims + 2:
+            raise ShapeError(f"{self.kind} weight must be {self.dims + 2}-d, got shape {self.weight.shape}")
+        (x,) = inputs
+        if len(x.shape) != self.dims + 1:
+            raise ShapeError(f"{self.kind} expects a {self.dims + 1}-d input (C, ...), got {x}")
+        if any(v < 1 for v in self.stride + self.dilation) or any(p < 0 for p in self.padding):
+            raise ShapeError(f"{self.kind} needs stride, dilation >= 1 and padding >= 0")
+        if self.groups < 1 or self.out_channels % self.groups:
+            raise ShapeError(f"{self.kind} groups={self.groups} does not divide {self.out_channels} output channels")
+        if x.shape[0] != self.in_channels:
+            raise ShapeError(f"{self.kind} expects {self.in_channels} input channels, its input is {x}")
+        _check_bias(self.bias, self.out_channels)
+        spatial = tuple(
+            _window_out(n, k, s, p, d)
+            for n, k, s, p, d in zip(x.shape[1:], self.kernel, self.stride, self.padding, self.dilation)
+        )
+        if any(n < 1 for n in spatial):
+            raise ShapeError(f"{self.kind} kernel {self.kernel} does not fit input {x}")
+        return TensorType((self.out_channels, *spatial), _accumulated(self.weight_format))
+
+
+@dataclass(frozen=True, eq=False)
+class Conv1d(_ConvNd):
+    """Cross-correlation as torch.nn.functional.conv1d; input (C, L)."""
+
+    kind: ClassVar[str] = "conv1d"
+    dims: ClassVar[int] = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Conv2d(_ConvNd):
+    """Cross-correlation as torch.nn.functional.conv2d; input (C, H, W), pairs are (y, x)."""
+
+    kind: ClassVar[str] = "conv2d"
+    stride: tuple[int, ...] = (1, 1)
+    padding: tuple[int, ...] = (0, 0)
+    dilation: tuple[int, ...] = (1, 1)
+    dims: ClassVar[int] = 2
+
+
+# --- per-channel affine ops -------------------------------------------------------------------
+
+
+def _channel_param(name: str, value: Array, x: TensorType, allow_scalar: bool) -> None:
+    ok = value.shape == (x.channels,) or (allow_scalar and value.ndim == 0)
+    if not ok:
+        want = f"() or ({x.channels},)" if allow_scalar else f"({x.channels},)"
+        raise ShapeError(f"{name} has shape {value.shape}, expected {want} for input {x}")
+
+
+@dataclass(frozen=True, eq=False)
+class BatchNorm(Op):
+    """Eval-mode batch norm per channel: y = (x − mean) / sqrt(var + eps) · weight + bias."""
+
+    kind: ClassVar[str] = "batchnorm"
+    mean: Array = field(default_factory=lambda: np.zeros(0, np.float32))
+    var: Array = field(default_factory=lambda: np.ones(0, np.float32))
+    weight: Array = field(default_factory=lambda: np.ones(0, np.float32))
+    bias: Array = field(default_factory=lambda: np.zeros(0, np.float32))
+    eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        for name in ("mean", "var", "weight", "bias"):
+            object.__setattr__(self, name, as_param(getattr(self, name)))
+        object.__setattr__(self, "eps", float(self.eps))
+
+    def infer(self, inputs):
+        (x,) = inputs
+        for name, value in self.params():
+            _channel_param(name, value, x, allow_scalar=False)
+        if (self.var < 0).any() or self.eps < 0:
+            raise ShapeError("batchnorm running variance and eps must be non-negative")
+        return TensorType(x.shape, FLOAT)
+
+
+@dataclass(frozen=True, eq=False)
+class Scale(Op):
+    """y = x · factor, one factor per channel or one for all."""
+
+    kind: ClassVar[str] = "scale"
+    factor: Array = field(default_factory=lambda: np.ones((), np.float32))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factor", as_param(self.factor))
+
+    def infer(self, inputs):
+        (x,) = inputs
+        _channel_param("factor", self.factor, x, allow_scalar=True)
+        return TensorType(x.shape, FLOAT)
+
+
+# --- pooling ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Pool2d(Op):
+    kernel: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] | None = None  # None: equal to kernel, as in PyTorch
+    padding: tuple[int, int] = (0, 0)
+    ceil_mode: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kernel", _pair(self.kernel))
+        object.__setattr__(self, "stride", _pair(self.kernel if self.stride is None else self.stride))
+        object.__setattr__(self, "padding", _pair(self.padding))
+
+    def out_dtype(self, x: DType) -> DType:
+        return x
+
+    def infer(self, inputs):
+        (x,) = inputs
+        if len(x.shape) != 3:
+            raise ShapeError(f"{self.kind} expects a (C, H, W) input, got {x}")
+        if min(self.kernel + self.stride) < 1 or min(self.padding) < 0:
+            raise ShapeError(f"{self.kind} needs kernel, stride >= 1 and padding >= 0")
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel)):
+            raise ShapeError(f"{self.kind} padding {self.padding} exceeds half the kernel {self.kernel}")
+        hw = tuple(
+            _window_out(n, k, s, p, 1, self.ceil_mode)
+            for n, k, s, p in zip(x.shape[1:], self.kernel, self.stride, self.padding)
+        )
+        if min(hw) < 1:
+            raise ShapeError(f"{self.kind} kernel {self.kernel} does not fit input {x}")
+        return TensorType((x.shape[0], *hw), self.out_dtype(x.dtype))
+
+
+@dataclass(frozen=True, eq=False)
+class AvgPool2d(_Pool2d):
+    """torch.nn.functional.avg_pool2d (divides by the window size, padding counted if asked)."""
+
+    kind: ClassVar[str] = "avgpool2d"
+    count_include_pad: bool = True
+
+    def out_dtype(self, x):
+        return FLOAT
+
+
+@dataclass(frozen=True, eq=False)
+class SumPool2d(_Pool2d):
+    """Sum over each window (sinabs SumPool2d; Speck's event pooling): avg_pool2d · kernel area."""
+
+    kind: ClassVar[str] = "sumpool2d"
+
+    def out_dtype(self, x):
+        if x.is_event:
+            m = count_max(x) * math.prod(self.kernel)
+            return Count(None if math.isinf(m) else int(m))
+        return x
+
+
+@dataclass(frozen=True, eq=False)
+class MaxPool2d(_Pool2d):
+    """torch.nn.functional.max_pool2d; on spikes it is an OR over the window."""
+
+    kind: ClassVar[str] = "maxpool2d"
+
+
+# --- shape ops --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Flatten(Op):
+    """Flattens per-sample axes start..end (inclusive, negative from the end), as nn.Flatten(1)."""
+
+    kind: ClassVar[str] = "flatten"
+    start: int = 0
+    end: int = -1
+
+    def infer(self, inputs):
+        (x,) = inputs
+        n = len(x.shape)
+        s, e = self.start % max(n, 1), self.end % max(n, 1)
+        if n == 0 or s > e:
+            raise ShapeError(f"flatten axes {self.start}..{self.end} are invalid for {x}")
+        shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
+        return TensorType(shape, x.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class Reshape(Op):
+    """Row-major reshape of the per-sample tensor (same element count)."""
+
+    kind: ClassVar[str] = "reshape"
+    shape: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+
+    def infer(self, inputs):
+        (x,) = inputs
+        if math.prod(self.shape) != x.numel or any(d <= 0 for d in self.shape):
+            raise ShapeError(f"cannot reshape {x} ({x.numel} elements) to {self.shape}")
+        return TensorType(self.shape, x.dtype)
+
+
+def _join(dtypes: Sequence[DType]) -> DType:
+    """The dtype that can hold values of every input (for concat)."""
+    if all(d == dtypes[0] for d in dtypes):
+        return dtypes[0]
+    if all(d.is_event for d in dtypes):
+        m = max(count_max(d) for d in dtypes)
+        return Count(None if math.isinf(m) else int(m))
+    return FLOAT
+
+
+@dataclass(frozen=True, eq=False)
+class Concat(Op):
+    """Concatenation along a per-sample axis (0 = channels), as torch.cat(dim=axis + 1)."""
+
+    kind: ClassVar[str] = "concat"
+    arity: ClassVar[int | None] = None
+    axis: int = 0
+
+    def infer(self, inputs):
+        if len(inputs) < 1:
+            raise ShapeError("concat needs at least one input")
+        rank = len(inputs[0].shape)
+        if not 0 <= self.axis < rank:
+            raise ShapeError(f"concat axis {self.axis} is out of range for {inputs[0]}")
+        rest = [x.shape[: self.axis] + x.shape[self.axis + 1 :] for x in inputs]
+        if any(len(x.shape) != rank for x in inputs) or any(r != rest[0] for r in rest):
+            raise ShapeError(f"concat inputs differ outside axis {self.axis}: {', '.join(map(str, inputs))}")
+        shape = list(inputs[0].shape)
+        shape[self.axis] = sum(x.shape[self.axis] for x in inputs)
+        return TensorType(tuple(shape), _join([x.dtype for x in inputs]))
+
+
+# --- elementwise ------------------------------------------------------------------------------
+
+ElementwiseKind = Literal["add", "sub", "mul", "and", "or", "iand"]
+LOGIC_KINDS = ("and", "or", "iand")
+
+
+@dataclass(frozen=True, eq=False)
+class Elementwise(Op):
+    """Two same-shaped inputs a, b. add/sub/mul are arithmetic; and/or/iand take spikes:
+    iand(a, b) = (not a) and b, SpikingJelly's SEW IAND with a the block's residual branch."""
+
+    kind: ClassVar[str] = "elementwise"
+    arity: ClassVar[int | None] = 2
+    fn: ElementwiseKind = "add"
+
+    def infer(self, inputs):
+        a, b = inputs
+        if a.shape != b.shape:
+            raise ShapeError(f"elementwise {self.fn} inputs differ in shape: {a} vs {b}")
+        if self.fn in LOGIC_KINDS:
+            if not (isinstance(a.dtype, Spike) and isinstance(b.dtype, Spike)):
+                raise ShapeError(f"elementwise {self.fn} needs spike inputs, got {a} and {b}")
+            return TensorType(a.shape, SPIKE)
+        if self.fn not in ("add", "sub", "mul"):
+            raise ShapeError(f"unknown elementwise function {self.fn!r}")
+        return TensorType(a.shape, _arith_dtype(self.fn, a.dtype, b.dtype))
+
+
+def _arith_dtype(fn: str, a: DType, b: DType) -> DType:
+    if a.is_event and b.is_event and fn != "sub":
+        if fn == "mul" and isinstance(a, Spike) and isinstance(b, Spike):
+            return SPIKE
+        m = count_max(a) + count_max(b) if fn == "add" else count_max(a) * count_max(b)
+        return Count(None if math.isinf(m) else int(m))
+    if isinstance(a, Int) and isinstance(b, Int):
+        return Int(max(a.bits, b.bits) + 1, signed=True)
+    return FLOAT
+
+
+@dataclass(frozen=True, eq=False)
+class ReLU(Op):
+    """max(x, 0). Only in ANN graphs: ANN→SNN conversion turns it into a neuron."""
+
+    kind: ClassVar[str] = "relu"
+
+    def infer(self, inputs):
+        return inputs[0]
+
+
+# --- stateful ops -----------------------------------------------------------------------------
+
+NEURON_FLOAT_PARAMS = ("threshold", "v_decay", "gain", "bias", "v_reset", "v_init", "i_decay", "i_init", "v_min")
+
+
+@dataclass(frozen=True, eq=False)
+class Neuron(Op):
+    """The one spiking neuron of the IR (ARCHITECTURE §2.3). Per step t, with input x[t]:
+
+        i[t] = i_decay · i[t-1] + x[t]         only with a current state (i_decay is not None)
+        I[t] = i[t]  (input_order "current_first"), or i[t-1] ("voltage_first": Norse's
+               one-step synaptic delay; i[t] is still updated from x[t]); I[t] = x[t] without current
+        h[t] = v_decay · v[t-1] + gain · I[t] + bias
+               reset_timing "next_step": the reset decided by r = fire(v[t-1]) (v[-1] = v_init) is
+               applied here: subtract → h[t] −= threshold · r; zero → h[t] = v_reset where r > 0
+        s[t] = fire(h[t])  fire_op "ge": h ≥ θ, "gt": h > θ. spikes "single": s ∈ {0, 1};
+               "multi": the number of multiples of θ that h reaches (floor(h/θ) for "ge",
+               ceil(h/θ) − 1 for "gt"), capped at max_spikes, 0 where fire(h) is false
+        v[t] = same_step reset of h[t]: zero → v_reset where s > 0; subtract → h − s · θ; none → h
+               (with "next_step" timing v[t] = h[t]: the reset comes at the next step)
+        v[t] = max(v[t], v_min)               if v_min is set
+
+    Parameters are scalars (0-d), per channel (C,) or per neuron (the full per-sample shape);
+    `v_decay` and `i_decay` are the multiplicative retention factors a_v and a_i of §2.3
+    (1 = no leak). `state_format` marks a quantized neuron: every parameter is then an integer of
+    that format.
+    """
+
+    kind: ClassVar[str] = "neuron"
+    threshold: Array = field(default_factory=lambda: np.ones((), np.float32))
+    v_decay: Array = field(default_factory=lambda: np.ones((), np.float32))
+    gain: Array = field(default_factory=lambda: np.ones((), np.float32))
+    bias: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    i_decay: Array | None = None
+    input_order: Literal["current_first", "voltage_first"] = "current_first"
+    reset: Literal["zero", "subtract", "none"] = "subtract"
+    v_reset: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    reset_timing: Literal["same_step", "next_step"] = "same_step"
+    fire_op: Literal["ge", "gt"] = "ge"
+    spikes: Literal["single", "multi"] = "single"
+    max_spikes: int | None = None
+    v_min: Array | None = None
+    v_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    i_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    state_format: NumberFormat | None = None
+
+    def __post_init__(self) -> None:
+        for name in NEURON_FLOAT_PARAMS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, as_param(value))
+        if self.max_spikes is not None:
+            object.__setattr__(self, "max_spikes", int(self.max_spikes))
+
+    @property
+    def has_current(self) -> bool:
+        return self.i_decay is not None
+
+    def formats(self):
+        if self.state_format is None:
+            return {}
+        return {name: self.state_format for name, _ in self.params()}
+
+    def infer(self, inputs):
+        (x,) = inputs
+        for name, value in self.params():
+            if value.shape not in ((), (x.channels,), x.shape):
+                raise ShapeError(
+                    f"neuron parameter {name} has shape {value.shape}; it must be a scalar, "
+                    f"per channel ({x.channels},) or per neuron {x.shape}",
+                    "give one value, one per channel, or one per neuron",
+                    rule="IR-NEURON-PARAM",
+                )
+        choices = {
+            "input_order": ("current_first", "voltage_first"),
+            "reset": ("zero", "subtract", "none"),
+            "reset_timing": ("same_step", "next_step"),
+            "fire_op": ("ge", "gt"),
+            "spikes": ("single", "multi"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ShapeError(f"neuron {name}={getattr(self, name)!r} is not one of {allowed}", rule="IR-NEURON-PARAM")
+        if self.spikes == "multi" and self.max_spikes is not None and self.max_spikes < 1:
+            raise ShapeError(f"neuron max_spikes={self.max_spikes} must be at least 1", rule="IR-NEURON-PARAM")
+        if (self.threshold <= 0).any():
+            raise ShapeError(
+                "neuron threshold must be positive", "a threshold <= 0 fires on every step", rule="IR-NEURON-PARAM"
+            )
+        if self.spikes == "single":
+            return TensorType(x.shape, SPIKE)
+        return TensorType(x.shape, Count(self.max_spikes))
+
+
+@dataclass(frozen=True, eq=False)
+class Delay(Op):
+    """y[t] = x[t − steps], zero for t < steps. The only op a cycle may pass through."""
+
+    kind: ClassVar[str] = "delay"
+    steps: int = 1
+
+    def infer(self, inputs):
+        if self.steps < 1:
+            raise ShapeError(f"delay steps={self.steps} must be at least 1", "a zero delay would make the cycle instantaneous")
+        return inputs[0]
+
+
+OPS: tuple[type[Op], ...] = (
+    Input, Output,
+    Linear, Conv1d, Conv2d,
+    BatchNorm, Scale,
+    AvgPool2d, SumPool2d, MaxPool2d,
+    Flatten, Reshape, Concat,
+    Elementwise, ReLU,
+    Neuron, Delay,
+)  # fmt: skip
+"""Every op of the IR, for tests and backends that must cover all of them."""
+
+OP_BY_KIND: dict[str, type[Op]] = {op.kind: op for op in OPS}
+
+STATEFUL: tuple[type[Op], ...] = (Neuron, Delay)
