@@ -91,8 +91,15 @@ class SnncError(Exception):
         return self.render()
 
 
-def input_error(rule: str, message: str, *, node: str | None = None, hint: str | None = None,
-                measured: Any = None, limit: Any = None) -> SnncError:
+def input_error(
+    rule: str,
+    message: str,
+    *,
+    node: str | None = None,
+    hint: str | None = None,
+    measured: Any = None,
+    limit: Any = None,
+) -> SnncError:
     """Shorthand for the common case: one error diagnostic about unusable input (exit code 2)."""
     return SnncError([Diagnostic(rule, message, node=node, hint=hint, measured=measured, limit=limit)])
 

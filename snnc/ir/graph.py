@@ -186,7 +186,11 @@ class GraphBuilder:
         node = self._nodes[delay]
         if self._nodes[source].type != node.type:
             raise SnncError(
-                [Diagnostic("IR-TYPE", f"delay expects {node.type}, {source!r} gives {self._nodes[source].type}", node=delay)]
+                [
+                    Diagnostic(
+                        "IR-TYPE", f"delay expects {node.type}, {source!r} gives {self._nodes[source].type}", node=delay
+                    )
+                ]
             )
         self._nodes[delay] = node.replace(inputs=(source,))
 

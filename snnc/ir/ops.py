@@ -582,7 +582,9 @@ class Neuron(Op):
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ShapeError(f"neuron {name}={getattr(self, name)!r} is not one of {allowed}", rule="IR-NEURON-PARAM")
+                raise ShapeError(
+                    f"neuron {name}={getattr(self, name)!r} is not one of {allowed}", rule="IR-NEURON-PARAM"
+                )
         if self.spikes == "multi" and self.max_spikes is not None and self.max_spikes < 1:
             raise ShapeError(f"neuron max_spikes={self.max_spikes} must be at least 1", rule="IR-NEURON-PARAM")
         if (self.threshold <= 0).any():
@@ -603,7 +605,9 @@ class Delay(Op):
 
     def infer(self, inputs):
         if self.steps < 1:
-            raise ShapeError(f"delay steps={self.steps} must be at least 1", "a zero delay would make the cycle instantaneous")
+            raise ShapeError(
+                f"delay steps={self.steps} must be at least 1", "a zero delay would make the cycle instantaneous"
+            )
         return inputs[0]
 
 

@@ -39,16 +39,28 @@ def _names_and_edges(graph: Graph) -> list[Diagnostic]:
     seen: set[str] = set()
     for node in graph.nodes:
         if node.name in seen:
-            diags.append(Diagnostic("IR-DUPLICATE-NAME", f"two nodes are named {node.name!r}", node=node.name,
-                                    hint="node names must be unique; rename one"))
+            diags.append(
+                Diagnostic(
+                    "IR-DUPLICATE-NAME",
+                    f"two nodes are named {node.name!r}",
+                    node=node.name,
+                    hint="node names must be unique; rename one",
+                )
+            )
         seen.add(node.name)
     for node in graph.nodes:
         for i in node.inputs:
             if i not in seen:
                 diags.append(Diagnostic("IR-DANGLING", f"input {i!r} is not a node of the graph", node=node.name))
             elif isinstance(graph.node(i).op, Output):
-                diags.append(Diagnostic("IR-OUTPUT-USED", f"reads the graph output {i!r}", node=node.name,
-                                        hint="read the node that feeds the output instead"))
+                diags.append(
+                    Diagnostic(
+                        "IR-OUTPUT-USED",
+                        f"reads the graph output {i!r}",
+                        node=node.name,
+                        hint="read the node that feeds the output instead",
+                    )
+                )
     if not graph.inputs:
         diags.append(Diagnostic("IR-NO-INPUT", "the graph has no input node"))
     if not graph.outputs:
@@ -60,8 +72,14 @@ def _cycles(graph: Graph) -> list[Diagnostic]:
     try:
         graph.order
     except CycleError as e:
-        return [Diagnostic("IR-CYCLE", f"cycle without a delay through {', '.join(e.nodes)}", node=e.nodes[0],
-                           hint="a recurrent connection must pass through a Delay of at least one step")]
+        return [
+            Diagnostic(
+                "IR-CYCLE",
+                f"cycle without a delay through {', '.join(e.nodes)}",
+                node=e.nodes[0],
+                hint="a recurrent connection must pass through a Delay of at least one step",
+            )
+        ]
     return []
 
 
@@ -72,9 +90,16 @@ def _node_type(graph: Graph, node: Node) -> list[Diagnostic]:
         return [Diagnostic(e.rule, e.message, node=node.name, hint=e.hint)]
     if inferred != node.type:
         what = "its input" if isinstance(node.op, Delay) else "its op and inputs"
-        return [Diagnostic("IR-TYPE", f"declared type {node.type} differs from {inferred} implied by {what}",
-                           node=node.name, hint="rebuild the node so its type is inferred",
-                           measured=str(node.type), limit=str(inferred))]
+        return [
+            Diagnostic(
+                "IR-TYPE",
+                f"declared type {node.type} differs from {inferred} implied by {what}",
+                node=node.name,
+                hint="rebuild the node so its type is inferred",
+                measured=str(node.type),
+                limit=str(inferred),
+            )
+        ]
     return []
 
 
@@ -83,27 +108,56 @@ def _parameters(node: Node) -> list[Diagnostic]:
     formats = node.op.formats()
     for name, value in node.op.params():
         if value.dtype not in (np.float32, np.int64):
-            diags.append(Diagnostic("IR-PARAM-DTYPE", f"parameter {name} has dtype {value.dtype}", node=node.name,
-                                    hint="parameters are float32 (real) or int64 (quantized) arrays"))
+            diags.append(
+                Diagnostic(
+                    "IR-PARAM-DTYPE",
+                    f"parameter {name} has dtype {value.dtype}",
+                    node=node.name,
+                    hint="parameters are float32 (real) or int64 (quantized) arrays",
+                )
+            )
             continue
         if value.dtype == np.float32 and not np.isfinite(value).all():
             bad = int((~np.isfinite(value)).sum())
-            diags.append(Diagnostic("IR-NONFINITE", f"parameter {name} has {bad} NaN or infinite value(s)",
-                                    node=node.name, hint="retrain or fix the layer; NaN weights cannot be compiled",
-                                    measured=bad))
+            diags.append(
+                Diagnostic(
+                    "IR-NONFINITE",
+                    f"parameter {name} has {bad} NaN or infinite value(s)",
+                    node=node.name,
+                    hint="retrain or fix the layer; NaN weights cannot be compiled",
+                    measured=bad,
+                )
+            )
         fmt = formats.get(name)
         if value.dtype == np.int64 and fmt is None:
-            diags.append(Diagnostic("IR-QUANT-FORMAT", f"integer parameter {name} has no number format",
-                                    node=node.name, hint="quantized parameters need a NumberFormat"))
+            diags.append(
+                Diagnostic(
+                    "IR-QUANT-FORMAT",
+                    f"integer parameter {name} has no number format",
+                    node=node.name,
+                    hint="quantized parameters need a NumberFormat",
+                )
+            )
         elif fmt is not None and value.dtype != np.int64:
-            diags.append(Diagnostic("IR-QUANT-FORMAT", f"parameter {name} is marked {fmt} but holds real values",
-                                    node=node.name, hint="quantize the parameter to integers"))
+            diags.append(
+                Diagnostic(
+                    "IR-QUANT-FORMAT",
+                    f"parameter {name} is marked {fmt} but holds real values",
+                    node=node.name,
+                    hint="quantize the parameter to integers",
+                )
+            )
         elif fmt is not None and not fmt.fits(value):
-            diags.append(Diagnostic("IR-QUANT-RANGE",
-                                    f"parameter {name} spans [{value.min()}, {value.max()}], outside {fmt} "
-                                    f"[{fmt.min}, {fmt.max}]", node=node.name,
-                                    hint="requantize with a smaller scale", measured=[int(value.min()), int(value.max())],
-                                    limit=[fmt.min, fmt.max]))
+            diags.append(
+                Diagnostic(
+                    "IR-QUANT-RANGE",
+                    f"parameter {name} spans [{value.min()}, {value.max()}], outside {fmt} [{fmt.min}, {fmt.max}]",
+                    node=node.name,
+                    hint="requantize with a smaller scale",
+                    measured=[int(value.min()), int(value.max())],
+                    limit=[fmt.min, fmt.max],
+                )
+            )
     return diags
 
 
@@ -117,5 +171,8 @@ def unused_nodes(graph: Graph) -> list[Diagnostic]:
             continue
         live.add(name)
         stack.extend(graph.node(name).inputs)
-    return [Diagnostic("IR-UNUSED", "result reaches no output", node=n.name, severity=Severity.WARNING)
-            for n in graph.nodes if n.name not in live]
+    return [
+        Diagnostic("IR-UNUSED", "result reaches no output", node=n.name, severity=Severity.WARNING)
+        for n in graph.nodes
+        if n.name not in live
+    ]
