@@ -398,7 +398,7 @@ class Flatten(Op):
         s, e = self.start % max(n, 1), self.end % max(n, 1)
         if n == 0 or s > e:
             raise ShapeError(f"flatten axes {self.start}..{self.end} are invalid for {x}")
-        shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
+        shape = (*x.shape[:s], math.prod(x.shape[s : e + 1]), *x.shape[e + 1 :])
         return TensorType(shape, x.dtype)
 
 

@@ -70,7 +70,7 @@ def _names_and_edges(graph: Graph) -> list[Diagnostic]:
 
 def _cycles(graph: Graph) -> list[Diagnostic]:
     try:
-        graph.order
+        _ = graph.order
     except CycleError as e:
         return [
             Diagnostic(
