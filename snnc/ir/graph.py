@@ -122,8 +122,7 @@ class Graph:
                 if indegree[user] == 0:
                     heapq.heappush(ready, position[user])
         if len(out) != len(self.nodes):
-            done = {n.name for n in out}
-            raise CycleError([n.name for n in self.nodes if n.name not in done])
+            raise CycleError(_on_cycles({n.name for n in out}, deps, dependants, self.nodes))
         return tuple(out)
 
     # --- building new graphs ------------------------------------------------------------------
@@ -136,6 +135,22 @@ class Graph:
 
     def parameter_count(self) -> int:
         return sum(int(a.size) for n in self.nodes for _, a in n.op.params())
+
+
+def _on_cycles(done: set[str], deps, dependants, nodes) -> list[str]:
+    """Nodes Kahn's algorithm could not order, minus those merely downstream of a cycle."""
+    left = {n.name for n in nodes} - done
+    remaining = {name: sum(u in left for u in dependants[name]) for name in left}
+    leaves = [name for name, k in remaining.items() if k == 0]
+    while leaves:
+        name = leaves.pop()
+        left.discard(name)
+        for i in deps[name]:
+            if i in left:
+                remaining[i] -= 1
+                if remaining[i] == 0:
+                    leaves.append(i)
+    return [n.name for n in nodes if n.name in left]
 
 
 class GraphBuilder:

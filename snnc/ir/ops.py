@@ -37,10 +37,18 @@ class ShapeError(Exception):
         self.rule = rule
 
 
-def as_param(value) -> Array:
-    """Parameters are numpy arrays: floats as float32 (the IR's real type), integers as int64."""
+def as_param(value, quantized: bool = False) -> Array:
+    """Parameters are numpy arrays: float32 (the IR's real type), or int64 once quantized.
+
+    Whether a parameter is quantized is decided by its op carrying a NumberFormat for it, never by
+    the Python type of the value (`Neuron(threshold=2)` is a float neuron). A quantized parameter
+    given non-integral values stays float32, for the verifier to report.
+    """
     arr = np.asarray(value)
-    if arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.integer):
+    integral = np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_
+    if quantized and not integral and np.issubdtype(arr.dtype, np.floating):
+        integral = bool(np.isfinite(arr).all() and (arr == np.round(arr)).all())
+    if quantized and integral:
         return np.array(arr, dtype=np.int64, order="C")
     return np.array(arr, dtype=np.float32, order="C")
 
@@ -142,9 +150,10 @@ class Linear(Op):
     weight_format: NumberFormat | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "weight", as_param(self.weight))
+        quantized = self.weight_format is not None
+        object.__setattr__(self, "weight", as_param(self.weight, quantized))
         if self.bias is not None:
-            object.__setattr__(self, "bias", as_param(self.bias))
+            object.__setattr__(self, "bias", as_param(self.bias, quantized))
 
     @property
     def in_features(self) -> int:
@@ -201,9 +210,10 @@ class _ConvNd(Op):
 
     def __post_init__(self) -> None:
         norm = _single if self.dims == 1 else _pair
-        object.__setattr__(self, "weight", as_param(self.weight))
+        quantized = self.weight_format is not None
+        object.__setattr__(self, "weight", as_param(self.weight, quantized))
         if self.bias is not None:
-            object.__setattr__(self, "bias", as_param(self.bias))
+            object.__setattr__(self, "bias", as_param(self.bias, quantized))
         for name in ("stride", "padding", "dilation"):
             object.__setattr__(self, name, norm(getattr(self, name)))
         object.__setattr__(self, "groups", int(self.groups))
@@ -550,7 +560,7 @@ class Neuron(Op):
         for name in NEURON_FLOAT_PARAMS:
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, as_param(value))
+                object.__setattr__(self, name, as_param(value, self.state_format is not None))
         if self.max_spikes is not None:
             object.__setattr__(self, "max_spikes", int(self.max_spikes))
 

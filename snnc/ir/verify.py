@@ -107,16 +107,6 @@ def _parameters(node: Node) -> list[Diagnostic]:
     diags = []
     formats = node.op.formats()
     for name, value in node.op.params():
-        if value.dtype not in (np.float32, np.int64):
-            diags.append(
-                Diagnostic(
-                    "IR-PARAM-DTYPE",
-                    f"parameter {name} has dtype {value.dtype}",
-                    node=node.name,
-                    hint="parameters are float32 (real) or int64 (quantized) arrays",
-                )
-            )
-            continue
         if value.dtype == np.float32 and not np.isfinite(value).all():
             bad = int((~np.isfinite(value)).sum())
             diags.append(
@@ -129,16 +119,7 @@ def _parameters(node: Node) -> list[Diagnostic]:
                 )
             )
         fmt = formats.get(name)
-        if value.dtype == np.int64 and fmt is None:
-            diags.append(
-                Diagnostic(
-                    "IR-QUANT-FORMAT",
-                    f"integer parameter {name} has no number format",
-                    node=node.name,
-                    hint="quantized parameters need a NumberFormat",
-                )
-            )
-        elif fmt is not None and value.dtype != np.int64:
+        if fmt is not None and value.dtype != np.int64:
             diags.append(
                 Diagnostic(
                     "IR-QUANT-FORMAT",
