@@ -1,0 +1,373 @@
+"""The `.snnc` file format: one graph, versioned, self-describing, round-tripping exactly.
+
+A compiled or imported graph is saved so that later runs (check, report, compile for another
+target) start from the same IR without the source model or its library. Nothing is pickled: the
+file is a fixed prefix, a JSON header and raw little-endian array bytes, so loading a file never
+runs code. Layout (integers little-endian):
+
+    offset  size  field
+         0     8  magic b"SNNC\\0\\r\\n\\x1a" (the \\r\\n and \\x1a catch text-mode copies, as PNG's do)
+         8     4  format version (uint32), currently 1
+        12     8  header length in bytes (uint64)
+        20     8  payload length in bytes (uint64)
+        28    32  SHA-256 of every byte of the file except these 32
+        60     -  header: UTF-8 JSON, then zero padding up to a multiple of 64
+         -     -  payload: the parameter arrays, each starting at a multiple of 64 bytes
+
+The header is `{"graph": name, "nodes": [...]}`; each node is `{"name", "op" (the op's kind),
+"inputs", "type" (str of its TensorType), "origin", "attrs"}`. `attrs` holds every dataclass
+field of the op, so a new op or field needs no change here: JSON scalars as they are (floats
+exactly, by their repr; NaN and Infinity as Python's json writes them), tuples as lists, and
+tagged objects `{"array": {"dtype", "shape", "offset", "length"}}` (offset relative to
+the payload), `{"number_format": NumberFormat.to_json()}` and `{"dtype": str(DType)}`. A field
+missing from a file takes its default, so files written before a field existed still load.
+
+Problems with a file become `SnncError`s with rules IO-NOT-FOUND, IO-NOT-SNNC, IO-VERSION and
+IO-CORRUPT (reading) or IO-WRITE (saving). `load` does not verify the graph: the caller decides
+when to run `verify`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+import secrets
+import struct
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snnc.diagnostics import SnncError, input_error
+from snnc.ir.graph import Graph, Node
+from snnc.ir.ops import OP_BY_KIND, Op
+from snnc.ir.quant import NumberFormat
+from snnc.ir.types import DType, parse_dtype, parse_type
+
+MAGIC = b"SNNC\x00\r\n\x1a"
+VERSION = 1
+ALIGN = 64  # array offsets are multiples of this, so a reader may map arrays in place
+
+_PREFIX = struct.Struct("<8sIQQ32s")  # magic, version, header length, payload length, sha256
+_CHECKSUM_AT = _PREFIX.size - 32  # offset of the sha256 field, the prefix's last
+_ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: plain numbers, never objects
+
+_CORRUPT_HINT = "the file is damaged or incomplete; save the graph again (or re-run the command that wrote it)"
+_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
+_OTHER_FORMATS = (  # leading bytes of files users mistake for .snnc files
+    (b"PK\x03\x04", "a zip archive, as torch.save writes"),
+    (b"\x80", "a Python pickle, as old torch.save versions write"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file, as NIR writes"),
+)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def save(graph: Graph, path: str | os.PathLike[str]) -> None:
+    """Write `graph` to `path` atomically: readers see the old file or the new one, never a part.
+
+    The bytes go to a temporary file in the same directory (same file system, so the rename is
+    atomic), are fsynced, and replace `path`; on any failure the temporary file is removed.
+    """
+    data = dumps(graph)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        _write_then_replace(tmp, path, data)
+    except OSError as e:
+        raise input_error(
+            "IO-WRITE",
+            f"cannot write {path}: {e.strerror or e}",
+            hint="check that the directory exists, is writable and has free space",
+        ) from None
+
+
+def _write_then_replace(tmp: Path, path: Path, data: bytes) -> None:
+    try:
+        # O_EXCL: never write through a file someone else created; 0o666 lets the umask decide.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # keep the original error, not a cleanup failure
+            tmp.unlink()
+        raise
+
+
+def dumps(graph: Graph) -> bytes:
+    """The `.snnc` bytes of `graph`; the same graph always gives the same bytes."""
+    payload = _PayloadWriter()
+    nodes = [
+        {
+            "name": node.name,
+            "op": node.op.kind,
+            "inputs": list(node.inputs),
+            "type": str(node.type),
+            "origin": node.origin,
+            "attrs": {
+                f.name: _encode(getattr(node.op, f.name), payload, f"node {node.name!r} field {f.name!r}")
+                for f in dataclasses.fields(node.op)
+            },
+        }
+        for node in graph.nodes
+    ]
+    header = json.dumps({"graph": graph.name, "nodes": nodes}, separators=(",", ":")).encode()
+    return _pack(header, payload.getvalue())
+
+
+class _PayloadWriter:
+    """Concatenates arrays at aligned offsets and returns the header entry describing each."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def add(self, array: np.ndarray, where: str) -> dict[str, Any]:
+        if array.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"{where}: cannot store an array of dtype {array.dtype}")
+        little = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")  # keeps 0-d arrays 0-d
+        offset = _align(self._size)
+        self._chunks += [bytes(offset - self._size), little.tobytes()]
+        self._size = offset + little.nbytes
+        return {"dtype": little.dtype.str, "shape": list(little.shape), "offset": offset, "length": little.nbytes}
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+def _encode(value: object, payload: _PayloadWriter, where: str) -> Any:
+    """One op field as JSON; arrays go to the payload and leave a reference behind."""
+    if isinstance(value, np.ndarray):
+        return {"array": payload.add(value, where)}
+    if isinstance(value, NumberFormat):
+        return {"number_format": value.to_json()}
+    if isinstance(value, DType):
+        return {"dtype": str(value)}
+    if isinstance(value, tuple):
+        return [_encode(v, payload, where) for v in value]
+    if isinstance(value, np.generic):  # a numpy scalar someone stored in an int/float field
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"{where}: cannot store a {type(value).__name__} in a .snnc file")
+
+
+def _pack(header: bytes, payload: bytes) -> bytes:
+    """Prefix, header, padding and payload, with the checksum over all but the checksum field."""
+    padding = bytes(_align(_PREFIX.size + len(header)) - _PREFIX.size - len(header))
+    fields = MAGIC + struct.pack("<IQQ", VERSION, len(header), len(payload))
+    body = header + padding + payload
+    return fields + hashlib.sha256(fields + body).digest() + body
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def load(path: str | os.PathLike[str]) -> Graph:
+    """Read a graph written by `save`. Raises SnncError (exit code 2) for any unusable file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise input_error(
+            "IO-NOT-FOUND",
+            f"{path}: no such file",
+            hint=f"check the path; relative paths start at {Path.cwd()}",
+        ) from None
+    except OSError as e:  # a directory, no permission: still not a file snnc can read
+        raise input_error(
+            "IO-NOT-FOUND", f"cannot read {path}: {e.strerror or e}", hint="give the path of a readable file"
+        ) from None
+    return loads(data, source=str(path))
+
+
+def loads(data: bytes, source: str = "<bytes>") -> Graph:
+    """Parse `.snnc` bytes; `source` names the data in diagnostics (a path, usually)."""
+    header, payload = _unpack(data, source)
+    try:
+        doc = json.loads(header)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise _corrupt(source, f"the header is not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("graph"), str) or not isinstance(doc.get("nodes"), list):
+        raise _corrupt(source, "the header lacks the graph name or its node list")
+    return Graph(tuple(_node(entry, payload, source) for entry in doc["nodes"]), doc["graph"])
+
+
+def _unpack(data: bytes, source: str) -> tuple[bytes, memoryview]:
+    """Check magic, version, lengths and checksum; return the header bytes and the payload."""
+    if not data.startswith(MAGIC):
+        if MAGIC.startswith(data[: len(MAGIC)]):
+            raise _corrupt(source, f"the file ends after {len(data)} bytes, inside the magic number")
+        raise _not_snnc(data, source)
+    if len(data) < _PREFIX.size:
+        raise _corrupt(source, f"the file ends after {len(data)} bytes, inside its {_PREFIX.size}-byte prefix")
+    _, version, header_len, payload_len, checksum = _PREFIX.unpack_from(data)
+    if version != VERSION:
+        raise input_error(
+            "IO-VERSION",
+            f"{source} uses .snnc format version {version}; this snnc reads version {VERSION}",
+            hint="a newer snnc wrote it: upgrade snnc, or save the graph again with this version"
+            if version > VERSION
+            else _CORRUPT_HINT,
+            measured=version,
+            limit=[VERSION],
+        )
+    payload_at = _align(_PREFIX.size + header_len)
+    expected = payload_at + payload_len
+    if len(data) != expected:
+        problem = "is truncated" if len(data) < expected else "has trailing bytes"
+        raise _corrupt(source, f"the file {problem}: {len(data)} bytes, its prefix says {expected}")
+    if hashlib.sha256(data[:_CHECKSUM_AT] + data[_PREFIX.size :]).digest() != checksum:
+        raise _corrupt(source, "checksum mismatch: the contents changed after the file was written")
+    return data[_PREFIX.size : _PREFIX.size + header_len], memoryview(data)[payload_at:]
+
+
+def _node(entry: object, payload: memoryview, source: str) -> Node:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise _corrupt(source, f"a node entry has no name: {str(entry)[:80]}")
+    name: str = entry["name"]
+    try:
+        cls = OP_BY_KIND.get(entry["op"])
+        if cls is None:
+            raise _corrupt(
+                source,
+                f"node {name!r} has op kind {entry['op']!r}, which this snnc does not know",
+                node=name,
+                hint="a newer snnc may have written it: upgrade snnc, or save the graph again with this version",
+            )
+        inputs = entry["inputs"]
+        origin = entry["origin"]
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            raise ValueError(f"inputs must be a list of node names, got {inputs!r}")
+        if origin is not None and not isinstance(origin, str):
+            raise ValueError(f"origin must be a string or null, got {origin!r}")
+        op = _op(cls, entry["attrs"], payload)
+        return Node(name, op, tuple(inputs), parse_type(entry["type"]), origin)
+    except _DECODE_ERRORS as e:
+        reason = f"missing key {e}" if isinstance(e, KeyError) else str(e)
+        raise _corrupt(source, f"node {name!r}: {reason}", node=name) from None
+
+
+def _op(cls: type[Op], attrs: object, payload: memoryview) -> Op:
+    if not isinstance(attrs, dict):
+        raise ValueError(f"attrs must be an object, got {attrs!r}")
+    hints = _field_types(cls)
+    kwargs = {}
+    for key, raw in attrs.items():
+        if key not in hints:
+            raise ValueError(f"{cls.kind} has no field {key!r}")
+        value = _decode(raw, payload)
+        if not _fits(value, hints[key]):
+            raise ValueError(f"field {key!r} of {cls.kind} cannot hold {value!r}")
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except _DECODE_ERRORS as e:  # the op's own normalisation (`__post_init__`) refused a value
+        raise ValueError(f"{cls.kind} rejects its fields: {e}") from None
+
+
+@functools.cache
+def _field_types(cls: type[Op]) -> dict[str, Any]:
+    """The resolved annotation of each dataclass field of `cls`."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _decode(raw: Any, payload: memoryview) -> Any:
+    """Inverse of `_encode`: lists become tuples, tagged objects become arrays, formats, dtypes."""
+    if isinstance(raw, list):
+        return tuple(_decode(v, payload) for v in raw)
+    if not isinstance(raw, dict):
+        return raw
+    if len(raw) != 1:
+        raise ValueError(f"expected one tagged value, got {raw!r}")
+    ((tag, body),) = raw.items()
+    if tag == "array":
+        return _read_array(body, payload)
+    if tag == "number_format":
+        return NumberFormat.from_json(body)
+    if tag == "dtype":
+        return parse_dtype(body)
+    raise ValueError(f"unknown value tag {tag!r}")
+
+
+def _read_array(ref: object, payload: memoryview) -> np.ndarray:
+    if not isinstance(ref, dict) or set(ref) != {"dtype", "shape", "offset", "length"}:
+        raise ValueError(f"bad array reference {ref!r}")
+    dtype, shape, offset, length = ref["dtype"], ref["shape"], ref["offset"], ref["length"]
+    dt = _array_dtype(dtype)
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise ValueError(f"bad array shape {shape!r}")
+    if type(offset) is not int or type(length) is not int or offset < 0 or length < 0:
+        raise ValueError(f"bad array offset {offset!r} or length {length!r}")
+    need = math.prod(shape) * dt.itemsize
+    if length != need:
+        raise ValueError(f"a {dtype} array of shape {tuple(shape)} takes {need} bytes, the header gives {length}")
+    if offset + length > len(payload):
+        raise ValueError(f"array bytes {offset}..{offset + length} lie beyond the {len(payload)}-byte payload")
+    return np.frombuffer(bytearray(payload[offset : offset + length]), dtype=dt).reshape(shape)
+
+
+def _array_dtype(text: object) -> np.dtype:
+    """Only plain little-endian (or byte-sized) numbers: what `_PayloadWriter.add` writes."""
+    try:
+        dt = np.dtype(text) if isinstance(text, str) else None
+    except (TypeError, ValueError, SyntaxError):  # numpy's dtype parser raises all three
+        dt = None
+    if dt is None or dt.kind not in _ARRAY_KINDS or dt.str != text or text[0] not in "<|":
+        raise ValueError(f"unknown array dtype {text!r}")
+    return dt
+
+
+def _fits(value: object, hint: Any) -> bool:
+    """Whether a decoded value has the runtime type a field annotation allows."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:  # the verifier judges the value; here only its type
+        return any(type(value) is type(a) for a in typing.get_args(hint))
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is type(None):
+        return value is None
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    raise TypeError(f"the .snnc reader cannot check a field annotated {hint!r}")
+
+
+def _corrupt(source: str, problem: str, node: str | None = None, hint: str = _CORRUPT_HINT) -> SnncError:
+    return input_error("IO-CORRUPT", f"{source}: {problem}", node=node, hint=hint)
+
+
+def _not_snnc(data: bytes, source: str) -> SnncError:
+    looks = next((f" (it looks like {what})" for magic, what in _OTHER_FORMATS if data.startswith(magic)), "")
+    return input_error(
+        "IO-NOT-SNNC",
+        f"{source} is not a .snnc file{looks}",
+        hint="load PyTorch (.pt/.pth), NIR (.nir) and ONNX (.onnx) models with snnc.load, which picks the "
+        "frontend from the extension; .snnc files are written by snnc.ir.serialize.save",
+    )
