@@ -1,0 +1,173 @@
+"""Frontends: every source a user can hand to `snnc.load`, turned into an IR graph.
+
+Sources: an `nn.Module`; a `.pt`/`.pth` file holding a whole model (loaded safely, see
+safe_load.py); `"pkg.module:factory"` plus an optional state dict; a `.snnc` file. Models from
+SpikingJelly, snnTorch, sinabs and Norse are converted by the converters in the module named after
+each library, imported only when the model contains one of that library's classes.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from pathlib import Path
+from typing import Any
+
+from snnc.diagnostics import Diagnostic, SnncError, input_error
+from snnc.frontend.layout import Layout, choose_layout
+from snnc.ir.graph import Graph
+from snnc.ir.types import FLOAT, SPIKE, DType
+
+LIBRARY_FRONTENDS = {
+    "spikingjelly": "snnc.frontend.spikingjelly",
+    "snntorch": "snnc.frontend.snntorch",
+    "sinabs": "snnc.frontend.sinabs",
+    "norse": "snnc.frontend.norse",
+}
+INPUT_DTYPES: dict[str, DType] = {"float": FLOAT, "spike": SPIKE}
+
+
+def load(
+    source: Any,
+    input_shape: tuple[int, ...] | None = None,
+    *,
+    trust_pickle: bool = False,
+    weights: str | Path | None = None,
+    input_dtype: str = "float",
+) -> Graph:
+    """The IR graph of `source` (not yet verified: the caller verifies)."""
+    import torch
+
+    if isinstance(source, Graph):
+        return source
+    if isinstance(source, torch.nn.Module):
+        return from_module(source, input_shape, input_dtype=input_dtype)
+    text = str(source)
+    if ":" in text and not Path(text).exists() and not text.startswith(("/", ".")):
+        return from_module(from_factory(text, weights), input_shape, input_dtype=input_dtype)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix == ".snnc":
+        from snnc.ir import serialize
+
+        return serialize.load(path)
+    if suffix in (".pt", ".pth"):
+        from snnc.frontend.safe_load import load_pickled_model
+
+        model = load_pickled_model(path, trust_pickle=trust_pickle)
+        if not isinstance(model, torch.nn.Module):
+            raise input_error(
+                "FE-NOT-A-MODEL",
+                f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
+                hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
+            )
+        return from_module(model, input_shape, input_dtype=input_dtype)
+    raise input_error(
+        "FE-UNSUPPORTED-SOURCE",
+        f"cannot load {text!r}: snnc reads nn.Module objects, .pt/.pth model files, "
+        "'pkg.module:factory' and .snnc files",
+        hint="save the model with torch.save(model, 'model.pt'), or give the factory that builds it",
+    )
+
+
+def from_factory(spec: str, weights: str | Path | None) -> Any:
+    """Build a model by calling `pkg.module:factory()`, then load a state dict into it if given."""
+    import torch
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise input_error(
+            "FE-FACTORY",
+            f"cannot import {spec!r}: {e}",
+            hint="give an importable 'package.module:function' that returns the model",
+        ) from None
+    model = factory()
+    if not isinstance(model, torch.nn.Module):
+        raise input_error("FE-FACTORY", f"{spec} returned a {type(model).__name__}, not an nn.Module")
+    if weights is not None:
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except FileNotFoundError:
+            raise input_error("IO-NOT-FOUND", f"{weights}: no such file") from None
+        except Exception as e:  # corrupt file, foreign pickle content, missing or unexpected keys
+            raise input_error(
+                "FE-WEIGHTS",
+                f"cannot load the state dict {weights} into {spec}: {e}",
+                hint="the state dict must come from the same architecture",
+            ) from None
+    return model
+
+
+def library_frontends(model: Any) -> list[Any]:
+    """The converter modules of the libraries whose classes the model uses (imported lazily)."""
+    names = {type(m).__module__.split(".")[0] for m in model.modules()}
+    return [importlib.import_module(mod) for lib, mod in LIBRARY_FRONTENDS.items() if lib in names]
+
+
+def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype: str = "float") -> Graph:
+    """Convert a model by running it once on an example input and converting what ran."""
+    import snnc.frontend.torch_nn  # noqa: F401  (registers the torch.nn converters)
+    from snnc.frontend.capture import capture
+    from snnc.frontend.convert import convert
+    from snnc.frontend.registry import find_module_converter
+
+    if input_dtype not in INPUT_DTYPES:
+        raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
+    frontends = library_frontends(model)
+    model = copy.deepcopy(model).eval()
+    layout: Layout = choose_layout(model, frontends)
+    shape = tuple(input_shape) if input_shape is not None else infer_input_shape(model)
+    for frontend in frontends:
+        frontend.reset(model)
+    x = layout.example(shape)
+    try:
+        cap = capture(model, [x], lambda m: find_module_converter(m) is not None or _is_opaque(m))
+    except SnncError:
+        raise
+    except Exception as e:  # the model's own forward failed on the example input
+        raise SnncError(
+            [
+                Diagnostic(
+                    "FE-CAPTURE",
+                    f"running the model on an example input of shape {list(x.shape)} failed: {type(e).__name__}: {e}",
+                    hint=f"check input_shape (per sample, without time and batch); snnc feeds {layout.describe()}",
+                )
+            ]
+        ) from None
+    return convert(cap, lead=layout.lead, input_dtype=INPUT_DTYPES[input_dtype], name=type(model).__name__)
+
+
+def _is_opaque(module: Any) -> bool:
+    """Modules of torch.nn or an SNN library that have no converter are recorded whole (and then
+    reported as unsupported) instead of being traced through: their internals, such as state kept
+    in attributes, would otherwise be silently turned into constants."""
+    from torch import nn
+
+    from snnc.frontend.registry import TRANSPARENT
+
+    cls = type(module)
+    if cls in TRANSPARENT or cls in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
+        return False
+    return cls.__module__.startswith(("torch.nn.", *(f"{lib}." for lib in LIBRARY_FRONTENDS)))
+
+
+def infer_input_shape(model: Any) -> tuple[int, ...]:
+    """The per-sample input shape where the model states it: an `input_shape` attribute, or a first
+    layer that is a Linear (whose in_features is the shape). Otherwise a clear request for it."""
+    from torch import nn
+
+    stated = getattr(model, "input_shape", None)
+    if stated is not None:
+        return tuple(int(d) for d in stated)
+    first = next((m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))), None)
+    if isinstance(first, nn.Linear):
+        return (first.in_features,)
+    what = f" (its first layer takes {first.in_channels} channels)" if first is not None else ""
+    raise input_error(
+        "FE-INPUT-SHAPE",
+        f"the model does not state its input shape{what}",
+        hint="pass input_shape=(C, H, W) per sample, without time and batch (CLI: --input-shape C,H,W)",
+    )

@@ -512,42 +512,63 @@ class ReLU(Op):
 
 # --- stateful ops -----------------------------------------------------------------------------
 
-NEURON_FLOAT_PARAMS = ("threshold", "v_decay", "gain", "bias", "v_reset", "v_init", "i_decay", "i_init", "v_min")
+NEURON_FLOAT_PARAMS = (
+    "threshold", "v_decay", "gain", "bias", "rate", "v_rest", "v_reset", "v_init", "i_decay", "i_init", "v_min",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
 class Neuron(Op):
-    """The one spiking neuron of the IR (ARCHITECTURE §2.3). Per step t, with input x[t]:
+    """The one spiking neuron of the IR (ARCHITECTURE §2.3). Per step t, with input x[t] and an
+    optional second, "late" input z[t]:
 
-        i[t] = i_decay · i[t-1] + x[t]         only with a current state (i_decay is not None)
-        I[t] = i[t]  (input_order "current_first"), or i[t-1] ("voltage_first": Norse's
-               one-step synaptic delay; i[t] is still updated from x[t]); I[t] = x[t] without current
-        h[t] = v_decay · v[t-1] + gain · I[t] + bias
-               reset_timing "next_step": the reset decided by r = fire(v[t-1]) (v[-1] = v_init) is
-               applied here: subtract → h[t] −= threshold · r; zero → h[t] = v_reset where r > 0
-        s[t] = fire(h[t])  fire_op "ge": h ≥ θ, "gt": h > θ. spikes "single": s ∈ {0, 1};
-               "multi": the number of multiples of θ that h reaches (floor(h/θ) for "ge",
-               ceil(h/θ) − 1 for "gt"), capped at max_spikes, 0 where fire(h) is false
-        v[t] = same_step reset of h[t]: zero → v_reset where s > 0; subtract → h − s · θ; none → h
-               (with "next_step" timing v[t] = h[t]: the reset comes at the next step)
-        v[t] = max(v[t], v_min)               if v_min is set
+        i[t]  current, only if i_decay is set; `current` picks the float order:
+              "affine"      i = i_decay · i[t-1] + x[t]
+              "decay_after" i = i_decay · (i[t-1] + x[t])        (sinabs LIF with tau_syn)
+              "euler"       i = (i[t-1] + i_decay · i[t-1]) + x[t], i_decay = −dt/τ_syn (Norse LIF)
+        I[t]  = i[t] ("current_first") or i[t-1] ("voltage_first": a one-step synaptic delay);
+                I[t] = x[t] without a current state
+        u     = v[t-1], or with reset_timing "next_step_state" the previous state reset first:
+                r = fire(v[t-1]); zero → u = v_reset where r > 0; subtract → u = v[t-1] − θ·r
+        h[t]  = charge(u, I[t]); `charge` picks the float order (k = rate, or 1/rate with rate_op
+                "div" — written as ∘k below; E = v_rest):
+              "affine"      h = v_decay · u + gain · I + bias
+              "delta"       h = u + (I − (u − E)) ∘ k            (SpikingJelly LIF decay_input, Norse LIF)
+              "delta_leak"  h = (u − (u − E) ∘ k) + I            (SpikingJelly LIF, decay_input=False)
+              "delta_box"   h = u + ((I + E) − u) ∘ k            (Norse LIFBox)
+                then h += z[t] if the late input is connected (snnTorch RLeaky's feedback)
+                reset_timing "next_step": r = fire(v[t-1]) (v[-1] = v_init) is applied to h:
+                subtract → h −= θ · r; zero → h = v_reset where r > 0
+        s[t]  = fire(h[t]): fire_op "ge": h ≥ θ, "gt": h > θ. spikes "single": s ∈ {0, 1};
+                "multi": the number of multiples of θ that h reaches (floor(h/θ) for "ge",
+                ceil(h/θ) − 1 for "gt"), capped at max_spikes, 0 where fire(h) is false
+        v[t]  = same_step reset of h: zero → v_reset where s > 0; subtract → h − s · θ; none → h;
+                with a next_step timing v[t] = h[t] (the reset comes at the next step)
+        v[t]  = max(v[t] − v_min, 0) + v_min          if v_min is set (sinabs' clamp order)
 
-    Parameters are scalars (0-d), per channel (C,) or per neuron (the full per-sample shape);
-    `v_decay` and `i_decay` are the multiplicative retention factors a_v and a_i of §2.3
-    (1 = no leak). `state_format` marks a quantized neuron: every parameter is then an integer of
-    that format.
+    Parameters are scalars (0-d), per channel (C,) or per neuron (the full per-sample shape).
+    `v_decay`, `gain`, `bias` are used by the affine charge only (a delta charge leaves them at
+    1, 1, 0; `affine()` gives the affine view of any charge). `state_format` marks a quantized
+    neuron: every parameter is then an integer of that format. The float orders are those of the
+    libraries, measured bit-exact in docs/library-semantics.md.
     """
 
     kind: ClassVar[str] = "neuron"
+    arity: ClassVar[int | None] = None  # the input, and optionally the late input
     threshold: Array = field(default_factory=lambda: np.ones((), np.float32))
+    charge: Literal["affine", "delta", "delta_leak", "delta_box"] = "affine"
     v_decay: Array = field(default_factory=lambda: np.ones((), np.float32))
     gain: Array = field(default_factory=lambda: np.ones((), np.float32))
     bias: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    rate: Array = field(default_factory=lambda: np.ones((), np.float32))
+    rate_op: Literal["mul", "div"] = "mul"
+    v_rest: Array = field(default_factory=lambda: np.zeros((), np.float32))
     i_decay: Array | None = None
+    current: Literal["affine", "decay_after", "euler"] = "affine"
     input_order: Literal["current_first", "voltage_first"] = "current_first"
     reset: Literal["zero", "subtract", "none"] = "subtract"
     v_reset: Array = field(default_factory=lambda: np.zeros((), np.float32))
-    reset_timing: Literal["same_step", "next_step"] = "same_step"
+    reset_timing: Literal["same_step", "next_step", "next_step_state"] = "same_step"
     fire_op: Literal["ge", "gt"] = "ge"
     spikes: Literal["single", "multi"] = "single"
     max_spikes: int | None = None
@@ -555,6 +576,17 @@ class Neuron(Op):
     v_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
     i_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
     state_format: NumberFormat | None = None
+
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "charge": ("affine", "delta", "delta_leak", "delta_box"),
+        "rate_op": ("mul", "div"),
+        "current": ("affine", "decay_after", "euler"),
+        "input_order": ("current_first", "voltage_first"),
+        "reset": ("zero", "subtract", "none"),
+        "reset_timing": ("same_step", "next_step", "next_step_state"),
+        "fire_op": ("ge", "gt"),
+        "spikes": ("single", "multi"),
+    }
 
     def __post_init__(self) -> None:
         for name in NEURON_FLOAT_PARAMS:
@@ -568,13 +600,25 @@ class Neuron(Op):
     def has_current(self) -> bool:
         return self.i_decay is not None
 
+    def affine(self) -> tuple[Array, Array, Array]:
+        """(a_v, g, b) with h = a_v · v + g · I + b, exact in real arithmetic for every charge form."""
+        if self.charge == "affine":
+            return self.v_decay, self.gain, self.bias
+        k = self.rate if self.rate_op == "mul" else np.float32(1) / self.rate
+        gain = np.ones_like(k) if self.charge == "delta_leak" else k
+        return (np.float32(1) - k).astype(np.float32), gain.astype(np.float32), (k * self.v_rest).astype(np.float32)
+
     def formats(self):
         if self.state_format is None:
             return {}
         return {name: self.state_format for name, _ in self.params()}
 
     def infer(self, inputs):
-        (x,) = inputs
+        if len(inputs) > 2:
+            raise ShapeError(f"neuron takes 1 or 2 inputs, got {len(inputs)}", rule="IR-ARITY")
+        x = inputs[0]
+        if len(inputs) == 2 and inputs[1].shape != x.shape:
+            raise ShapeError(f"neuron late input {inputs[1]} differs in shape from its input {x}")
         for name, value in self.params():
             if value.shape not in ((), (x.channels,), x.shape):
                 raise ShapeError(
@@ -583,24 +627,26 @@ class Neuron(Op):
                     "give one value, one per channel, or one per neuron",
                     rule="IR-NEURON-PARAM",
                 )
-        choices = {
-            "input_order": ("current_first", "voltage_first"),
-            "reset": ("zero", "subtract", "none"),
-            "reset_timing": ("same_step", "next_step"),
-            "fire_op": ("ge", "gt"),
-            "spikes": ("single", "multi"),
-        }
-        for name, allowed in choices.items():
+        for name, allowed in self.CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ShapeError(
                     f"neuron {name}={getattr(self, name)!r} is not one of {allowed}", rule="IR-NEURON-PARAM"
                 )
+        unused = (self.v_decay != 1).any() or (self.gain != 1).any() or (self.bias != 0).any()
+        if self.charge != "affine" and unused:
+            raise ShapeError(
+                f"neuron charge {self.charge!r} does not use v_decay, gain and bias, but they are set",
+                "express the leak through rate and v_rest, or use the affine charge",
+                rule="IR-NEURON-PARAM",
+            )
         if self.spikes == "multi" and self.max_spikes is not None and self.max_spikes < 1:
             raise ShapeError(f"neuron max_spikes={self.max_spikes} must be at least 1", rule="IR-NEURON-PARAM")
         if (self.threshold <= 0).any():
             raise ShapeError(
                 "neuron threshold must be positive", "a threshold <= 0 fires on every step", rule="IR-NEURON-PARAM"
             )
+        if self.rate_op == "div" and (self.rate == 0).any():
+            raise ShapeError("neuron rate is a divisor and must not be zero", rule="IR-NEURON-PARAM")
         if self.spikes == "single":
             return TensorType(x.shape, SPIKE)
         return TensorType(x.shape, Count(self.max_spikes))

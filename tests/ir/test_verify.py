@@ -95,8 +95,20 @@ def test_shape_mismatch():
 
 
 def test_arity():
-    g = with_node(small_graph(), "lif", inputs=("fc", "x"))
+    g = with_node(small_graph(), "lif", inputs=("fc", "fc", "fc"))
     assert rules(g) == [("IR-ARITY", "lif")]
+    g = with_node(small_graph(), "out", inputs=("lif", "fc"))
+    assert rules(g) == [("IR-ARITY", "out")]
+
+
+def test_late_input_must_match_the_neuron_shape():
+    g = with_node(small_graph(), "lif", inputs=("fc", "x"))
+    assert rules(g) == [("IR-SHAPE", "lif")]
+
+
+def test_delta_charge_leaves_affine_parameters_unset():
+    g = with_node(small_graph(), "lif", op=ops.Neuron(charge="delta", rate=0.5, v_decay=0.9))
+    assert rules(g) == [("IR-NEURON-PARAM", "lif")]
 
 
 def test_neuron_parameter_broadcast():

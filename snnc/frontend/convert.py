@@ -1,0 +1,413 @@
+"""Turn a captured run of a PyTorch model into an IR graph.
+
+Two shapes of capture reach here (see capture.py):
+
+- **One pass** over the data: multi-step models (SpikingJelly `step_mode='m'`, Norse sequence
+  modules) see `[T, B, ...]` tensors once; per-step models (SpikingJelly `'s'`, snnTorch with
+  `init_hidden=True`, torch ANNs) are run for one step on `[B, ...]`; sinabs squeeze layers see
+  `[B·T, ...]`. Every recorded call becomes nodes as it is.
+- **A loop over time inside `forward`** (snnTorch tutorials: `for t in range(x.shape[0])`): the
+  capture holds T repetitions of one step. Each call is given the step of the input slice
+  `x[t]` it depends on; the last step is the *template*; an argument produced d steps earlier
+  becomes a Delay of d steps, except a neuron's own state threaded back into it, which is the
+  neuron's state (its value at step 0 is the initial state). Values collected over the steps
+  (`torch.stack(spk_rec)`) become the graph outputs.
+
+Converters (registry.py) see one `ConvertContext` per call. Every conversion problem becomes a
+diagnostic naming the module path; conversion goes on past it so that all are reported at once.
+The type of every node a converter returns is checked against the traced tensor's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils import _pytree as pytree
+
+from snnc.diagnostics import Diagnostic, SnncError
+from snnc.frontend.capture import Call, Capture, Ref
+from snnc.frontend.registry import FUNCTION_CONVERTERS, find_module_converter
+from snnc.ir.graph import Graph, GraphBuilder
+from snnc.ir.ops import Op
+from snnc.ir.types import FLOAT, SPIKE, DType, TensorType
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+
+
+class ConversionFailed(Exception):
+    """Raised by a converter (through `ConvertContext.fail`) for a call it cannot convert."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a template call's traced argument comes from: a template value, `delay` steps back."""
+
+    value: int  # index into Capture.values (a value produced by a template call, or the input)
+    delay: int = 0
+
+
+@dataclass
+class Timeline:
+    """The capture seen as one step: the calls to convert and where each argument comes from."""
+
+    calls: list[Call]
+    sources: dict[tuple[int, int], Source]  # (call index, ref position) -> source
+    first: dict[int, Call]  # template call index -> the same call at step 0 (initial state)
+    outputs: list[int | None]  # template values returned by the model (None: not representable)
+    input_value: int  # the model input (the whole [T, B, ...] tensor when folded)
+    folded: bool = False  # True when the model loops over time steps itself
+
+
+# --- the time structure of a capture ----------------------------------------------------------
+
+
+def _time_index(call: Call, input_value: int) -> int | None:
+    """t if `call` is `x[t]` on the model input (time-major), else None."""
+    if call.is_module or call.name != "__getitem__" or len(call.args) != 2:
+        return None
+    source, index = call.args
+    if isinstance(source, Ref) and source.value == input_value and isinstance(index, int):
+        return index
+    return None
+
+
+def timeline(cap: Capture) -> Timeline:
+    (input_value,) = cap.inputs
+    step_of: dict[int, int] = {}
+    call_step: dict[int, int] = {}
+    for call in cap.calls:
+        t = _time_index(call, input_value)
+        if t is None:
+            steps = [step_of[r] for r in call.refs() if r in step_of]
+            if not steps:
+                continue
+            t = max(steps)
+        call_step[call.index] = t
+        for o in call.outputs:
+            step_of[o] = t
+    if not call_step:
+        return _one_pass(cap, input_value)
+    return _folded(cap, input_value, step_of, call_step)
+
+
+def _one_pass(cap: Capture, input_value: int) -> Timeline:
+    sources = {(c.index, k): Source(r) for c in cap.calls for k, r in enumerate(c.refs())}
+    outputs = [leaf.value if isinstance(leaf, Ref) else None for leaf in pytree.tree_leaves(cap.result)]
+    return Timeline(list(cap.calls), sources, {}, outputs, input_value)
+
+
+def _signature(call: Call) -> tuple:
+    return (call.name, call.target if call.is_module else None, len(call.args))
+
+
+def _folded(cap: Capture, input_value: int, step_of: dict[int, int], call_step: dict[int, int]) -> Timeline:
+    last = max(call_step.values())
+    per_step: list[list[Call]] = [[] for _ in range(last + 1)]
+    collectors: list[Call] = []
+    for call in cap.calls:
+        if call.index not in call_step:
+            continue
+        ref_steps = {step_of[r] for r in call.refs() if r in step_of}
+        if len(ref_steps) == last + 1 and last > 0 and call.name in ("stack", "cat"):
+            collectors.append(call)
+        else:
+            per_step[call_step[call.index]].append(call)
+    template = per_step[-1]
+    problems = [t for t in range(1, last) if [_signature(c) for c in per_step[t]] != [_signature(c) for c in template]]
+    if problems or not template or [_signature(c) for c in per_step[0]] != [_signature(c) for c in template]:
+        raise SnncError(
+            [
+                Diagnostic(
+                    "FE-TIME-STRUCTURE",
+                    "the model's forward does different work at different time steps "
+                    f"(step {problems[0] if problems else 0} differs from the last)",
+                    hint="snnc converts models whose per-step computation is the same at every step",
+                )
+            ]
+        )
+    template_value: dict[int, int] = {}  # value produced at any step -> the same value in the template
+    for calls in per_step:
+        for j, call in enumerate(calls):
+            for o, v in enumerate(call.outputs):
+                template_value[v] = template[j].outputs[o]
+    sources = {}
+    for call in template:
+        for k, r in enumerate(call.refs()):
+            delay = last - step_of[r] if r in step_of else 0
+            sources[(call.index, k)] = Source(template_value.get(r, r), delay)
+    first = {template[j].index: c for j, c in enumerate(per_step[0])}
+    outputs: list[int | None] = []
+    for leaf in pytree.tree_leaves(cap.result):
+        if not isinstance(leaf, Ref):
+            continue
+        collector = next((c for c in collectors if leaf.value in c.outputs), None)
+        if collector is not None:
+            collected = [template_value.get(r) for r in collector.refs()]
+            outputs.append(collected[0] if len(set(collected)) == 1 else None)
+        else:
+            outputs.append(template_value.get(leaf.value))
+    return Timeline(template, sources, first, outputs, input_value, folded=True)
+
+
+# --- conversion -------------------------------------------------------------------------------
+
+
+class ConvertContext:
+    """What a converter sees of one recorded call; adds nodes named after the module path."""
+
+    def __init__(self, conv: _Converter, call: Call):
+        self._conv = conv
+        self.call = call
+        self.name = call.name if call.is_module else ".".join(p for p in (call.scope, call.name) if p)
+        self.lead = conv.lead
+
+    # arguments
+
+    def arg(self, k: int, default: Any = None) -> Any:
+        return self.call.args[k] if k < len(self.call.args) else self.call.kwargs.get(str(k), default)
+
+    def kwarg(self, name: str, default: Any = None) -> Any:
+        return self.call.kwargs.get(name, default)
+
+    def is_traced(self, k: int) -> bool:
+        return isinstance(self.arg(k), Ref)
+
+    def input(self, k: int = 0) -> str:
+        """The IR node feeding positional argument k (which must be a traced tensor)."""
+        arg = self.arg(k)
+        if not isinstance(arg, Ref):
+            self.fail("FE-UNSUPPORTED-OP", f"argument {k} is not a tensor computed by the model")
+        position = [
+            i for i, leaf in enumerate(pytree.tree_leaves((self.call.args, self.call.kwargs))) if isinstance(leaf, Ref)
+        ]
+        ref_pos = position.index(self._leaf_index(k))
+        return self._conv.node_for(self.call, ref_pos)
+
+    def inputs(self) -> list[str]:
+        """IR nodes of every traced tensor the call reads, in argument order (e.g. torch.cat's list)."""
+        return [self._conv.node_for(self.call, pos) for pos in range(len(self.call.refs()))]
+
+    def _leaf_index(self, k: int) -> int:
+        before = pytree.tree_leaves((self.call.args[:k],))
+        return len(before)
+
+    def value_shape(self, k: int = 0) -> tuple[int, ...]:
+        """Per-sample shape of traced argument k."""
+        return self._conv.sample_shape(self.arg(k).value)
+
+    def output_shape(self, slot: int = 0) -> tuple[int, ...]:
+        return self._conv.sample_shape(self.call.outputs[slot])
+
+    def state_init(self, k: int, slot: int) -> Any:
+        """The initial value of a state argument: argument k must be this call's own output `slot`
+        from the previous step (or a constant). Returns the constant seen at the first step."""
+        arg = self.arg(k)
+        if isinstance(arg, Ref):
+            own = self.call.outputs[slot]
+            source = self._conv.source_of(self.call, arg)
+            if not (source.value == own and source.delay == 1):
+                self.fail(
+                    "FE-STATE",
+                    f"state argument {k} is not the module's own state from the previous step",
+                    "pass the state returned by the same neuron at the previous step",
+                )
+            first = self._conv.timeline.first.get(self.call.index)
+            arg = first.args[k] if first is not None and k < len(first.args) else None
+            if isinstance(arg, Ref):
+                self.fail("FE-STATE", f"the initial state (argument {k}) is computed from the input")
+        return arg
+
+    # building
+
+    def add(self, op: Op, *inputs: str, suffix: str = "") -> str:
+        return self._conv.add(self, op, inputs, suffix)
+
+    def fail(self, rule: str, message: str, hint: str | None = None) -> None:
+        raise ConversionFailed(Diagnostic(rule, message, node=self.name, hint=hint))
+
+
+class _Converter:
+    def __init__(self, cap: Capture, line: Timeline, lead: int, input_dtype: DType, forced: dict[int, DType]):
+        self.cap = cap
+        self.timeline = line
+        self.lead = lead
+        self.builder = GraphBuilder()
+        self.node_of: dict[int, str | None] = {}  # template value -> IR node (None: failed or state)
+        self.delays: dict[tuple[int, int], str] = {}
+        self.pending: list[tuple[str, int]] = []  # (delay node, source value) to connect at the end
+        self.forced = forced
+        self.diagnostics: list[Diagnostic] = []
+        shape = tuple(cap.values[line.input_value].shape[lead + line.folded :])
+        self.node_of[line.input_value] = self.builder.input(INPUT_NAME, shape, input_dtype)
+
+    def sample_shape(self, value: int) -> tuple[int, ...]:
+        return tuple(self.cap.values[value].shape[self.lead :])
+
+    def source_of(self, call: Call, ref: Ref) -> Source:
+        k = [r for r in call.refs()].index(ref.value)
+        return self.timeline.sources[(call.index, k)]
+
+    def node_for(self, call: Call, ref_pos: int) -> str:
+        source = self.timeline.sources[(call.index, ref_pos)]
+        if source.delay == 0:
+            node = self.node_of.get(source.value)
+            if node is None:
+                raise _Skip()
+            return node
+        key = (source.value, source.delay)
+        if key not in self.delays:
+            ty = TensorType(self.sample_shape(source.value), self._guess_dtype(source.value))
+            name = self.builder.fresh(f"{self._name_hint(source.value)}.delay{source.delay}")
+            self.delays[key] = self.builder.delay(name, source.delay, ty)
+            self.pending.append((name, source.value))
+        return self.delays[key]
+
+    def _name_hint(self, value: int) -> str:
+        producer = self.cap.values[value].producer
+        return self.cap.calls[producer].name if producer is not None else INPUT_NAME
+
+    def _guess_dtype(self, value: int) -> DType:
+        """A delayed value's dtype before its producer is converted: spikes if every traced value is
+        0 or 1, real otherwise. A wrong guess is caught by `connect` and the conversion is redone."""
+        if value in self.forced:
+            return self.forced[value]
+        t = self.cap.values[value].tensor
+        return SPIKE if bool(((t == 0) | (t == 1)).all()) else FLOAT
+
+    def add(self, ctx: ConvertContext, op: Op, inputs: tuple[str, ...], suffix: str) -> str:
+        name = self.builder.fresh(ctx.name + suffix)
+        origin = type(ctx.call.target).__qualname__ if ctx.call.is_module else ctx.call.name
+        module = type(ctx.call.target).__module__ if ctx.call.is_module else "torch"
+        try:
+            return self.builder.add(name, op, *inputs, origin=f"{module.split('.')[0]}.{origin}")
+        except SnncError as e:
+            raise ConversionFailed(e.diagnostics[0]) from None
+
+    def convert_call(self, call: Call) -> None:
+        ctx = ConvertContext(self, call)
+        if call.is_module:
+            converter = find_module_converter(call.target)
+            run = (lambda: converter(ctx, call.target)) if converter else None
+            what = f"module {type(call.target).__module__}.{type(call.target).__qualname__}"
+        else:
+            converter = FUNCTION_CONVERTERS.get(call.name)
+            run = (lambda: converter(ctx)) if converter else None
+            what = f"operation {call.name}"
+        if run is None:
+            self._fail_all(
+                call,
+                Diagnostic(
+                    "FE-UNSUPPORTED-OP",
+                    f"{what} has no snnc converter",
+                    node=ctx.name,
+                    hint="replace it by a supported layer (see the frontend docs), or register a converter with "
+                    "snnc.frontend.registry.module_converter / function_converter",
+                ),
+            )
+            return
+        try:
+            result = run()
+        except _Skip:
+            self._fail_all(call, None)
+            return
+        except ConversionFailed as e:
+            self._fail_all(call, e.diagnostic)
+            return
+        names = result if isinstance(result, tuple) else (result,)
+        for slot, value in enumerate(call.outputs):
+            node = names[slot] if slot < len(names) else None
+            self.node_of[value] = node
+            if node is not None and self.builder.type_of(node).shape != self.sample_shape(value):
+                self.diagnostics.append(
+                    Diagnostic(
+                        "FE-SHAPE",
+                        f"converted to {self.builder.type_of(node)} but the model computed "
+                        f"{list(self.cap.values[value].shape)} (per sample {list(self.sample_shape(value))})",
+                        node=ctx.name,
+                        hint="this layer is used in a way snnc does not model; please report it",
+                    )
+                )
+                self.node_of[value] = None
+
+    def _fail_all(self, call: Call, diagnostic: Diagnostic | None) -> None:
+        if diagnostic is not None:
+            self.diagnostics.append(diagnostic)
+        for value in call.outputs:
+            self.node_of[value] = None
+
+    def finish(self) -> Graph:
+        for delay, value in self.pending:
+            source = self.node_of.get(value)
+            if source is None:
+                continue
+            try:
+                self.builder.connect(delay, source)
+            except SnncError:
+                raise _Retype(value, self.builder.type_of(source).dtype) from None
+        outputs = [v for v in self.timeline.outputs if v is not None]
+        for k, value in enumerate(outputs):
+            node = self.node_of.get(value)
+            if node is not None:
+                self.builder.output(OUTPUT_NAME if len(outputs) == 1 else f"{OUTPUT_NAME}{k}", node)
+        if self.diagnostics:
+            raise SnncError(self.diagnostics)
+        if not outputs:
+            raise SnncError(
+                [
+                    Diagnostic(
+                        "FE-OUTPUT",
+                        "the model returns no tensor snnc can map to a graph output",
+                        hint="return the output spikes (a tensor, or a stack over time steps)",
+                    )
+                ]
+            )
+        return self.builder.build()
+
+
+class _Skip(Exception):
+    """A call whose input failed to convert: reported once, at the failing call."""
+
+
+@dataclass
+class _Retype(Exception):
+    value: int
+    dtype: DType
+
+
+def convert(cap: Capture, *, lead: int, input_dtype: DType, name: str) -> Graph:
+    """The IR graph of a capture; SnncError listing every call that could not be converted."""
+    line = timeline(cap)
+    forced: dict[int, DType] = {}
+    for _ in range(8):  # each retry fixes the dtype of one delayed value
+        conv = _Converter(cap, line, lead, input_dtype, forced)
+        for call in line.calls:
+            if line.calls and _is_time_slice(call, line.input_value) and call.outputs:
+                conv.node_of[call.outputs[0]] = conv.node_of[line.input_value]
+                continue
+            conv.convert_call(call)
+        try:
+            graph = conv.finish()
+        except _Retype as r:
+            forced[r.value] = r.dtype
+            continue
+        return Graph(graph.nodes, name)
+    raise AssertionError("delayed value dtypes did not settle")
+
+
+def _is_time_slice(call: Call, input_value: int) -> bool:
+    return _time_index(call, input_value) is not None
+
+
+def tensor_param(value: Any) -> np.ndarray:
+    """A module attribute (tensor, number or array) as a float32 numpy array."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().to(torch.float32).numpy().copy()
+    return np.asarray(value, dtype=np.float32)

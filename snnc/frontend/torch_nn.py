@@ -1,0 +1,234 @@
+"""Converters for torch.nn layers and the torch functions models apply between layers.
+
+Each maps a module onto the IR op with the same semantics (ARCHITECTURE §2.2); the IR ops are
+defined to compute exactly what the torch.nn.functional call of the same name computes, so
+these converters only copy parameters and attributes. Anything a layer does that the IR cannot
+express (dilated pooling, a padding mode other than zeros, BatchNorm in training mode without
+running statistics) is refused with a diagnostic rather than approximated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.registry import function_converter, module_converter
+from snnc.ir import ops
+
+
+def _bias(module: nn.Module):
+    return None if module.bias is None else tensor_param(module.bias)
+
+
+@module_converter(nn.Linear)
+def linear(ctx: ConvertContext, m: nn.Linear) -> str:
+    return ctx.add(ops.Linear(tensor_param(m.weight), _bias(m)), ctx.input(0))
+
+
+def _conv_padding(ctx: ConvertContext, m: nn.modules.conv._ConvNd) -> tuple[int, ...]:
+    if m.padding_mode != "zeros":
+        ctx.fail("FE-UNSUPPORTED-ATTR", f"padding_mode={m.padding_mode!r} is not supported", "use padding_mode='zeros'")
+    if isinstance(m.padding, str):
+        # 'same' pads (k-1)·d in total, split evenly when that is even (torch conv docs).
+        total = [d * (k - 1) for k, d in zip(m.kernel_size, m.dilation)]
+        if m.padding == "valid":
+            return tuple(0 for _ in total)
+        if any(t % 2 for t in total):
+            ctx.fail(
+                "FE-UNSUPPORTED-ATTR",
+                "padding='same' with an even kernel pads asymmetrically",
+                "use an odd kernel or explicit padding",
+            )
+        return tuple(t // 2 for t in total)
+    return tuple(m.padding)
+
+
+@module_converter(nn.Conv2d)
+def conv2d(ctx: ConvertContext, m: nn.Conv2d) -> str:
+    op = ops.Conv2d(tensor_param(m.weight), _bias(m), m.stride, _conv_padding(ctx, m), m.dilation, m.groups)
+    return ctx.add(op, ctx.input(0))
+
+
+@module_converter(nn.Conv1d)
+def conv1d(ctx: ConvertContext, m: nn.Conv1d) -> str:
+    op = ops.Conv1d(tensor_param(m.weight), _bias(m), m.stride, _conv_padding(ctx, m), m.dilation, m.groups)
+    return ctx.add(op, ctx.input(0))
+
+
+@module_converter(nn.BatchNorm1d, nn.BatchNorm2d)
+def batchnorm(ctx: ConvertContext, m: nn.modules.batchnorm._BatchNorm) -> str:
+    if m.running_mean is None or m.running_var is None:
+        ctx.fail(
+            "FE-BATCHNORM-STATS",
+            "BatchNorm keeps no running statistics (track_running_stats=False), "
+            "so its inference output depends on the batch",
+            "train with track_running_stats=True",
+        )
+    channels = m.num_features
+    weight = tensor_param(m.weight) if m.affine else torch.ones(channels).numpy()
+    bias = tensor_param(m.bias) if m.affine else torch.zeros(channels).numpy()
+    op = ops.BatchNorm(tensor_param(m.running_mean), tensor_param(m.running_var), weight, bias, m.eps)
+    return ctx.add(op, ctx.input(0))
+
+
+def _pool_args(m: nn.Module) -> dict:
+    return {
+        "kernel": m.kernel_size,
+        "stride": m.stride or m.kernel_size,
+        "padding": m.padding,
+        "ceil_mode": m.ceil_mode,
+    }
+
+
+@module_converter(nn.AvgPool2d)
+def avgpool2d(ctx: ConvertContext, m: nn.AvgPool2d) -> str:
+    if m.divisor_override is not None:
+        ctx.fail(
+            "FE-UNSUPPORTED-ATTR",
+            f"divisor_override={m.divisor_override} is not supported",
+            "use AvgPool2d without divisor_override, or a sum pooling (sinabs SumPool2d)",
+        )
+    return ctx.add(ops.AvgPool2d(**_pool_args(m), count_include_pad=m.count_include_pad), ctx.input(0))
+
+
+@module_converter(nn.MaxPool2d)
+def maxpool2d(ctx: ConvertContext, m: nn.MaxPool2d) -> str:
+    if m.dilation not in (1, (1, 1)) or m.return_indices:
+        ctx.fail(
+            "FE-UNSUPPORTED-ATTR",
+            "dilated max pooling or return_indices=True is not supported",
+            "use a plain MaxPool2d(kernel, stride, padding)",
+        )
+    return ctx.add(ops.MaxPool2d(**_pool_args(m)), ctx.input(0))
+
+
+@module_converter(nn.AdaptiveAvgPool2d)
+def adaptive_avgpool2d(ctx: ConvertContext, m: nn.AdaptiveAvgPool2d) -> str:
+    """Adaptive pooling is a fixed AvgPool2d when each output size divides the input size
+    (then torch's adaptive windows are exactly kernel = stride = in/out)."""
+    _, h, w = ctx.value_shape(0)
+    out = m.output_size if isinstance(m.output_size, tuple) else (m.output_size, m.output_size)
+    out = tuple(n if o is None else o for o, n in zip(out, (h, w)))
+    if h % out[0] or w % out[1]:
+        ctx.fail(
+            "FE-UNSUPPORTED-ATTR",
+            f"AdaptiveAvgPool2d to {out} from {h}x{w} uses uneven windows",
+            "choose an output size that divides the input size",
+        )
+    kernel = (h // out[0], w // out[1])
+    return ctx.add(ops.AvgPool2d(kernel, kernel, 0), ctx.input(0))
+
+
+@module_converter(nn.Flatten)
+def flatten(ctx: ConvertContext, m: nn.Flatten) -> str:
+    return _flatten(ctx, m.start_dim, m.end_dim)
+
+
+@module_converter(nn.ReLU)
+def relu(ctx: ConvertContext, m: nn.ReLU) -> str:
+    return ctx.add(ops.ReLU(), ctx.input(0))
+
+
+@module_converter(nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)
+def identity(ctx: ConvertContext, m: nn.Module) -> str:
+    """Dropout is the identity at inference; Identity vanishes (ARCHITECTURE §2.2)."""
+    return ctx.input(0)
+
+
+# --- torch functions and tensor methods --------------------------------------------------------
+
+
+def _sample_axis(ctx: ConvertContext, dim: int, rank: int) -> int:
+    """A torch dim of a [lead..., *sample] tensor as a per-sample axis; fail for batch/time axes."""
+    dim = dim % (rank + ctx.lead)
+    if dim < ctx.lead:
+        ctx.fail(
+            "FE-UNSUPPORTED-OP",
+            f"{ctx.call.name} acts on the batch or time axis (dim {dim})",
+            "operate on the per-sample axes only",
+        )
+    return dim - ctx.lead
+
+
+def _flatten(ctx: ConvertContext, start: int, end: int) -> str:
+    rank = len(ctx.value_shape(0))
+    s, e = _sample_axis(ctx, start, rank), _sample_axis(ctx, end, rank)
+    return ctx.add(ops.Flatten(s, e), ctx.input(0))
+
+
+@function_converter("flatten")
+def flatten_fn(ctx: ConvertContext) -> str:
+    return _flatten(ctx, ctx.arg(1, ctx.kwarg("start_dim", 0)), ctx.arg(2, ctx.kwarg("end_dim", -1)))
+
+
+@function_converter("view", "reshape")
+def reshape_fn(ctx: ConvertContext) -> str:
+    shape = ctx.output_shape()
+    if math.prod(shape) != math.prod(ctx.value_shape(0)):
+        ctx.fail(
+            "FE-UNSUPPORTED-OP",
+            f"{ctx.call.name} mixes batch or time with per-sample axes",
+            "reshape only the per-sample axes",
+        )
+    return ctx.add(ops.Reshape(shape), ctx.input(0))
+
+
+@function_converter("cat", "concat", "concatenate")
+def cat_fn(ctx: ConvertContext) -> str:
+    inputs = ctx.inputs()
+    rank = len(ctx.output_shape())
+    axis = _sample_axis(ctx, ctx.arg(1, ctx.kwarg("dim", 0)), rank)
+    return ctx.add(ops.Concat(axis), *inputs)
+
+
+def _elementwise(fn: str):
+    def convert(ctx: ConvertContext) -> str:
+        if not (ctx.is_traced(0) and ctx.is_traced(1)):
+            return _scaled(ctx, fn)
+        a, b = ctx.input(0), ctx.input(1)
+        if ctx.value_shape(0) != ctx.value_shape(1):
+            ctx.fail(
+                "FE-UNSUPPORTED-OP",
+                f"{fn} of tensors of different shapes (broadcasting)",
+                "combine tensors of equal shape",
+            )
+        return ctx.add(ops.Elementwise(fn), a, b)
+
+    return convert
+
+
+def _scaled(ctx: ConvertContext, fn: str) -> str:
+    """x * c (or c * x, x / c) with a Python number c is a Scale; other constants are refused."""
+    k = 0 if ctx.is_traced(0) else 1
+    c = ctx.arg(1 - k)
+    if fn == "mul" and isinstance(c, (int, float)) and not isinstance(c, bool):
+        return ctx.add(ops.Scale(float(c)), ctx.input(k))
+    ctx.fail(
+        "FE-UNSUPPORTED-OP",
+        f"{ctx.call.name} with a constant operand ({type(c).__name__})",
+        "fold constants into the neighbouring layer's weights or bias",
+    )
+    raise AssertionError
+
+
+for _fn, _names in {
+    "add": ("add", "__add__", "__radd__", "__iadd__", "add_"),
+    "sub": ("sub", "__sub__", "__isub__", "sub_"),
+    "mul": ("mul", "__mul__", "__rmul__", "__imul__", "mul_"),
+    "and": ("logical_and", "__and__", "bitwise_and"),
+    "or": ("logical_or", "__or__", "bitwise_or"),
+}.items():
+    function_converter(*_names)(_elementwise(_fn))
+
+
+@function_converter("relu", "relu_")
+def relu_fn(ctx: ConvertContext) -> str:
+    return ctx.add(ops.ReLU(), ctx.input(0))
+
+
+@function_converter("contiguous", "clone", "detach", "float")
+def passthrough_fn(ctx: ConvertContext) -> str:
+    return ctx.input(0)
