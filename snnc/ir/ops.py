@@ -541,7 +541,7 @@ class Neuron(Op):
                 subtract → h −= θ · r; zero → h = v_reset where r > 0
         s[t]  = fire(h[t]): fire_op "ge": h ≥ θ, "gt": h > θ. spikes "single": s ∈ {0, 1};
                 "multi": the number of multiples of θ that h reaches (floor(h/θ) for "ge",
-                ceil(h/θ) − 1 for "gt"), capped at max_spikes, 0 where fire(h) is false
+                max(ceil(h/θ) − 1, 1) for "gt"), capped at max_spikes, 0 where fire(h) is false
         v[t]  = same_step reset of h: zero → v_reset where s > 0; subtract → h − s · θ; none → h;
                 with a next_step timing v[t] = h[t] (the reset comes at the next step)
         v[t]  = max(v[t] − v_min, 0) + v_min          if v_min is set (sinabs' clamp order)

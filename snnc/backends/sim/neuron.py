@@ -1,0 +1,157 @@
+"""The `Neuron` op, evaluated literally from its docstring in snnc/ir/ops.py.
+
+Every float operation is written in the docstring's order, because another order (folding `gain`
+into the weights, computing `v − θ ≥ 0`, …) changes float32 results, and the simulator is what
+the frontends' library mappings and the quantized backends are checked against. Two liberties
+are taken, both exact, because the neuron loop runs once per step and dominates a run's time:
+
+- a multiplication by a factor that is exactly 1 and the addition of a bias that is exactly 0
+  are skipped (they change no value, bar the sign of a zero): the common IF neuron then costs
+  what SpikingJelly's does;
+- spikes and reset masks are 0/1 float tensors, and `where(m, a, b)` is computed as
+  `b·(1 − m) + a·m`: for finite values one term is exact and the other ±0, so the result is
+  the same (bar the sign of a zero), while on CPU making a bool mask and torch.where on it cost
+  about eight times more. A comparison written straight into a float32 tensor gives the mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from snnc.ir.ops import Neuron
+
+Tensor = torch.Tensor
+NEURON_VARS = ("v", "h", "i")  # what `record` can ask of a neuron: membrane after/before reset, current
+
+
+def _broadcastable(value: np.ndarray, shape: tuple[int, ...], device: torch.device) -> Tensor:
+    """A parameter as a tensor that broadcasts against [B, *shape]: a scalar as is, a per-channel
+    (C,) array over the spatial axes, a per-neuron array as is."""
+    t = torch.tensor(value, dtype=torch.float32, device=device)
+    if t.dim() == 1 and len(shape) > 1:
+        t = t.reshape(t.shape[0], *([1] * (len(shape) - 1)))
+    return t
+
+
+def _factor(value: np.ndarray | None, shape: tuple[int, ...], device: torch.device) -> Tensor | None:
+    """A multiplicative factor, or None where it is exactly 1 everywhere (a no-op)."""
+    if value is None or bool((value == 1).all()):
+        return None
+    return _broadcastable(value, shape, device)
+
+
+def _scaled(factor: Tensor | None, x: Tensor) -> Tensor:
+    return x if factor is None else factor * x
+
+
+class NeuronState:
+    """One Neuron node's membrane v (and current i) for a batch, and the traces asked of it."""
+
+    def __init__(
+        self, op: Neuron, shape: tuple[int, ...], batch: int, device: torch.device, record: frozenset[str]
+    ) -> None:
+        self.op = op
+        full = (batch, *shape)
+        self.threshold = _broadcastable(op.threshold, shape, device)
+        self.v_decay = _factor(op.v_decay, shape, device)
+        self.gain = _factor(op.gain, shape, device)
+        self.bias = _broadcastable(op.bias, shape, device) if op.bias.any() else None
+        self.rate = _broadcastable(op.rate, shape, device)
+        self.v_rest = _broadcastable(op.v_rest, shape, device)
+        self.i_decay = _factor(op.i_decay, shape, device)
+        if op.has_current and op.current != "affine":  # decay_after / euler use the factor as it is, even 1
+            self.i_decay = _broadcastable(op.i_decay, shape, device)
+        self.v_reset = _broadcastable(op.v_reset, shape, device) if op.v_reset.any() else None  # None: 0
+        self.v_min = None if op.v_min is None else _broadcastable(op.v_min, shape, device)
+        self.v = _broadcastable(op.v_init, shape, device).expand(full)
+        self.i = _broadcastable(op.i_init, shape, device).expand(full) if op.has_current else None
+        self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
+
+    def run(self, x: Tensor, late: Tensor | None = None) -> Tensor:
+        """Spikes for the time-major chunk x [n, B, *shape] (and the late input, if connected);
+        the state carries over to the next chunk."""
+        out = torch.empty_like(x)
+        for t in range(x.shape[0]):
+            self.step(x[t], out[t], None if late is None else late[t])
+        return out
+
+    def step(self, x: Tensor, s: Tensor, late: Tensor | None = None) -> None:
+        """One time step: x [B, *shape] → spike counts written to s [B, *shape]."""
+        op = self.op
+        current = self._input_current(x)
+        u = self.v
+        if op.reset_timing == "next_step_state":  # reset v[t−1] before the charge
+            u = self._reset(u, self.fire(u, torch.empty_like(u)))
+        h = self._charge(u, current)
+        if late is not None:
+            h = h + late
+        if op.reset_timing == "next_step":
+            h = self._reset(h, self.fire(self.v, torch.empty_like(h)))  # r = fire(v[t−1]), v[−1] = v_init
+        self.fire(h, s)
+        v = self._reset(h, s) if op.reset_timing == "same_step" else h
+        if self.v_min is not None:  # sinabs' order: relu(v − m) + m (sinabs/layers/functional/lif.py)
+            v = torch.relu(v - self.v_min) + self.v_min
+        self.v = v
+        self._trace(h=h, v=v, i=self.i)
+
+    def _charge(self, u: Tensor, current: Tensor) -> Tensor:
+        """h from the previous membrane u and the input current, in the op's float order."""
+        charge = self.op.charge
+        if charge == "affine":
+            h = _scaled(self.v_decay, u) + _scaled(self.gain, current)
+            return h if self.bias is None else h + self.bias
+        if charge == "delta":
+            return u + self._rated(current - (u - self.v_rest))
+        if charge == "delta_leak":
+            return (u - self._rated(u - self.v_rest)) + current
+        return u + self._rated((current + self.v_rest) - u)  # delta_box
+
+    def _rated(self, x: Tensor) -> Tensor:
+        return x * self.rate if self.op.rate_op == "mul" else x / self.rate
+
+    def _input_current(self, x: Tensor) -> Tensor:
+        """I[t]: x[t] without a current state; i[t] or i[t−1] (a one-step delay) with one."""
+        if self.i is None:
+            return x
+        previous = self.i
+        form = self.op.current
+        if form == "affine":
+            self.i = _scaled(self.i_decay, previous) + x
+        elif form == "decay_after":
+            self.i = self.i_decay * (previous + x)
+        else:  # euler
+            self.i = (previous + self.i_decay * previous) + x
+        return self.i if self.op.input_order == "current_first" else previous
+
+    def fire(self, h: Tensor, s: Tensor) -> Tensor:
+        """s = fire(h), written to s: 0/1, or the multiples of θ reached, capped at max_spikes."""
+        op = self.op
+        compare = torch.ge if op.fire_op == "ge" else torch.gt
+        compare(h, self.threshold, out=s)  # 0/1 as float32
+        if op.spikes == "single":
+            return s
+        quotient = h / self.threshold
+        # "gt": h barely above θ can round h/θ to exactly 1; a fired neuron emits at least one spike.
+        count = torch.floor(quotient) if op.fire_op == "ge" else torch.clamp(torch.ceil(quotient) - 1, min=1.0)
+        if op.max_spikes is not None:
+            count = torch.clamp(count, max=float(op.max_spikes))
+        return torch.mul(count, s, out=s)  # where(fired, count, 0)
+
+    def _reset(self, h: Tensor, s: Tensor) -> Tensor:
+        """Apply the reset that spike count s calls for to h."""
+        if self.op.reset == "subtract":
+            return h - s * self.threshold
+        if self.op.reset == "zero":  # where(s > 0, v_reset, h)
+            spiked = s if self.op.spikes == "single" else torch.clamp(s, max=1.0)  # s ≥ 0 are integers
+            kept = h * (1 - spiked)
+            return kept if self.v_reset is None else kept + self.v_reset * spiked
+        return h
+
+    def _trace(self, **values: Tensor | None) -> None:
+        for name, steps in self.traces.items():
+            steps.append(values[name])
+
+    def recorded(self) -> dict[str, Tensor]:
+        """The traces asked for, [T, B, *shape]."""
+        return {name: torch.stack(steps) for name, steps in self.traces.items()}

@@ -1,0 +1,61 @@
+"""What a simulation returns: outputs, per-node activity and recorded traces.
+
+`Activity` is the single source of every SOP and energy figure (ARCHITECTURE §3): the counts are
+measured on the simulated tensors, never assumed, so they are exact integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from snnc.diagnostics import input_error
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Measured activity of one node's output over a run.
+
+    events:    [T, B] int64, the sum of the output values for spike/count tensors (a multi-spike
+               of 3 is 3 events), the number of non-zero elements for float/int tensors
+    nonzero:   [T, B] int64, the number of non-zero elements
+    event_map: per-sample output shape, int64: `events` summed over T and B, per element
+    numel:     elements per sample and step
+    """
+
+    events: np.ndarray
+    nonzero: np.ndarray
+    event_map: np.ndarray
+    numel: int
+
+    @property
+    def rate(self) -> float:
+        """Fraction of non-zero elements, averaged over steps, samples and elements."""
+        return float(self.nonzero.mean()) / self.numel
+
+    @property
+    def total(self) -> int:
+        """All events of the run."""
+        return int(self.events.sum())
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """outputs: per Output node, [T, B, *shape]; activity: per non-Output node; traces:
+    node → variable ("v", "h", "i", "out") → [T, B, *shape] float32, as requested by `record`."""
+
+    outputs: dict[str, np.ndarray]
+    activity: dict[str, Activity]
+    traces: dict[str, dict[str, np.ndarray]]
+
+    @property
+    def output(self) -> np.ndarray:
+        """The graph's only output."""
+        if len(self.outputs) != 1:
+            raise input_error(
+                "SIM-OUTPUT",
+                f"the graph has {len(self.outputs)} outputs ({', '.join(self.outputs)}), so there is no single output",
+                hint="read result.outputs[name] instead",
+            )
+        return next(iter(self.outputs.values()))
