@@ -1,0 +1,42 @@
+# The README's two commands, `make demo` and `make test`, each set up .venv first (`install`).
+# Every pip call carries the constraints file: without the torch pin pip pulls a CUDA torch.
+# The --no-deps steps are packages whose declared dependencies would pull samna, torchvision,
+# torchaudio or a CUDA torch, or that refuse Python 3.11 (lava-nc); base.txt holds what they need.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+PIN := -c requirements/constraints.txt
+STAMP := $(VENV)/.snnc-installed
+
+.PHONY: install demo test lint bench
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-runs only when a requirement file or pyproject.toml changes.
+$(STAMP): $(BIN)/python requirements/constraints.txt requirements/base.txt requirements/nodeps.txt pyproject.toml
+	$(PIP) install $(PIN) torch
+	$(PIP) install $(PIN) -r requirements/base.txt
+	$(PIP) install $(PIN) --no-deps -r requirements/nodeps.txt
+	$(PIP) install $(PIN) --no-deps --ignore-requires-python lava-nc==0.10.0
+	$(PIP) install $(PIN) --no-deps -e .
+	touch $@
+
+demo: install
+	$(BIN)/python examples/nmnist_cnn.py
+	$(BIN)/snnc inspect examples/nmnist_cnn.snnc
+	$(BIN)/snnc simulate examples/nmnist_cnn.snnc --data examples/nmnist_sample.npz -o out/nmnist_out.npz
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python benchmarks/bench_sim.py

@@ -1,0 +1,66 @@
+"""The `snnc` command: parses arguments, calls the public API, renders the result.
+
+Conventions (ARCHITECTURE §5): results go to stdout, logs to stderr; every verb takes
+`--format text|json`; exit code 0 means ok, 1 the model fails a check, 2 bad usage or unreadable
+input, 70 a bug in snnc. Errors are rendered diagnostics, never a traceback unless `--debug`.
+Each verb lives in its own module under snnc/commands/ (`add_parser`, `run`), listed in VERBS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import snnc
+from snnc.commands.common import print_errors
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in snnc, not in the user's model or input
+VERBS = ("inspect", "simulate")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except snnc.SnncError as e:
+        if args.debug:
+            traceback.print_exc()
+        print_errors(e.diagnostics, e.exit_code, args.format)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # stdout's reader left (`snnc inspect big.snnc | head`): not a bug
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush stays quiet
+        return 141  # 128 + SIGPIPE, what a shell reports for a program killed by a closed pipe
+    except Exception as e:
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"snnc: internal error ({type(e).__name__}: {e}); this is a bug in snnc, please report it "
+            "(rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snnc",
+        description="Compile trained spiking neural networks for neuromorphic hardware and simulate them.",
+        epilog="Exit codes: 0 ok, 1 the model fails a check, 2 bad usage or unreadable input, 70 internal error. "
+        "Diagnostics carry stable rule ids, documented in snnc/rules.py.",
+    )
+    parser.add_argument("--version", action="version", version=f"snnc {snnc.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback when a command fails")
+    # Verbs accept --debug too; SUPPRESS keeps the global value when it is not repeated there.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    verbs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for verb in VERBS:
+        importlib.import_module(f"snnc.commands.{verb}").add_parser(verbs, common)
+    return parser

@@ -1,0 +1,153 @@
+"""What every verb of the `snnc` command shares: model-source options, data files, atomic
+output, rendering. Kept apart from the verbs so each verb module stays a page of its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import snnc
+from snnc.diagnostics import Diagnostic, input_error, render_text
+from snnc.ir import Graph
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The MODEL argument and the options of `snnc.load` (ARCHITECTURE §3)."""
+    parser.add_argument("model", metavar="MODEL", help="a .snnc graph, a .pt/.pth model file, or pkg.module:factory")
+    parser.add_argument(
+        "--input-shape", metavar="C,H,W", type=_shape, help="per-sample input shape (no time, no batch)"
+    )
+    parser.add_argument(
+        "--input-dtype",
+        choices=("float", "spike"),
+        default="float",
+        help="what the model's input holds (default: float)",
+    )
+    parser.add_argument("--weights", metavar="STATE.pt", help="state dict to load into a pkg.module:factory model")
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="load a .pt file even if it names classes outside snnc's allowlist (runs its code)",
+    )
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 2,34,34") from None
+    if not dims or min(dims) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 2,34,34")
+    return dims
+
+
+def load_model(args: argparse.Namespace) -> Graph:
+    return snnc.load(
+        args.model,
+        input_shape=args.input_shape,
+        trust_pickle=args.trust_pickle,
+        weights=args.weights,
+        input_dtype=args.input_dtype,
+    )
+
+
+def read_data(path: Path, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:
+    """The input array(s) from an .npz, read without unpickling (a pickle in a data file runs code)."""
+    if not path.is_file():
+        raise input_error("IO-NOT-FOUND", f"data file {str(path)!r} does not exist", hint="check the --data path")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single .npy array, not an archive of named arrays")
+        with archive:
+            keys = _pick_keys(archive.files, [n.name for n in graph.inputs], path)
+            arrays = {name: archive[key] for name, key in keys.items()}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise input_error(
+            "CLI-DATA-READ",
+            f"cannot read {str(path)!r} as a plain .npz archive: {e}",
+            hint="snnc never unpickles data; save plain numeric arrays with np.savez(path, x=array)",
+        ) from None
+    return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+
+
+def _pick_keys(files: list[str], inputs: list[str], path: Path) -> dict[str, str]:
+    """Archive key per graph input: the input's name, else 'x' or the only array (one-input graphs)."""
+    keys = {name: name for name in inputs if name in files}
+    if len(inputs) == 1 and not keys:
+        if "x" in files:
+            keys = {inputs[0]: "x"}
+        elif len(files) == 1:
+            keys = {inputs[0]: files[0]}
+    missing = [name for name in inputs if name not in keys]
+    if missing:
+        raise input_error(
+            "CLI-DATA-KEY",
+            f"{str(path)!r} has no array for input(s) {', '.join(missing)}; "
+            f"its keys are: {', '.join(files) or '(none)'}",
+            hint=f"name the array after the graph input, e.g. np.savez(path, {missing[0]}=array)",
+        )
+    return keys
+
+
+def write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write to a temporary file beside `path` and rename it, so a failure never leaves a partial file."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as for any file
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise input_error(
+            "CLI-OUTPUT-WRITE", f"cannot write {str(path)!r}: {e.strerror or e}", hint="choose a writable path"
+        ) from None
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def print_activity(activity: list[dict[str, Any]]) -> None:
+    rows = [("node", "type", "events", "events/sample", "rate")]
+    for a in activity:
+        per_sample = a["events"] / len(a["events_per_sample"])
+        rows.append((a["node"], a["type"], f"{a['events']:,}", f"{per_sample:,.1f}", f"{a['rate']:.4f}"))
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        cells = [c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))]
+        print("  ".join(cells).rstrip())
+
+
+def compact(value: Any) -> str:
+    """Sums for people: integral floats (sums of a float output) without the '.0'."""
+    if isinstance(value, list):
+        return "[" + " ".join(compact(v) for v in value) + "]"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"
+    return str(value)
+
+
+def print_errors(diagnostics: Sequence[Diagnostic], exit_code: int, fmt: str) -> None:
+    if fmt == "json":
+        print_json({"exit_code": exit_code, "diagnostics": [d.to_dict() for d in diagnostics]})
+    else:
+        print(render_text(diagnostics), file=sys.stderr)
+
+
+def print_json(data: dict[str, Any]) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
