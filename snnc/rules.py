@@ -369,6 +369,15 @@ _RULES = (
         "Nothing was left behind: results go to a temporary file that replaces the target only "
         "when complete. Choose a writable path.",
     ),
+    # --- PASS: the pass driver (snnc/passes/base.py) ----------------------------------------------
+    Rule(
+        "PASS-BROKE-GRAPH",
+        "a pass produced a graph that fails the verifier",
+        "Every pass promises a verified graph in and a verified graph out. With verification after "
+        "each pass enabled (tests, --verify-each), a pass whose output fails names itself and the "
+        "passes run before it, followed by the verifier's errors. This is a bug in snnc, not in the "
+        "model: please report it together with the model.",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
