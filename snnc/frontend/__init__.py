@@ -117,7 +117,9 @@ def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype:
     if input_dtype not in INPUT_DTYPES:
         raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
     frontends = library_frontends(model)
-    model = copy.deepcopy(model).eval()
+    # A frontend may copy the modules that copy.deepcopy cannot copy (`copies`: id -> copy).
+    memo = {k: v for f in frontends if hasattr(f, "copies") for k, v in f.copies(model).items()}
+    model = copy.deepcopy(model, memo).eval()
     layout: Layout = choose_layout(model, frontends)
     shape = tuple(input_shape) if input_shape is not None else infer_input_shape(model)
     for frontend in frontends:

@@ -20,7 +20,7 @@ The type of every node a converter returns is checked against the traced tensor'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -208,20 +208,24 @@ class ConvertContext:
 
     def state_init(self, k: int, slot: int) -> Any:
         """The initial value of a state argument: argument k must be this call's own output `slot`
-        from the previous step (or a constant). Returns the constant seen at the first step."""
+        from the previous step (or a constant). A state of several tensors (a tuple such as Norse's
+        state NamedTuples) must be the outputs `slot`, `slot + 1`, … in order. Returns the constant
+        seen at the first step."""
         arg = self.arg(k)
-        if isinstance(arg, Ref):
-            own = self.call.outputs[slot]
-            source = self._conv.source_of(self.call, arg)
-            if not (source.value == own and source.delay == 1):
-                self.fail(
-                    "FE-STATE",
-                    f"state argument {k} is not the module's own state from the previous step",
-                    "pass the state returned by the same neuron at the previous step",
-                )
+        leaves = pytree.tree_leaves(arg)
+        if any(isinstance(leaf, Ref) for leaf in leaves):
+            outputs = self.call.outputs[slot:]
+            for j, leaf in enumerate(leaves):
+                source = self._conv.source_of(self.call, leaf) if isinstance(leaf, Ref) else None
+                if source is None or j >= len(outputs) or not (source.value == outputs[j] and source.delay == 1):
+                    self.fail(
+                        "FE-STATE",
+                        f"state argument {k} is not the module's own state from the previous step",
+                        "pass the state returned by the same neuron at the previous step",
+                    )
             first = self._conv.timeline.first.get(self.call.index)
             arg = first.args[k] if first is not None and k < len(first.args) else None
-            if isinstance(arg, Ref):
+            if any(isinstance(leaf, Ref) for leaf in pytree.tree_leaves(arg)):
                 self.fail("FE-STATE", f"the initial state (argument {k}) is computed from the input")
         return arg
 
@@ -230,8 +234,96 @@ class ConvertContext:
     def add(self, op: Op, *inputs: str, suffix: str = "") -> str:
         return self._conv.add(self, op, inputs, suffix)
 
+    def module_calls(self) -> int:
+        """How often the converted step calls this call's module: state kept inside a module is
+        shared by all its calls, which one IR node per call cannot express."""
+        return sum(1 for c in self._conv.timeline.calls if c.is_module and c.target is self.call.target)
+
     def fail(self, rule: str, message: str, hint: str | None = None) -> None:
         raise ConversionFailed(Diagnostic(rule, message, node=self.name, hint=hint))
+
+    # inside a recorded call: child modules it ran and loops it closes (e.g. sinabs' recurrent
+    # `rec_connect`, which the capture does not record because the neuron is a leaf)
+
+    def convert_child(self, module: Any, name: str, *inputs: str, lead: int | None = None) -> str:
+        """Convert child `module` (module path `name`) applied to IR nodes `inputs`, by its registered
+        converter; `lead`: the leading non-sample axes of the tensors the child sees (default: the call's)."""
+        converter = find_module_converter(module)
+        if converter is None:
+            self.fail(
+                "FE-UNSUPPORTED-OP",
+                f"{name} is a {type(module).__module__}.{type(module).__qualname__}, which has no snnc converter",
+                "use a supported layer (e.g. nn.Linear or nn.Conv2d)",
+            )
+        child = _ChildContext(self, module, name, inputs)
+        child.lead = self.lead if lead is None else lead
+        result = converter(child, module)
+        if not isinstance(result, str):
+            self.fail("FE-UNSUPPORTED-OP", f"{name} does not produce exactly one tensor")
+        return result
+
+    def type_of(self, node: str) -> TensorType:
+        """The IR type of a node already added."""
+        return self._conv.builder.type_of(node)
+
+    # neighbouring calls, for converters that fold a pattern of calls into one op (x · (1 − y))
+
+    def producer(self, k: int) -> ConvertContext | None:
+        """The context of the call that computed traced argument k at this step (None for the model
+        input or a value from an earlier step)."""
+        arg = self.arg(k)
+        source = self._conv.source_of(self.call, arg)
+        producer = self._conv.cap.values[source.value].producer
+        if source.delay or producer is None:
+            return None
+        return ConvertContext(self._conv, self._conv.cap.calls[producer])
+
+    def uses(self, slot: int = 0) -> list[tuple[str, int]]:
+        """How the model uses output `slot`: (call name, delay in steps) for each reading call, and
+        ("return", 0) if the model returns it."""
+        value = self.call.outputs[slot]
+        names = {c.index: c.name for c in self._conv.timeline.calls}
+        found = [(names[i], s.delay) for (i, _), s in self._conv.timeline.sources.items() if s.value == value]
+        return found + [("return", 0)] * self._conv.timeline.outputs.count(value)
+
+    def delay(self, ty: TensorType, steps: int = 1, suffix: str = ".delay") -> str:
+        """A Delay node whose input is connected later with `connect`: closes a recurrent loop."""
+        return self._conv.builder.delay(self._conv.builder.fresh(self.name + suffix), steps, ty)
+
+    def connect(self, delay: str, source: str) -> None:
+        try:
+            self._conv.builder.connect(delay, source)
+        except SnncError as e:
+            raise ConversionFailed(e.diagnostics[0]) from None
+
+
+class _ChildContext(ConvertContext):
+    """The context of a child module run inside a recorded call: its inputs are given IR nodes."""
+
+    def __init__(self, parent: ConvertContext, module: Any, name: str, inputs: tuple[str, ...]):
+        super().__init__(parent._conv, replace(parent.call, target=module, name=name, args=(), kwargs={}))
+        self._nodes = inputs
+
+    def arg(self, k: int, default: Any = None) -> Any:
+        return default
+
+    def is_traced(self, k: int) -> bool:
+        return k < len(self._nodes)
+
+    def input(self, k: int = 0) -> str:
+        if k >= len(self._nodes):
+            self.fail("FE-UNSUPPORTED-OP", f"argument {k} is not a tensor computed by the model")
+        return self._nodes[k]
+
+    def inputs(self) -> list[str]:
+        return list(self._nodes)
+
+    def value_shape(self, k: int = 0) -> tuple[int, ...]:
+        return self.type_of(self.input(k)).shape
+
+    def output_shape(self, slot: int = 0) -> tuple[int, ...]:
+        self.fail("FE-UNSUPPORTED-OP", "the output shape of a child module is not known before it is converted")
+        raise AssertionError
 
 
 class _Converter:
@@ -241,6 +333,7 @@ class _Converter:
         self.lead = lead
         self.builder = GraphBuilder()
         self.node_of: dict[int, str | None] = {}  # template value -> IR node (None: failed or state)
+        self.state: set[int] = set()  # values a converter declared neuron state (a returned membrane)
         self.delays: dict[tuple[int, int], str] = {}
         self.pending: list[tuple[str, int]] = []  # (delay node, source value) to connect at the end
         self.forced = forced
@@ -260,15 +353,51 @@ class _Converter:
         if source.delay == 0:
             node = self.node_of.get(source.value)
             if node is None:
+                self._check_not_state(call, source.value)
                 raise _Skip()
             return node
         key = (source.value, source.delay)
         if key not in self.delays:
+            self._check_starts_at_zero(call, ref_pos)
             ty = TensorType(self.sample_shape(source.value), self._guess_dtype(source.value))
             name = self.builder.fresh(f"{self._name_hint(source.value)}.delay{source.delay}")
             self.delays[key] = self.builder.delay(name, source.delay, ty)
             self.pending.append((name, source.value))
         return self.delays[key]
+
+    def _check_starts_at_zero(self, call: Call, ref_pos: int) -> None:
+        """A Delay outputs zero before its first input arrives, so the value the model passed at step 0
+        where the template reads an earlier step's value (`fc(torch.zeros(...))`) must be zero."""
+        first = self.timeline.first.get(call.index)
+        positions = [i for i, leaf in enumerate(pytree.tree_leaves((call.args, call.kwargs))) if isinstance(leaf, Ref)]
+        leaves = pytree.tree_leaves((first.args, first.kwargs)) if first is not None else []
+        initial = leaves[positions[ref_pos]] if positions[ref_pos] < len(leaves) else None
+        if isinstance(initial, Ref):
+            initial = self.cap.values[initial.value].tensor
+        if not (isinstance(initial, (torch.Tensor, int, float)) and not torch.as_tensor(initial).any()):
+            raise ConversionFailed(
+                Diagnostic(
+                    "FE-STATE",
+                    "reads a value from an earlier time step whose value at the first step is not zero "
+                    f"({type(initial).__name__}); snnc's Delay starts at zero",
+                    node=ConvertContext(self, call).name,
+                    hint="start the value fed back across time steps at zero (e.g. torch.zeros)",
+                )
+            )
+
+    def _check_not_state(self, call: Call, value: int) -> None:
+        """Neuron state (a membrane a neuron returns) has no IR node: reading it as data is refused."""
+        if value in self.state:
+            producer = self.cap.calls[self.cap.values[value].producer]
+            raise ConversionFailed(
+                Diagnostic(
+                    "FE-STATE",
+                    f"reads the state (e.g. the membrane) that {producer.name} returns; "
+                    "an snnc graph passes only a neuron's spikes on",
+                    node=ConvertContext(self, call).name,
+                    hint="compute from the neuron's output spikes; its state stays inside the neuron",
+                )
+            )
 
     def _name_hint(self, value: int) -> str:
         producer = self.cap.values[value].producer
@@ -325,6 +454,8 @@ class _Converter:
         for slot, value in enumerate(call.outputs):
             node = names[slot] if slot < len(names) else None
             self.node_of[value] = node
+            if node is None:
+                self.state.add(value)
             if node is not None and self.builder.type_of(node).shape != self.sample_shape(value):
                 self.diagnostics.append(
                     Diagnostic(
@@ -347,19 +478,30 @@ class _Converter:
         for delay, value in self.pending:
             source = self.node_of.get(value)
             if source is None:
+                if value in self.state:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "FE-STATE",
+                            f"the model reads the state that {self._name_hint(value)} returned at an earlier step",
+                            node=delay,
+                            hint="compute from the neuron's output spikes; its state stays inside the neuron",
+                        )
+                    )
                 continue
             try:
                 self.builder.connect(delay, source)
             except SnncError:
                 raise _Retype(value, self.builder.type_of(source).dtype) from None
         outputs = [v for v in self.timeline.outputs if v is not None]
+        emitted = 0
         for k, value in enumerate(outputs):
             node = self.node_of.get(value)
             if node is not None:
                 self.builder.output(OUTPUT_NAME if len(outputs) == 1 else f"{OUTPUT_NAME}{k}", node)
+                emitted += 1
         if self.diagnostics:
             raise SnncError(self.diagnostics)
-        if not outputs:
+        if not emitted:  # nothing returned, or only neuron state (membranes)
             raise SnncError(
                 [
                     Diagnostic(

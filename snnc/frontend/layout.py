@@ -8,7 +8,9 @@ snnc's data is time-major `[T, B, *shape]` (ARCHITECTURE §2.1); libraries diffe
   sequence modules);
 - `loop`: the model takes `[T, B, *shape]` and loops over `x[t]` itself (snnTorch tutorials);
 - `batch_time`: sinabs squeeze layers take `[B·T, *shape]`, batch-major (sample b's steps are
-  rows b·T … b·T + T − 1).
+  rows b·T … b·T + T − 1);
+- `batch_first`: the model takes the whole sequence batch-first, `[B, T, *shape]` (sinabs
+  `IAF`/`LIF`).
 
 Each library frontend says which one its modules imply; a model mixing two is refused.
 """
@@ -28,13 +30,14 @@ EXAMPLE_BATCH = 2
 
 @dataclass(frozen=True)
 class Layout:
-    kind: Literal["per_step", "multi_step", "loop", "batch_time"]
+    kind: Literal["per_step", "multi_step", "loop", "batch_time", "batch_first"]
     batch: int = EXAMPLE_BATCH  # batch_time: the batch size the squeeze layers were built for
+    steps: int = EXAMPLE_STEPS  # steps of the example input (batch_time: those the squeeze layers were built for)
 
     @property
     def lead(self) -> int:
         """Leading non-sample axes of the tensors between layers."""
-        return 2 if self.kind == "multi_step" else 1
+        return 2 if self.kind in ("multi_step", "batch_first") else 1
 
     def example(self, shape: tuple[int, ...]) -> torch.Tensor:
         """A random spike input in this layout (spikes: valid for spiking and real-valued inputs)."""
@@ -42,7 +45,8 @@ class Layout:
             "per_step": (self.batch,),
             "multi_step": (EXAMPLE_STEPS, self.batch),
             "loop": (EXAMPLE_STEPS, self.batch),
-            "batch_time": (self.batch * EXAMPLE_STEPS,),
+            "batch_time": (self.batch * self.steps,),
+            "batch_first": (self.batch, self.steps),
         }[self.kind]
         generator = torch.Generator().manual_seed(0)
         return (torch.rand(*lead, *shape, generator=generator) < 0.5).float()
@@ -53,6 +57,7 @@ class Layout:
             "multi_step": "the whole sequence [T, B, *shape]",
             "loop": "the whole sequence [T, B, *shape], looped over by the model",
             "batch_time": "[B·T, *shape] (sinabs squeeze layout)",
+            "batch_first": "the whole sequence batch-first, [B, T, *shape]",
         }[self.kind]
 
 
