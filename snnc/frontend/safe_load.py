@@ -44,6 +44,14 @@ PURE_FUNCTION_MODULES = (
     "spikingjelly.activation_based.surrogate",
     "sinabs.activation.surrogate_gradient_fn",
     "torch.nn.functional",
+    # Norse neuron step functions and reset functions (tensor arithmetic only): a Norse module
+    # stores its step function (`SNNCell.activation`) and LIFBoxParameters its `reset_method`.
+    "norse.torch.functional.lif",
+    "norse.torch.functional.lif_box",
+    "norse.torch.functional.iaf",
+    "norse.torch.functional.leaky_integrator",
+    "norse.torch.functional.leaky_integrator_box",
+    "norse.torch.functional.reset",
 )
 
 
@@ -149,6 +157,11 @@ def _is_safe(name: str, obj: Any) -> bool:
 
 def _resolve(name: str) -> Any:
     """Import `pkg.module.Qual.name` (module part found by trying the longest importable prefix)."""
+    if name.startswith("spikingjelly.activation_based.model.sew_resnet."):
+        # it imports torchvision, which snnc does without (frontend/spikingjelly.py: import_sew_resnet)
+        from snnc.frontend.spikingjelly import import_sew_resnet
+
+        import_sew_resnet()
     parts = name.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:

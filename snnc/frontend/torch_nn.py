@@ -17,6 +17,7 @@ from torch import nn
 from snnc.frontend.convert import ConvertContext, tensor_param
 from snnc.frontend.registry import function_converter, module_converter
 from snnc.ir import ops
+from snnc.ir.types import SPIKE
 
 
 def _bias(module: nn.Module):
@@ -186,6 +187,8 @@ def cat_fn(ctx: ConvertContext) -> str:
 
 def _elementwise(fn: str):
     def convert(ctx: ConvertContext) -> str:
+        if fn == "mul" and (folded := _inverted_product(ctx)) is not None:
+            return folded
         if not (ctx.is_traced(0) and ctx.is_traced(1)):
             return _scaled(ctx, fn)
         a, b = ctx.input(0), ctx.input(1)
@@ -198,6 +201,44 @@ def _elementwise(fn: str):
         return ctx.add(ops.Elementwise(fn), a, b)
 
     return convert
+
+
+MUL_NAMES = ("mul", "__mul__", "__rmul__", "__imul__", "mul_")
+RSUB_NAMES = ("rsub", "__rsub__")
+
+
+@function_converter(*RSUB_NAMES)
+def rsub_fn(ctx: ConvertContext) -> None:
+    """`1 - y` (`torch.rsub(y, 1)`) of spikes y adds no node: the IR has no constant operand, so it is
+    folded into the products that use it, `x * (1 - y)` = x AND NOT y (SpikingJelly's SEW IAND,
+    model/sew_resnet.py: sew_function; see `_inverted_product`). Any other use is refused."""
+    one = ctx.arg(1)
+    spikes = ctx.is_traced(0) and ctx.type_of(ctx.input(0)).dtype == SPIKE
+    if not (isinstance(one, (int, float)) and one == 1 and not ctx.call.kwargs and spikes) or any(
+        name not in MUL_NAMES or delay for name, delay in ctx.uses()
+    ):
+        ctx.fail(
+            "FE-UNSUPPORTED-OP",
+            f"{ctx.call.name} is supported only as 1 - y of spikes y, multiplied by a tensor in the same step",
+            "write the inverted product x * (1 - y) (SEW IAND), or fold the constant into a layer",
+        )
+
+
+def _inverted_product(ctx: ConvertContext) -> str | None:
+    """x * (1 - y) with `1 - y` from `rsub_fn`: x AND NOT y, `Elementwise("iand", y, x)`, for spikes
+    x; for other x, x - x * y, which equals x * (1 - y) exactly since y is 0 or 1. None if neither
+    factor is a `1 - y`."""
+    for k in (0, 1):
+        negated = ctx.producer(k) if ctx.is_traced(k) else None
+        if negated is None or negated.call.name not in RSUB_NAMES:
+            continue
+        if not ctx.is_traced(1 - k):
+            ctx.fail("FE-UNSUPPORTED-OP", "a constant times (1 - y)", "multiply (1 - y) by a tensor of the model")
+        x, y = ctx.input(1 - k), negated.input(0)
+        if ctx.type_of(x).dtype == SPIKE:
+            return ctx.add(ops.Elementwise("iand"), y, x)
+        return ctx.add(ops.Elementwise("sub"), x, ctx.add(ops.Elementwise("mul"), x, y, suffix=".removed"))
+    return None
 
 
 def _scaled(ctx: ConvertContext, fn: str) -> str:
@@ -217,7 +258,7 @@ def _scaled(ctx: ConvertContext, fn: str) -> str:
 for _fn, _names in {
     "add": ("add", "__add__", "__radd__", "__iadd__", "add_"),
     "sub": ("sub", "__sub__", "__isub__", "sub_"),
-    "mul": ("mul", "__mul__", "__rmul__", "__imul__", "mul_"),
+    "mul": MUL_NAMES,
     "and": ("logical_and", "__and__", "bitwise_and"),
     "or": ("logical_or", "__or__", "bitwise_or"),
 }.items():
