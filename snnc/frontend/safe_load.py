@@ -56,8 +56,10 @@ PURE_FUNCTION_MODULES = (
 
 
 def _method_of(obj: Any, name: str) -> Any:
-    """`getattr` restricted to methods defined on the class of a trusted library object."""
-    cls = type(obj)
+    """`getattr` restricted to methods defined on a trusted library class, fetched from the class
+    itself (snnTorch's `SpikingNeuron._surrogate_bypass`, `surrogate.ATan.apply`) or one of its
+    objects (a bound `state_function`)."""
+    cls = obj if isinstance(obj, type) else type(obj)
     trusted = cls.__module__.startswith(TRUSTED_CLASS_PREFIXES)
     if not trusted or name.startswith("__") or not callable(getattr(cls, name, None)):
         raise pickle.UnpicklingError(f"refused getattr({cls.__module__}.{cls.__qualname__}, {name!r})")

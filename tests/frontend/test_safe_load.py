@@ -56,9 +56,13 @@ def test_snntorch_model_with_partial_surrogate_loads(tmp_path):
     import snntorch as snn
     from snntorch import surrogate
 
-    model = nn.Sequential(nn.Linear(3, 4), snn.Leaky(beta=0.9, spike_grad=functools.partial(surrogate.atan, 2.0)))
+    surrogate_fn = functools.partial(surrogate.ATan.apply, alpha=2.0)  # picklable, unlike surrogate.atan()
+    model = nn.Sequential(nn.Linear(3, 4), snn.Leaky(beta=0.9, spike_grad=surrogate_fn, init_hidden=True))
     torch.save(model, tmp_path / "m.pt")
-    assert isinstance(load_pickled_model(tmp_path / "m.pt")[1], snn.Leaky)
+    loaded = load_pickled_model(tmp_path / "m.pt")
+    assert isinstance(loaded[1], snn.Leaky)
+    x = torch.rand(2, 3)
+    assert torch.equal(loaded(x), model(x))  # the loaded model runs
 
 
 def test_foreign_class_is_refused_without_running_it(tmp_path):
@@ -107,7 +111,15 @@ def test_getattr_is_limited_to_methods_of_trusted_objects():
 
     leaky = snn.Leaky(beta=0.5)
     assert _method_of(leaky, "_base_sub") == leaky._base_sub
-    for obj, name in [(leaky, "__class__"), (leaky, "beta"), (nn.Linear(1, 1), "forward"), (os, "system")]:
+    assert _method_of(snn.surrogate.ATan, "apply") == snn.surrogate.ATan.apply  # from the class itself
+    refused = [
+        (leaky, "__class__"),
+        (leaky, "beta"),
+        (nn.Linear(1, 1), "forward"),
+        (os, "system"),
+        (nn.Linear, "forward"),
+    ]
+    for obj, name in refused:
         with pytest.raises(pickle.UnpicklingError):
             _method_of(obj, name)
 
