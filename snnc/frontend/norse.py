@@ -30,7 +30,11 @@ evaluated by torch exactly as Norse writes them (float32):
       v' = v + x                                          reset "zero" to v_reset, v_init v_reset
     LIFRecurrentCell, LIFRecurrent (lif.py: lif_step)   Linear(W_in) + Linear(W_rec)(Delay(z)) feeding
       j = (i + W_in·x) + W_rec·z[t−1]                     the LIF neuron above; see `_lif_recurrent`
-    LI, LICell, LIBoxCell, LILinearCell                 refused: they output a membrane, never spikes
+    LI, LICell (leaky_integrator.py:                    LIF's current and charge with spikes "none": the
+      li_feed_forward_step), LILinearCell (li_step)       output is the membrane v' (a readout that never
+                                                          fires); LILinearCell first applies its input_weights
+    LIBoxCell (leaky_integrator_box.py:                 charge "delta" without a current, spikes "none"
+      li_box_feed_forward_step) v' = v + c_m·((v_leak − v) + x)
 
 Parameters may be per-neuron tensors; Norse combines them with the per-step tensors `[B, *shape]`
 by torch broadcasting, and so does `_param`.
@@ -201,11 +205,17 @@ def _lif_box(ctx: ConvertContext, m: LIFBoxCell, x: str, state: Any, suffix: str
     return ctx.add(neuron, x, suffix=suffix)
 
 
-def _lif_neuron(ctx: ConvertContext, m: nn.Module, shape: tuple[int, ...], state: Any) -> ops.Neuron:
+def _lif_neuron(
+    ctx: ConvertContext, m: nn.Module, shape: tuple[int, ...], state: Any, *, spiking: bool = True
+) -> ops.Neuron:
     """functional/lif.py: lif_feed_forward_step / lif_step after the input current; initial
-    v = v_leak, i = 0 (module/lif.py: initial_state)."""
+    v = v_leak, i = 0 (module/lif.py: initial_state). Without spiking: the leaky integrator of
+    functional/leaky_integrator.py (li_feed_forward_step, li_step): the same current and membrane
+    updates, no fire and no reset, the membrane as output; initial v = v_leak, i = 0
+    (module/leaky_integrator.py: initial_state)."""
     p = m.p
     v_leak = _param(ctx, "v_leak", p.v_leak, shape)
+    fire = _spiking(ctx, p, shape, "zero") if spiking else {"spikes": "none", "reset": "none"}
     return ops.Neuron(
         charge="delta",
         rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape),
@@ -214,8 +224,36 @@ def _lif_neuron(ctx: ConvertContext, m: nn.Module, shape: tuple[int, ...], state
         i_decay=_param(ctx, "-dt·tau_syn_inv", -m.dt * p.tau_syn_inv, shape),
         input_order="current_first",
         v_init=_v_init(ctx, state, v_leak, shape),
-        **_spiking(ctx, p, shape, "zero"),
+        **fire,
     )
+
+
+def _leaky_integrator(ctx: ConvertContext, m: LI | LICell, x: str, state: Any, suffix: str) -> str:
+    return ctx.add(_lif_neuron(ctx, m, ctx.type_of(x).shape, state, spiking=False), x, suffix=suffix)
+
+
+def _leaky_integrator_linear(ctx: ConvertContext, m: LILinearCell, x: str, state: Any, suffix: str) -> str:
+    """functional/leaky_integrator.py: li_step: `i + linear(x, input_weights)` enters the current
+    in one addition, exactly as the Linear node followed by the neuron computes it."""
+    current = ctx.add(ops.Linear(tensor_param(m.input_weights)), x, suffix=f"{suffix}.input_weights")
+    return _leaky_integrator(ctx, m, current, state, suffix)
+
+
+def _leaky_integrator_box(ctx: ConvertContext, m: LIBoxCell, x: str, state: Any, suffix: str) -> str:
+    """functional/leaky_integrator_box.py: li_box_feed_forward_step, v' = v + c_m·((v_leak − v) + x)
+    (bitwise the "delta" charge: fl(E − v) = −fl(v − E), docs/library-semantics.md §4.1);
+    initial v = v_leak (module/leaky_integrator_box.py: initial_state)."""
+    p, shape = m.p, ctx.type_of(x).shape
+    v_leak = _param(ctx, "v_leak", p.v_leak, shape)
+    neuron = ops.Neuron(
+        charge="delta",
+        rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape),
+        v_rest=v_leak,
+        v_init=_v_init(ctx, state, v_leak, shape),
+        spikes="none",
+        reset="none",
+    )
+    return ctx.add(neuron, x, suffix=suffix)
 
 
 def _lif(ctx: ConvertContext, m: LIFCell | LIF, x: str, state: Any, suffix: str) -> str:
@@ -256,10 +294,15 @@ BUILDERS: dict[type, Builder] = {
     IAF: _iaf,
     LIFRecurrentCell: _lif_recurrent,
     LIFRecurrent: _lif_recurrent,
+    LI: _leaky_integrator,
+    LICell: _leaky_integrator,
+    LILinearCell: _leaky_integrator_linear,
+    LIBoxCell: _leaky_integrator_box,
 }
 
 
-CELLS = (LIFBoxCell, LIFCell, IAFCell, LIFRecurrentCell)
+LEAKY_INTEGRATOR_CELLS = (LICell, LIBoxCell, LILinearCell)
+CELLS = (LIFBoxCell, LIFCell, IAFCell, LIFRecurrentCell, *LEAKY_INTEGRATOR_CELLS)
 
 
 def _build(m: nn.Module) -> Builder:
@@ -271,10 +314,12 @@ def _build(m: nn.Module) -> Builder:
 # --- converters -------------------------------------------------------------------------------
 
 
-@module_converter(LIFBoxCell, LIFCell, IAFCell)
-def cell(ctx: ConvertContext, m: nn.Module) -> str:
-    """A feed-forward cell, one step per call in the model's time loop (state threaded)."""
-    return _build(m)(ctx, m, ctx.input(0), _threaded_state(ctx), "")
+@module_converter(LIFBoxCell, LIFCell, IAFCell, LICell, LIBoxCell, LILinearCell)
+def cell(ctx: ConvertContext, m: nn.Module) -> str | tuple[str, str]:
+    """A feed-forward cell, one step per call in the model's time loop (state threaded). A leaky
+    integrator returns its membrane twice, as output and as the state's v: the same tensor."""
+    node = _build(m)(ctx, m, ctx.input(0), _threaded_state(ctx), "")
+    return (node, node) if isinstance(m, LEAKY_INTEGRATOR_CELLS) else node
 
 
 @module_converter(LIFRecurrentCell)
@@ -284,7 +329,7 @@ def recurrent_cell(ctx: ConvertContext, m: LIFRecurrentCell) -> tuple[str, ...]:
     return (spikes, spikes)
 
 
-@module_converter(LIF, IAF, LIFRecurrent)
+@module_converter(LIF, IAF, LIFRecurrent, LI)
 def sequence(ctx: ConvertContext, m: nn.Module) -> str:
     """norse/torch/module/snn.py: SNN.forward / SNNRecurrent.forward run the cell's step
     function over dim 0 of [T, B, ...] and return (spikes [T, B, ...], final state)."""
@@ -313,17 +358,3 @@ def _lifted(ctx: ConvertContext, m: nn.Module, suffix: str, x: str) -> str:
     if isinstance(m, CELLS) and find_module_converter(m) is not None:
         return _build(m)(ctx, m, x, None, suffix)
     return ctx.convert_child(m, ctx.name + suffix, x, lead=1)
-
-
-@module_converter(LI, LICell, LIBoxCell, LILinearCell)
-def leaky_integrator(ctx: ConvertContext, m: nn.Module) -> None:
-    """functional/leaky_integrator.py: li_feed_forward_step (and leaky_integrator_box.py)
-    returns the membrane itself and never spikes; the IR's only neuron spikes."""
-    ctx.fail(
-        "FE-UNSUPPORTED-OP",
-        f"{type(m).__name__} is a non-spiking leaky integrator: it outputs its membrane potential, "
-        "and snnc's neuron always spikes",
-        "read a membrane out from a spiking neuron instead: LI/LICell have exactly the membrane of "
-        "LIF/LIFCell with the same parameters and a v_th it never reaches; simulate with "
-        "snnc.simulate(graph, x, record=('v',)) and read result.traces[node]['v']",
-    )

@@ -542,6 +542,8 @@ class Neuron(Op):
         s[t]  = fire(h[t]): fire_op "ge": h ≥ θ, "gt": h > θ. spikes "single": s ∈ {0, 1};
                 "multi": the number of multiples of θ that h reaches (floor(h/θ) for "ge",
                 max(ceil(h/θ) − 1, 1) for "gt"), capped at max_spikes, 0 where fire(h) is false
+                "none": a non-spiking leaky integrator (Norse LI): s = 0 always, and the op's
+                output is the membrane v[t] (float) instead of spikes
         v[t]  = same_step reset of h: zero → v_reset where s > 0; subtract → h − s · θ; none → h;
                 with a next_step timing v[t] = h[t] (the reset comes at the next step)
         v[t]  = max(v[t] − v_min, 0) + v_min          if v_min is set (sinabs' clamp order)
@@ -570,7 +572,7 @@ class Neuron(Op):
     v_reset: Array = field(default_factory=lambda: np.zeros((), np.float32))
     reset_timing: Literal["same_step", "next_step", "next_step_state"] = "same_step"
     fire_op: Literal["ge", "gt"] = "ge"
-    spikes: Literal["single", "multi"] = "single"
+    spikes: Literal["single", "multi", "none"] = "single"
     max_spikes: int | None = None
     v_min: Array | None = None
     v_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
@@ -585,7 +587,7 @@ class Neuron(Op):
         "reset": ("zero", "subtract", "none"),
         "reset_timing": ("same_step", "next_step", "next_step_state"),
         "fire_op": ("ge", "gt"),
-        "spikes": ("single", "multi"),
+        "spikes": ("single", "multi", "none"),
     }
 
     def __post_init__(self) -> None:
@@ -649,6 +651,8 @@ class Neuron(Op):
             raise ShapeError("neuron rate is a divisor and must not be zero", rule="IR-NEURON-PARAM")
         if self.spikes == "single":
             return TensorType(x.shape, SPIKE)
+        if self.spikes == "none":
+            return TensorType(x.shape, FLOAT)
         return TensorType(x.shape, Count(self.max_spikes))
 
 

@@ -420,9 +420,47 @@ def test_unsupported_neuron_names_the_module():
     assert d.rule == "FE-UNSUPPORTED-OP" and d.node == "net.1" and "LIFAdExCell" in d.message
 
 
-def test_leaky_integrator_readout_is_refused_with_the_alternative():
-    (d,) = diagnostics(nt.SequentialState(nt.Lift(nn.Linear(4, 8)), nt.LIF(), nt.Lift(nn.Linear(8, 2)), nt.LI()), (4,))
-    assert d.rule == "FE-UNSUPPORTED-OP" and d.node == "3" and "record=('v',)" in d.hint
+def li_readout_sequence() -> nn.Module:
+    """Sequence modules: LIF hidden layer, then a non-spiking LI readout (the usual Norse classifier)."""
+    return nt.SequentialState(
+        nt.Lift(_scaled(nn.Linear(16, 24), 3.0)),
+        nt.LIF(nt.LIFParameters(v_leak=torch.tensor(0.1))),
+        nt.Lift(_scaled(nn.Linear(24, 4), 2.0)),
+        nt.LI(nt.LIParameters(tau_syn_inv=torch.tensor(150.0), v_leak=torch.tensor(0.05))),
+    )
+
+
+def li_readout_cells() -> nn.Module:
+    """The same with cells in the model's own loop: LICell, then LIBoxCell and LILinearCell."""
+    return Stepped(
+        _scaled(nn.Linear(16, 24), 3.0),
+        nt.LIFCell(),
+        nt.LICell(),
+        nt.LIBoxCell(nt.LIBoxParameters(tau_mem_inv=torch.tensor(80.0), v_leak=torch.tensor(-0.05))),
+        _linear_li(24, 5),
+    )
+
+
+def _linear_li(inputs: int, hidden: int) -> nt.LILinearCell:
+    cell = nt.LILinearCell(inputs, hidden)
+    with torch.no_grad():
+        cell.input_weights.copy_(_dyadic(cell.input_weights, 8))
+    return cell
+
+
+@pytest.mark.parametrize("build", [li_readout_sequence, li_readout_cells])
+def test_leaky_integrator_readout_matches_norse_exactly(build):
+    """Norse's LI family outputs its membrane (functional/leaky_integrator.py): snnc's neuron
+    with spikes "none" outputs the same floats, bit for bit."""
+    torch.manual_seed(3)
+    model, x = build(), spikes(16, p=0.4)
+    graph = convert(model, (16,), "spike")
+    readout = graph.outputs[0].inputs[0]
+    assert graph.node(readout).op.spikes == "none" and str(graph.node(readout).type.dtype) == "float"
+    out, _ = run_norse(model, x)
+    result = sim.run(graph, x.numpy())
+    np.testing.assert_array_equal(result.output, out)
+    assert np.abs(out).max() > 0.01  # the readout integrates something
 
 
 class Forgetful(nn.Module):

@@ -93,6 +93,8 @@ class NeuronState:
         if self.v_min is not None:  # sinabs' order: relu(v − m) + m (sinabs/layers/functional/lif.py)
             v = torch.relu(v - self.v_min) + self.v_min
         self.v = v
+        if op.spikes == "none":  # a leaky integrator's output is its membrane
+            s.copy_(v)
         self._trace(h=h, v=v, i=self.i)
 
     def _charge(self, u: Tensor, current: Tensor) -> Tensor:
@@ -127,6 +129,8 @@ class NeuronState:
     def fire(self, h: Tensor, s: Tensor) -> Tensor:
         """s = fire(h), written to s: 0/1, or the multiples of θ reached, capped at max_spikes."""
         op = self.op
+        if op.spikes == "none":
+            return s.zero_()
         compare = torch.ge if op.fire_op == "ge" else torch.gt
         compare(h, self.threshold, out=s)  # 0/1 as float32
         if op.spikes == "single":
