@@ -19,6 +19,7 @@ tensor is never reused.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +87,7 @@ class _Recorder(TorchFunctionMode):
         self.names = names
         self.is_leaf = is_leaf
         self.by_id: dict[int, int] = {}  # id(tensor) -> Value index
-        self.leaf_stack: list[tuple[nn.Module, Any]] = []  # open module calls; [0] is the recorded leaf
+        self.leaf_stack: list[nn.Module] = []  # open module calls; [0] is the recorded leaf
         self.scopes: list[str] = []  # paths of the non-leaf modules currently executing
 
     # --- values ---
@@ -131,23 +132,47 @@ class _Recorder(TorchFunctionMode):
     # --- leaf module calls (global forward hooks) ---
 
     def pre_hook(self, module: nn.Module, args: tuple) -> None:
-        if self.leaf_stack:
-            self.leaf_stack.append((module, None))
-        elif self.is_leaf(module):
-            self.leaf_stack.append((module, self.to_refs(args)))
+        if self.leaf_stack or self.is_leaf(module):
+            self.leaf_stack.append(module)
         else:
             self.scopes.append(self.names.get(id(module), ""))
 
-    def post_hook(self, module: nn.Module, args: tuple, result: Any) -> None:
+    def post_hook(self, module: nn.Module, args: tuple, kwargs: dict, result: Any) -> None:
+        """Arguments are read here, where torch passes keyword arguments too (a global pre-hook
+        sees positional ones only): `lif(cur, mem=mem)` must keep its `mem`."""
         if not self.leaf_stack:
             if self.scopes:
                 self.scopes.pop()
             return
-        opened, ref_args = self.leaf_stack.pop()
+        opened = self.leaf_stack.pop()
         if self.leaf_stack or opened is not module:
             return
         name = self.names.get(id(module), type(module).__name__)
-        self.record(module, name, ref_args, {}, result)
+        ref_args, ref_kwargs = self.to_refs(_positional(module, args, kwargs))
+        self.record(module, name, ref_args, ref_kwargs, result)
+
+
+def _positional(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Arguments given by keyword moved to their positions in `forward`'s signature (defaults
+    filled in before them), so converters address every argument by position."""
+    try:
+        signature = inspect.signature(module.forward)
+        bound = signature.bind(*args, **kwargs)
+    except (TypeError, ValueError):  # no introspectable signature: keep the call as it was made
+        return args, kwargs
+    bound.apply_defaults()
+    positional: list[Any] = []
+    rest: dict[str, Any] = {}
+    for name, parameter in signature.parameters.items():
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            positional.append(bound.arguments[name])
+        elif parameter.kind is parameter.VAR_POSITIONAL:
+            positional.extend(bound.arguments[name])
+        elif parameter.kind is parameter.KEYWORD_ONLY:
+            rest[name] = bound.arguments[name]
+        else:
+            rest.update(bound.arguments[name])
+    return tuple(positional), rest
 
 
 def capture(model: nn.Module, inputs: Sequence[torch.Tensor], is_leaf: Callable[[nn.Module], bool]) -> Capture:
@@ -157,7 +182,7 @@ def capture(model: nn.Module, inputs: Sequence[torch.Tensor], is_leaf: Callable[
     recorder = _Recorder(result, names, is_leaf)
     result.inputs = [recorder.add_value(x, None) for x in inputs]
     pre = nn.modules.module.register_module_forward_pre_hook(recorder.pre_hook)
-    post = nn.modules.module.register_module_forward_hook(recorder.post_hook)
+    post = nn.modules.module.register_module_forward_hook(recorder.post_hook, with_kwargs=True)
     try:
         with torch.no_grad(), recorder:
             output = model(*inputs)
