@@ -24,7 +24,7 @@ def test_leaf_calls_are_recorded_whole_and_glue_by_function():
     cap = capture(Glue(), [torch.ones(2, 4)], lambda m: isinstance(m, (nn.Linear, nn.ReLU)))
     assert [(c.name, c.scope) for c in cap.calls] == [("fc", ""), ("inner.0", "inner"), ("mul", ""), ("cat", "")]
     fc, relu, mul, cat = cap.calls
-    assert fc.refs() == [0] and relu.refs() == fc.outputs and cat.refs() == [*relu.outputs, *mul.outputs]
+    assert fc.refs() == [0] and relu.refs() == list(fc.outputs) and cat.refs() == [*relu.outputs, *mul.outputs]
     assert isinstance(cap.result[0], Ref) and cap.result[1] == 2  # shape arithmetic is not data flow
 
 
