@@ -1,9 +1,9 @@
 """snnc: a compiler from trained spiking neural networks to neuromorphic hardware.
 
 The public API (ARCHITECTURE §3) is thin: each function dispatches to the part of the package
-that does the work, so scripts, examples and the `snnc` command all take the same path. Today it
-loads PyTorch models and `.snnc` files and runs the reference simulator; NIR and ONNX sources,
-`compile`, `check`, `report` and `validate` come later under the same names.
+that does the work, so scripts, examples and the `snnc` command all take the same path. It
+loads PyTorch models, NIR, ONNX and `.snnc` files, runs the reference simulator, exports NIR and
+converts ANNs to SNNs; `compile`, `check`, `report` and `validate` grow under the same names.
 """
 
 from __future__ import annotations
@@ -20,13 +20,28 @@ if TYPE_CHECKING:
     import numpy as np
 
     from snnc.backends.sim import SimResult
+    from snnc.compiler import Compiled
+    from snnc.convert_ann import Conversion
+    from snnc.cost import CostReport
 
 try:
     __version__ = metadata.version("snnc")
 except metadata.PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.1.0"
 
-__all__ = ["Diagnostic", "Graph", "SnncError", "__version__", "load", "simulate"]
+__all__ = [
+    "Diagnostic",
+    "Graph",
+    "SnncError",
+    "__version__",
+    "check",
+    "compile",
+    "convert",
+    "export",
+    "load",
+    "report",
+    "simulate",
+]
 
 
 def load(
@@ -36,19 +51,32 @@ def load(
     trust_pickle: bool = False,
     weights: str | PathLike | None = None,
     input_dtype: str = "float",
+    dt: float | None = None,
+    diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
     """Read a model into a verified IR graph.
 
     `source`: an `snnc.Graph`, an `nn.Module` (SpikingJelly, snnTorch, sinabs, Norse or plain
     torch.nn), a `.pt`/`.pth` file holding a whole model, `"pkg.module:factory"` (with `weights`,
-    a state dict), or a `.snnc` file. `input_shape` is the per-sample shape (no time, no batch)
-    where the model does not state it; `input_dtype` "spike" marks an event input. Pickles are
-    loaded through an allowlist unless `trust_pickle=True`. The graph is verified, so every later
-    stage may rely on it: a graph that fails raises `SnncError` of kind CHECK (exit code 1).
+    a state dict), a `.nir` file or `nir.NIRGraph`, an ANN `.onnx` file, or a `.snnc` file.
+    `input_shape` is the per-sample shape (no time, no batch) where the model does not state it;
+    `input_dtype` "spike" marks an event input. `dt` (seconds) discretizes a NIR graph's
+    continuous time (default: the dt snnc wrote into the file, else 1e-4). `diagnostics`, if
+    given, receives what the NIR reader normalized. Pickles are loaded through an allowlist unless
+    `trust_pickle=True`. The graph is verified, so every later stage may rely on it: a graph that
+    fails raises `SnncError` of kind CHECK (exit code 1).
     """
     from snnc import frontend  # torch is imported here, not by `import snnc`
 
-    graph = frontend.load(source, input_shape, trust_pickle=trust_pickle, weights=weights, input_dtype=input_dtype)
+    graph = frontend.load(
+        source,
+        input_shape,
+        trust_pickle=trust_pickle,
+        weights=weights,
+        input_dtype=input_dtype,
+        dt=dt,
+        diagnostics=diagnostics,
+    )
     verify_or_raise(graph)
     return graph
 
@@ -64,3 +92,85 @@ def simulate(graph: Graph, x: np.ndarray | dict[str, np.ndarray], *, record: Ite
     from snnc.backends import sim  # torch is imported here, not by `import snnc`
 
     return sim.run(graph, x, record=record)
+
+
+def compile(
+    source_or_graph: Any, target: str, *, out_dir: str | PathLike | None = None, calib: Any = None, **options: Any
+) -> Compiled:
+    """Lower a model for `target` ("sim") through its pipeline (fold-bn, absorb-scale, quantize,
+    check-spike-driven) and, with `out_dir`, write the artefacts there (nothing if it fails).
+    `options` configure the pipeline (sim: bits=8 or 16, encoding=layer names). The result has
+    `.graph` (lowered, quantized), `.diagnostics`, `.artefacts` (name -> path), `.passes` (what
+    each pass rewrote and reported) and `.simulate(x)`. A model that fails raises SnncError
+    (kind CHECK) carrying every diagnostic; `snnc.check` returns them instead.
+    """
+    from snnc import compiler
+
+    return compiler.compile(source_or_graph, target, out_dir=out_dir, calib=calib, **options)
+
+
+def check(source_or_graph: Any, target: str, **options: Any) -> list[Diagnostic]:
+    """Every diagnostic of compiling the model for `target` at once (verifier, passes such as
+    quantization and the spike-driven check, the target's rules), writing nothing."""
+    from snnc import compiler
+
+    return compiler.check(source_or_graph, target, **options)
+
+
+def report(
+    source_or_graph: Any,
+    data: np.ndarray | dict[str, np.ndarray],
+    *,
+    target: str | None = None,
+    model: str = "literature",
+    **options: Any,
+) -> CostReport:
+    """Measure what `source_or_graph` costs on `data` ([T, B, *input_shape]): per layer, input
+    events, synaptic operations (exact and fr·T·FLOPs), MACs, firing rates and energy; totals,
+    the ANN equivalent and the time-step profile (snnc/cost, fact sheet cost/energy.md).
+
+    `model`: "literature" (E_MAC·MACs + E_AC·ACs), "memory" (Lemaire-style, memory-aware),
+    "target" (the model of `target`: "speck" or "loihi"). `options` go to `snnc.cost.report`:
+    batch_size, precision, dt, encoding_once, integer_inputs, sops, synops_ceiling, device, on_batch.
+    """
+    from snnc import cost
+
+    graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
+    return cost.report(graph, data, model=model, target=target, **options)
+
+
+def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: float = 1e-4) -> list[Diagnostic]:
+    """Write a model in an interchange format (to="nir"), atomically; `dt` (seconds) turns the
+    IR's steps into NIR's continuous time. The file carries snnc's exact graph in its metadata, so
+    `snnc.load` gets it back unchanged; returns warnings naming what a plain NIR reader computes
+    differently (EXPORT-NIR-LOSSY). Ops NIR cannot express raise SnncError (EXPORT-NIR-UNSUPPORTED).
+    """
+    from snnc.diagnostics import input_error
+
+    if to != "nir":
+        raise input_error("EXPORT-FORMAT", f"cannot export to {to!r}", hint='snnc exports to "nir"')
+    from snnc.frontend.nir_write import write_nir
+
+    graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
+    return write_nir(graph, path, dt)
+
+
+def convert(
+    source_or_graph: Any,
+    calib: Any,
+    *,
+    percentile: float = 99.9,
+    encoding: str = "current",
+    input_scale: float | None = None,
+) -> Conversion:
+    """Convert a ReLU ANN (anything `load` reads, e.g. an .onnx file) into an SNN of IF neurons
+    with subtract reset: BatchNorm folded, thresholds balanced to the `percentile` of each ReLU's
+    nonzero activations on `calib` (samples [N, *input_shape], or an .npz holding them as 'x').
+    `encoding`: "current" (analog input every step) or "rate" (spikes). The result has `.graph`,
+    `.scales`, `.diagnostics`, `.encode(x, T)` and `.accuracy(x, labels, steps)`.
+    """
+    from snnc import convert_ann
+
+    return convert_ann.convert(
+        source_or_graph, calib, percentile=percentile, encoding=encoding, input_scale=input_scale
+    )

@@ -19,7 +19,7 @@ import snnc
 from snnc.commands.common import print_errors
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in snnc, not in the user's model or input
-VERBS = ("inspect", "simulate")
+VERBS = ("inspect", "simulate", "report", "compile", "check", "export", "convert")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,11 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"snnc {snnc.__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback when a command fails")
-    # Verbs accept --debug too; SUPPRESS keeps the global value when it is not repeated there.
+    verbs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for verb in VERBS:  # a fresh parent per verb: a verb's conflict_handler="resolve" edits the parent's actions
+        importlib.import_module(f"snnc.commands.{verb}").add_parser(verbs, _common())
+    return parser
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options every verb takes. Verbs accept --debug too; SUPPRESS keeps the global value
+    when it is not repeated there."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    verbs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for verb in VERBS:
-        importlib.import_module(f"snnc.commands.{verb}").add_parser(verbs, common)
-    return parser
+    return common

@@ -127,6 +127,24 @@ _RULES = (
         "(snnc/ir/quant.py); the bit widths come from the target description",
     ),
     Rule(
+        "IR-QUANT-ARITHMETIC",
+        "a quantized graph has no usable Arithmetic",
+        "Integer parameters alone do not say what a target computes: register widths, wrap or "
+        "saturate, the decay's shift and rounding (ARCHITECTURE §2.4). A graph with quantized "
+        "parameters must carry an Arithmetic (Graph.arithmetic), with known overflow and rounding "
+        "modes and widths the integer simulator holds. Quantize with snnc.passes.quantize, which "
+        "attaches the target's.",
+        "snnc/ir/quant.py `Arithmetic.problems` (1..62-bit registers, 2^decay_shift within the voltage register)",
+    ),
+    Rule(
+        "IR-QUANT-NEURON",
+        "a quantized neuron uses a float-only form",
+        "The integer semantics of a neuron (the Neuron docstring) has only the affine charge and "
+        "current, with rate 1 and v_rest 0; the delta forms of SpikingJelly, Norse and sinabs are "
+        "float orders that the quantizer maps onto the affine one. A quantized neuron in another "
+        "form has no defined integer meaning; quantize the float neuron with snnc.passes.quantize.",
+    ),
+    Rule(
         "IR-UNUSED",
         "a node's result reaches no output (warning)",
         "The node is computed but nothing observable depends on it. It costs memory and time on "
@@ -200,10 +218,13 @@ _RULES = (
     ),
     Rule(
         "SIM-QUANTIZED",
-        "the simulator was given a quantized graph",
-        "The reference simulator runs float graphs; integer simulation of quantized graphs, with "
-        "the target's arithmetic, is not available yet, and running integer parameters as floats "
-        "would not match any chip. Simulate the float graph, before quantization.",
+        "a quantized graph has nodes that cannot run in integers",
+        "A quantized graph is simulated in integers only, with its target's arithmetic, so that its "
+        "results are the chip's. Real-valued nodes (BatchNorm, Scale, AvgPool2d, a float input, an "
+        "unquantized layer) have no integer meaning, and running them as floats would match no "
+        "chip; sums beyond 64-bit integers cannot be held exactly. Quantize the whole graph after "
+        "folding BatchNorm and scales, give it spike or integer inputs, or simulate the float graph.",
+        "snnc/backends/sim/int_ops.py (int64 is the widest exact register)",
     ),
     Rule(
         "SIM-DEVICE",
@@ -377,6 +398,322 @@ _RULES = (
         "each pass enabled (tests, --verify-each), a pass whose output fails names itself and the "
         "passes run before it, followed by the verifier's errors. This is a bug in snnc, not in the "
         "model: please report it together with the model.",
+    ),
+    # --- COST: the cost model and `snnc report` (snnc/cost) ---------------------------------------
+    Rule(
+        "COST-MODEL",
+        "an unknown energy model or counting option was asked for",
+        "`snnc report --model` takes literature, memory or target (with --target), and the API also "
+        "speck and loihi; precision presets are fp32, fp16, int8, int32 (Horowitz 2014); integer "
+        "inputs count as 'mac' or 'ac'; SOPs are 'exact' or 'paper'; dt is a positive number of "
+        "seconds. The message names the value given; pick one of the listed choices.",
+        "the models and presets in snnc/cost/energy.py and snnc/cost/targets.py (fact sheet cost/energy.md)",
+    ),
+    Rule(
+        "COST-TARGET",
+        "the cost model was asked for a target it has no model of",
+        "Per-target energy models exist for speck and loihi only (cost/energy.md §7c). Use one of "
+        "them, or the target-independent literature or memory model.",
+    ),
+    Rule(
+        "COST-DATA",
+        "the data to measure the cost on is empty or inconsistent",
+        "Costs are measured on the simulator's activity for the given data, never assumed, so at "
+        "least one sample is needed, batches must share the number of time steps, and a batch "
+        "size must be at least 1. Give a non-empty [T, B, ...] array.",
+    ),
+    Rule(
+        "COST-REAL-INPUT",
+        "an event-driven target model was applied to a layer fed real values",
+        "Speck and Loihi charge energy per event, but this layer's input held real values (the "
+        "measured range is in the message), as a directly encoded first layer does. The model "
+        "counts each non-zero value as one event, which a chip fed by events would not see. "
+        "Feed events (e.g. DVS input) or compute the layer off-chip and count it separately.",
+    ),
+    Rule(
+        "COST-ENCODING-VARIES",
+        "the encoding layer was asked to be counted once, but its input changes over time",
+        "Papers that present a static image at every step may count the first layer's MACs once "
+        "per sample (its output repeats). snnc does so only where the layer's input was measured "
+        "identical at every step; here it changed, so the layer is counted at every step. Drop "
+        "encoding_once or present a static input.",
+    ),
+    Rule(
+        "COST-SYNOPS-RATE",
+        "a Speck core would receive more synaptic operations per second than the configured ceiling",
+        "Each Speck core processes a limited number of SynOps per second; more stalls the chip "
+        "(sinabs docs/speck/faqs/tips_for_training.md). The rate is the layer's measured SynOps per "
+        "sample divided by T·dt. The ceiling is not published: it is the value you configured. "
+        "Lower the input rate or fan-out of the layer, or use a longer time step.",
+        "configured by the user (no published SynOps/s ceiling; sinabs FAQ, cost/energy.md §4)",
+    ),
+    Rule(
+        "COST-REPORT-WRITE",
+        "the HTML cost report cannot be written",
+        "The report could not be written (missing directory, no permission, disk full). It is "
+        "written to a temporary file and renamed only when complete, so nothing half-written is "
+        "left. Choose a writable path.",
+    ),
+    Rule(
+        "COST-MATPLOTLIB-MISSING",
+        "the HTML cost report needs matplotlib, which is not installed",
+        "The HTML report embeds plots drawn with matplotlib, an optional dependency of snnc. "
+        "Install it (pip install -c requirements/constraints.txt matplotlib), or ask for the "
+        "text or JSON report, which need no plots.",
+    ),
+    # --- PASS / SPIKE / TARGET: the passes (snnc/passes/) and compile/check (snnc/compiler.py) --
+    Rule(
+        "PASS-BN-NOT-FOLDED",
+        "a BatchNorm could not be folded exactly and stays in the graph",
+        "fold-bn folds an eval-mode BatchNorm into the Linear/Conv before it (if nothing else reads "
+        "that layer), into the neurons after it (affine charge, no current state, no late input: "
+        "gain and bias), or into the one Linear/Conv after it. A convolution's zero padding is not "
+        "shifted by the BatchNorm, so folding into a padded convolution is exact only when the "
+        "shift is zero. The message says why each place did not fit. Left in place, the BatchNorm "
+        "feeds real values to the next synaptic layer (SPIKE-DRIVEN). Move it right after a "
+        "Linear/Conv, or before an unpadded one.",
+    ),
+    Rule(
+        "PASS-SCALE-NOT-ABSORBED",
+        "a Scale could not be absorbed into the next layer or neurons",
+        "absorb-scale moves a per-channel Scale into the one Linear/Conv that reads it (its "
+        "weights) or into the neurons that read it (their thresholds and other voltages divided "
+        "by the factor). A Scale read by anything else (a pooling, an output, a neuron with a late "
+        "input) stays, and the next synaptic layer then reads real values. Move the scaling next "
+        "to a layer or neuron, or fold it into the weights before it.",
+    ),
+    Rule(
+        "PASS-SCALE-NOT-POSITIVE",
+        "a Scale with a zero or negative factor feeds neurons",
+        "Dividing a neuron's threshold by a factor s keeps its spikes only for s > 0: a negative "
+        "factor flips the comparison, a zero one voids it. The Scale stays. Put the sign into the "
+        "weights of the layer before the Scale, or retrain with positive factors.",
+        "the firing comparison h >= threshold (ARCHITECTURE §2.3)",
+    ),
+    Rule(
+        "PASS-AVGPOOL-NOT-CONVERTED",
+        "an average pool divides some windows by fewer elements than kh·kw",
+        "avgpool-to-sumpool replaces average pooling by sum pooling and a scale 1/(kh·kw), which "
+        "is exact only if every window divides by the full area. torch divides border windows by "
+        "fewer elements with padding and count_include_pad=False, and clips windows that "
+        "overhang the input with ceil_mode. Use padding 0 (or count_include_pad=True) and "
+        "ceil_mode=False.",
+        "torch.nn.functional.avg_pool2d's divisor (aten/src/ATen/native/cpu/AvgPoolKernel.cpp)",
+    ),
+    Rule(
+        "PASS-MAXPOOL-NOT-CONVERTED",
+        "a max pool cannot be expressed as an OR of spikes",
+        "maxpool-to-or replaces a max pool of spikes by a sum pool and a neuron firing on a sum "
+        "of at least 1. A max of counts or real values is not an OR, and for very large windows "
+        "the simulator's float sum of one spike rounds below 1 (sinabs' sum-pool order). Max "
+        "pool spikes only: place the pooling right after a single-spike neuron.",
+    ),
+    Rule(
+        "PASS-SEW-NOT-DISTRIBUTED",
+        "an add read by a synaptic layer has an input that is not events",
+        "distribute-sew-add turns layer(a + b) into layer(a) + layer(b) so that each event stream "
+        "reaches the layer's synapses on its own (a merge of two sources into one core). It "
+        "applies when both a and b are events (spikes or counts); with a real-valued input the "
+        "layer would still multiply by real values. Make both branches spike before the add.",
+    ),
+    Rule(
+        "SPIKE-DRIVEN",
+        "a synaptic layer multiplies its weights by real values instead of accumulating events",
+        "On neuromorphic hardware a synapse adds its weight to a neuron when an event arrives; it "
+        "cannot multiply by a real number. A Linear/Conv whose input is not spikes (or bounded "
+        "counts) — after an unfolded BatchNorm, an average pool, a ReLU, a Scale, another layer "
+        "with no neuron between, or a real-valued graph input outside an encoding layer — is a "
+        "multiply-accumulate. The message names the layer and the path from the op that made the "
+        "values real; the hint says how to fix that op. Errors on chip targets, warnings on sim.",
+        "the target's synapse: event-driven accumulate (speck.md §2.2, loihi.md §2.1)",
+    ),
+    Rule(
+        "SPIKE-PRODUCT",
+        "an elementwise product of two event tensors",
+        "Multiplying two spike tensors (spiking self-attention's Q·K) needs both operands at the "
+        "same time, which no synaptic crossbar computes: a synapse multiplies one event by a "
+        "stored weight. The cost model still counts the operation. Run the product off-chip or "
+        "reformulate it with weights and neurons.",
+    ),
+    Rule(
+        "QUANT-SATURATION",
+        "quantization clipped values to their format",
+        "A value did not fit the target's format and was clipped: weights beyond the clip "
+        "quantile (QuantSpec.clip_quantile < 1), or a decay factor above 1 or below 0. Clipped "
+        "weights change the function more than rounding does; the message gives how many and the "
+        "range. Use clip_quantile 1.0 (the scale then fits every weight) or retrain with the factor "
+        "in [0, 1].",
+        "the QuantSpec's weight bits and the Arithmetic's decay_shift (snnc/passes/quant_spec.py, from "
+        "../shared/targets/speck.md §3.1 and loihi.md §1.2, §2.1)",
+    ),
+    Rule(
+        "QUANT-ZEROED",
+        "weights, a threshold or a leak rounded to zero",
+        "At the layer's scale some non-zero weights are below half a step and became 0 (a warning; "
+        "an error when all of them did, the layer being dead), a threshold became 0 (an error: the "
+        "neuron would fire every step), or a leak 1 - a_v is below one decay step and vanished. "
+        "This happens when a threshold or lower bound sets the scale (QUANT-THRESHOLD), or with "
+        "sinabs' min_v_mem=None, which counts as -32768 in the threshold range. Bring the weights "
+        "and thresholds closer in magnitude, or set v_min.",
+        "half a quantization step, 0.5 / scale (speck.md §3.2, §3.3)",
+    ),
+    Rule(
+        "QUANT-THRESHOLD",
+        "a threshold or state bound is out of range of the weights' scale",
+        "One scale serves a layer's weights and its neurons' thresholds and state values (speck.md "
+        "§3.2). When the threshold (with v_min) needs a smaller scale than the weights, the "
+        "weights lose the bits the message gives (a warning); a neuron fed by events keeps scale "
+        "1, so a threshold beyond its format does not fit at all (an error). Rescale weights and "
+        "thresholds together in training, or use a wider format.",
+        "the Arithmetic's threshold and voltage formats (Speck 16-bit, speck.md §3.1; Loihi vth 17 bits "
+        "<< 6, loihi.md §1.2)",
+    ),
+    Rule(
+        "QUANT-UNSUPPORTED",
+        "the target's number formats cannot express a layer",
+        "The quantizer refuses what the target has no integer form for, rather than approximate "
+        "it: a leak or a current state on Speck (IAF only, speck.md §4), a synaptic bias that Loihi "
+        "cannot move into the neuron because a current state sits between (loihi.md §7.5), raw "
+        "events added to weighted sums, a layer reading another layer's sums, a neuron's late "
+        "input, real-valued inputs or layers, or an already quantized graph. The graph is returned "
+        "unchanged. Change the layer as the hint says, or pick a target that has the feature.",
+    ),
+    Rule(
+        "QUANT-LOSS",
+        "what quantizing a layer cost (info)",
+        "One line per layer: the weights' scale and their max and mean rounding error relative to "
+        "max |w|, the threshold before and after; with calibration data, each neuron layer's "
+        "spike agreement between the float and the integer simulation. snnc compile prints these "
+        "as the per-layer quantization losses; nothing needs fixing unless the numbers are large.",
+    ),
+    Rule(
+        "TARGET-UNKNOWN",
+        "no compilation target has this name",
+        "compile and check take a target name from the registry (snnc/targets.py): today `sim`, "
+        "the reference simulator with integer arithmetic. Pick one of the names the message lists.",
+    ),
+    Rule(
+        "TARGET-OPTION",
+        "a pipeline option is unknown or out of range for the target",
+        "Each target's pipeline takes its own options (sim: bits = 8 or 16, encoding = layer "
+        "names). The message lists the options the target accepts, or the allowed values.",
+        "the pipeline's signature in snnc/passes/pipelines.py",
+    ),
+    # --- interchange: NIR and ONNX reading (snnc/frontend/nir*.py, onnx.py), NIR export ----------
+    Rule(
+        "FE-NIR-READ",
+        "a NIR file or graph cannot be read",
+        "The file is not an HDF5 file written by nir.write, or its node tree lacks what NIR's "
+        "format needs (a 'type' per node, the graph's 'nodes' and 'edges', a node's fields), or an "
+        "edge names a node that does not exist. The message names the node. Export the model again "
+        "with the library's NIR exporter and nir.write.",
+        "nir 1.0.8 nir/serialization.py (read, write) and nir/ir/*.py (each primitive's fields)",
+    ),
+    Rule(
+        "FE-NIR-NORMALIZED",
+        "the NIR reader changed something to make the graph readable (info)",
+        "Real exporters write files that nir.read's type check rejects: neuron parameters as 0-d "
+        "scalars, a batch axis in the Input shape, graphs without Input/Output nodes, cycles "
+        "without a Delay (shared/ENVIRONMENT.md §5, §8). snnc broadcasts scalars, drops the leading "
+        "axis when the graph only fits without it, adds the boundary nodes, delays a cycle's back "
+        "edge by one step, picks dt = 1e-4 s when none is given, and infers the shapes itself; "
+        "each note says which of these it did. Nothing to fix unless the note is not what the "
+        "exporter meant (then pass dt or fix the export).",
+    ),
+    Rule(
+        "FE-NIR-SIDECAR",
+        "a NIR file's snnc metadata no longer matches its NIR graph (warning)",
+        "Files written by `snnc export` carry the exact snnc graph in their metadata. When another "
+        "tool has changed the NIR part since (new weights, nodes added or removed), the stored "
+        "graph no longer describes the file, so snnc reads the NIR graph as it reads any NIR file: "
+        "what NIR cannot express (subtract reset, v >= threshold, multi-spikes, ...) is then lost. "
+        "Export the model from snnc again.",
+    ),
+    Rule(
+        "FE-NIR-DT",
+        "the NIR time step is invalid or given for a source that has none",
+        "NIR states neurons in continuous time; snnc discretizes them with forward Euler steps of "
+        "dt seconds (snnc/frontend/nir_primitives.py), so dt must be a positive number, and it means "
+        "nothing for PyTorch, ONNX or .snnc sources. Give dt only for .nir models, e.g. dt=1e-4 "
+        "(SpikingJelly's and snnTorch's exporters) or dt=1e-3 (Norse's).",
+    ),
+    Rule(
+        "FE-ONNX-READ",
+        "an ONNX file cannot be read",
+        "The file is not an ONNX protobuf (truncated, another format), or a node reads a tensor "
+        "nothing computes, or a graph output is computed by no node. Export the model again with "
+        "torch.onnx.export; snnc reads the file with the onnx package and never runs it.",
+        "the ONNX IR specification (onnx/docs/IR.md): graph inputs, initializers, node inputs",
+    ),
+    Rule(
+        "EXPORT-FORMAT",
+        "the requested export format is unknown",
+        "snnc exports to NIR (to='nir', `snnc export --to nir`); NIR is how SNN libraries and "
+        "chips exchange graphs. Choose nir.",
+    ),
+    Rule(
+        "EXPORT-NIR-UNSUPPORTED",
+        "a node has no NIR primitive",
+        "NIR 1.0.8 has Input, Output, Affine, Linear, Scale, Conv1d/2d, Flatten, Sum/AvgPool2d, "
+        "Delay, Threshold and the I/IF/LI/LIF/CubaLI/CubaLIF neurons; snnc writes additions as "
+        "summed edges. BatchNorm, ReLU, MaxPool2d, Concat, Reshape other than to 1-d and "
+        "Elementwise other than add have no NIR form. Fold BatchNorm (fold-bn), convert ReLU ANNs "
+        "(snnc convert), or replace the op; every such node is listed.",
+        "nir 1.0.8 nir/ir/__init__.py (the serializable primitives)",
+    ),
+    Rule(
+        "EXPORT-NIR-LOSSY",
+        "a plain NIR reader will compute a node differently (warning)",
+        "NIR's neurons fire on v > threshold, reset to v_reset in the same step, emit one spike "
+        "and start at rest (nir/ir/neuron.py). A node that fires on >=, resets by subtraction or "
+        "at the next step, emits several spikes, clamps the membrane, starts elsewhere, has a late "
+        "input or quantized parameters is written as the nearest NIR neuron; snnc reads the exact "
+        "node back from the file's metadata, other tools get the NIR approximation named here.",
+        "nir 1.0.8 nir/ir/neuron.py (IF, LIF, CubaLIF equations)",
+    ),
+    Rule(
+        "EXPORT-WRITE",
+        "the export file cannot be written",
+        "Writing failed (missing directory, no permission, disk full). The file is written to a "
+        "temporary name and renamed only when complete, so an existing file at the path is left "
+        "as it was. Choose a writable path.",
+    ),
+    # --- ANN to SNN conversion (snnc/convert_ann.py, snnc/passes/ann_to_snn.py) ------------------
+    Rule(
+        "CONVERT-OPTION",
+        "a conversion option is out of range",
+        "The percentile must lie in (0, 100] (100 is the maximum activation), the input encoding "
+        "must be 'current' or 'rate', the input scale positive and the simulated steps at least "
+        "one. Give a valid value; 99.9 is the percentile of Rueckauer et al. 2017.",
+    ),
+    Rule(
+        "CONVERT-CALIB",
+        "the calibration or evaluation data does not fit the model",
+        "Thresholds are measured on samples [N, *input_shape] (no time axis) with finite values; "
+        "rate coding needs non-negative inputs; the accuracy report needs one label per sample. "
+        "The message gives the shape or range found; reshape or rescale the data.",
+    ),
+    Rule(
+        "CONVERT-UNSUPPORTED",
+        "the graph has an op that rate conversion cannot turn into spiking form",
+        "Conversion replaces ReLUs by IF neurons and rescales the linear layers; an op that is not "
+        "linear in the firing rates (an elementwise product or logic op) or a graph that already "
+        "spikes has no converted form. Convert an ANN built from Linear/Conv, ReLU, pooling, "
+        "BatchNorm, Flatten, Add and Concat.",
+    ),
+    Rule(
+        "CONVERT-MAXPOOL",
+        "max pooling of spike trains overestimates the pooled rate (warning)",
+        "A max pool over spikes emits a spike whenever any input spikes, so its rate can exceed "
+        "the largest input rate that the ANN's max stands for (Rueckauer et al. 2017, §2.5). "
+        "Accuracy may drop; train the ANN with average pooling for a closer conversion.",
+    ),
+    Rule(
+        "CONVERT-DEAD-LAYER",
+        "a ReLU never activates on the calibration data (warning)",
+        "Its threshold cannot be measured, so it is set to 1. Either the calibration samples do "
+        "not exercise the layer, or the layer is dead in the trained ANN; calibrate on "
+        "representative data or remove the layer.",
     ),
 )
 

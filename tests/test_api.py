@@ -53,8 +53,9 @@ def test_load_rejects_a_graph_that_fails_verification(tmp_path):
 @pytest.mark.parametrize(
     "source,rule",
     [
-        ("net.nir", "FE-UNSUPPORTED-SOURCE"),
-        ("net.onnx", "FE-UNSUPPORTED-SOURCE"),
+        ("net.nir", "IO-NOT-FOUND"),
+        ("net.onnx", "IO-NOT-FOUND"),
+        ("model.h5", "FE-UNSUPPORTED-SOURCE"),
         (object(), "FE-UNSUPPORTED-SOURCE"),
         ("model.pt", "IO-NOT-FOUND"),
         ("no_such_package.module:factory", "FE-FACTORY"),

@@ -22,7 +22,9 @@ from snnc.ir import Graph
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The MODEL argument and the options of `snnc.load` (ARCHITECTURE §3)."""
-    parser.add_argument("model", metavar="MODEL", help="a .snnc graph, a .pt/.pth model file, or pkg.module:factory")
+    parser.add_argument(
+        "model", metavar="MODEL", help="a .snnc graph, a .pt/.pth model file, pkg.module:factory, a .nir or .onnx file"
+    )
     parser.add_argument(
         "--input-shape", metavar="C,H,W", type=_shape, help="per-sample input shape (no time, no batch)"
     )
@@ -33,6 +35,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="what the model's input holds (default: float)",
     )
     parser.add_argument("--weights", metavar="STATE.pt", help="state dict to load into a pkg.module:factory model")
+    parser.add_argument(
+        "--dt", type=float, metavar="SECONDS", help="time step for a .nir model (default: the file's, else 1e-4)"
+    )
     parser.add_argument(
         "--trust-pickle",
         action="store_true",
@@ -51,13 +56,20 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 def load_model(args: argparse.Namespace) -> Graph:
-    return snnc.load(
+    """The verified graph; what the loader normalized (NIR files) goes to stderr."""
+    notes: list[Diagnostic] = []
+    graph = snnc.load(
         args.model,
         input_shape=args.input_shape,
         trust_pickle=args.trust_pickle,
         weights=args.weights,
         input_dtype=args.input_dtype,
+        dt=args.dt,
+        diagnostics=notes,
     )
+    if notes:
+        print(render_text(notes), file=sys.stderr)
+    return graph
 
 
 def read_data(path: Path, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:

@@ -1,9 +1,10 @@
 """Frontends: every source a user can hand to `snnc.load`, turned into an IR graph.
 
 Sources: an `nn.Module`; a `.pt`/`.pth` file holding a whole model (loaded safely, see
-safe_load.py); `"pkg.module:factory"` plus an optional state dict; a `.snnc` file. Models from
-SpikingJelly, snnTorch, sinabs and Norse are converted by the converters in the module named after
-each library, imported only when the model contains one of that library's classes.
+safe_load.py); `"pkg.module:factory"` plus an optional state dict; a `.snnc` file; a `.nir` file
+or `nir.NIRGraph` (nir.py); an ANN `.onnx` file (onnx.py). Models from SpikingJelly, snnTorch,
+sinabs and Norse are converted by the converters in the module named after each library,
+imported only when the model contains one of that library's classes.
 """
 
 from __future__ import annotations
@@ -34,12 +35,22 @@ def load(
     trust_pickle: bool = False,
     weights: str | Path | None = None,
     input_dtype: str = "float",
+    dt: float | None = None,
+    diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
-    """The IR graph of `source` (not yet verified: the caller verifies)."""
+    """The IR graph of `source` (not yet verified: the caller verifies). `dt` is the time step of
+    a NIR source; `diagnostics` receives what the NIR reader normalized (info) and its warnings."""
     import torch
+
+    from snnc.frontend.nir import is_nir_graph, is_nir_path
+    from snnc.frontend.onnx import is_onnx_path
 
     if isinstance(source, Graph):
         return source
+    if is_nir_graph(source) or is_nir_path(source) or is_onnx_path(source):
+        return _interchange(source, input_shape, input_dtype, dt, diagnostics)
+    if dt is not None:
+        raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
     if isinstance(source, torch.nn.Module):
         return from_module(source, input_shape, input_dtype=input_dtype)
     text = str(source)
@@ -65,9 +76,26 @@ def load(
     raise input_error(
         "FE-UNSUPPORTED-SOURCE",
         f"cannot load {text!r}: snnc reads nn.Module objects, .pt/.pth model files, "
-        "'pkg.module:factory' and .snnc files",
+        "'pkg.module:factory', .nir, .onnx and .snnc files",
         hint="save the model with torch.save(model, 'model.pt'), or give the factory that builds it",
     )
+
+
+def _interchange(
+    source: Any, input_shape: Any, input_dtype: str, dt: float | None, diagnostics: list[Diagnostic] | None
+) -> Graph:
+    """NIR graphs (.nir files, nir.NIRGraph objects) and ONNX ANN graphs (.onnx files)."""
+    if input_dtype not in INPUT_DTYPES:
+        raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
+    from snnc.frontend.onnx import is_onnx_path, load_onnx
+
+    if is_onnx_path(source):
+        if dt is not None:
+            raise input_error("FE-NIR-DT", "dt applies to NIR sources only, not to ONNX graphs", hint="drop dt")
+        return load_onnx(source, input_shape, input_dtype=INPUT_DTYPES[input_dtype])
+    from snnc.frontend.nir import load_nir
+
+    return load_nir(source, dt=dt, input_dtype=INPUT_DTYPES[input_dtype], diagnostics=diagnostics)
 
 
 def from_factory(spec: str, weights: str | Path | None) -> Any:

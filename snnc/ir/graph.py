@@ -5,6 +5,9 @@ source module path, e.g. `layer1.0.conv2`), an op, the names of its input nodes 
 `TensorType`. Graph inputs and outputs are the nodes whose op is `Input` / `Output`. Passes build
 new graphs (`Graph.with_nodes`, `GraphBuilder`); nothing edits a graph in place.
 
+A quantized graph also carries `arithmetic`, how its target computes with the integers
+(snnc/ir/quant.py); `with_nodes` and `GraphBuilder(arithmetic=...)` keep it.
+
 Cycles are legal only through a `Delay`: evaluation order (`Graph.order`) ignores the edge into
 a Delay, since a Delay's output at step t depends only on earlier steps.
 """
@@ -18,6 +21,7 @@ from functools import cached_property
 
 from snnc.diagnostics import Diagnostic, SnncError
 from snnc.ir.ops import Delay, Input, Op, Output, ShapeError, infer_type
+from snnc.ir.quant import Arithmetic
 from snnc.ir.types import SPIKE, DType, TensorType
 
 
@@ -46,6 +50,7 @@ class CycleError(Exception):
 class Graph:
     nodes: tuple[Node, ...]
     name: str = "graph"
+    arithmetic: Arithmetic | None = None  # how the target computes, once the graph is quantized
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))
@@ -128,7 +133,7 @@ class Graph:
     # --- building new graphs ------------------------------------------------------------------
 
     def with_nodes(self, nodes: Iterable[Node]) -> Graph:
-        return Graph(tuple(nodes), self.name)
+        return Graph(tuple(nodes), self.name, self.arithmetic)
 
     def replace_node(self, name: str, node: Node) -> Graph:
         return self.with_nodes(node if n.name == name else n for n in self.nodes)
@@ -161,8 +166,9 @@ class GraphBuilder:
     once the source exists (`connect`).
     """
 
-    def __init__(self, name: str = "graph"):
+    def __init__(self, name: str = "graph", arithmetic: Arithmetic | None = None):
         self.name = name
+        self.arithmetic = arithmetic
         self._nodes: dict[str, Node] = {}
 
     def fresh(self, name: str) -> str:
@@ -210,4 +216,4 @@ class GraphBuilder:
         self._nodes[delay] = node.replace(inputs=(source,))
 
     def build(self) -> Graph:
-        return Graph(tuple(self._nodes.values()), self.name)
+        return Graph(tuple(self._nodes.values()), self.name, self.arithmetic)

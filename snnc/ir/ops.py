@@ -553,6 +553,30 @@ class Neuron(Op):
     1, 1, 0; `affine()` gives the affine view of any charge). `state_format` marks a quantized
     neuron: every parameter is then an integer of that format. The float orders are those of the
     libraries, measured bit-exact in docs/library-semantics.md.
+
+    Integer semantics (a quantized neuron, run by the integer simulator and the chips). Every
+    parameter is an integer, the charge and current are "affine", rate = 1 and v_rest = 0, and the
+    graph's `Arithmetic` (snnc/ir/quant.py) fixes the rest. With k = its decay_shift, p = y·m
+    computed exactly, dec(y, m) = p >> k ("floor") or sign(p)·(|p| >> k) ("toward_zero"), and
+    R_r the overflow rule of register r (wrap, wrap_once, saturate, saturate_symmetric):
+
+        a     = R_input(gain · x[t])                 the input, scaled where it enters the state
+        i[t]  = R_current(dec(i[t-1], i_decay) + a)   if i_decay is set; I[t] = i[t] or, with
+                                                      "voltage_first", i[t-1]; else I[t] = a
+        h[t]  = R_voltage(dec(u, v_decay) + I[t] + bias + z[t])   (z: the late input, if any)
+        s[t]  = fire(h[t]) with fire_op; "multi" counts are floor(h/θ) ("ge") or floor((h−1)/θ)
+                ("gt"), capped at max_spikes
+        v[t]  = the reset as above; h − θ·s (and u's and the next_step reset's h − θ·r) pass
+                R_voltage; then v[t] = max(v[t], v_min) if v_min is set
+
+    So v_decay and i_decay are multipliers m in [0, 2^k], the factor being m / 2^k (m = 2^k keeps
+    the state exactly: an IF neuron has v_decay = 2^k); threshold, bias, v_reset, v_min, v_init
+    and i_init are in state units, and `state_format.scale` σ maps them back (float ≈ int / σ).
+    A float neuron maps onto this through `affine()` (a_v, g, b) and the current's form: with a_i
+    the current's factor (i_decay; 1 + i_decay for "euler") and c its input factor (i_decay for
+    "decay_after", else 1), v_decay = 2^k − round((1 − a_v)·2^k) (Lava's dv = round(δ·4096),
+    ../shared/targets/loihi.md §7.2), likewise i_decay from a_i, gain = σ·g·c / s_x for an input
+    of scale s_x, bias = σ·b, i_init = σ·g·i_init (snnc/passes/quantize.py does this mapping).
     """
 
     kind: ClassVar[str] = "neuron"

@@ -7,20 +7,23 @@ runs code. Layout (integers little-endian):
 
     offset  size  field
          0     8  magic b"SNNC\\0\\r\\n\\x1a" (the \\r\\n and \\x1a catch text-mode copies, as PNG's do)
-         8     4  format version (uint32), currently 1
+         8     4  format version (uint32), currently 2 (version 1 files are read too)
         12     8  header length in bytes (uint64)
         20     8  payload length in bytes (uint64)
         28    32  SHA-256 of every byte of the file except these 32
         60     -  header: UTF-8 JSON, then zero padding up to a multiple of 64
          -     -  payload: the parameter arrays, each starting at a multiple of 64 bytes
 
-The header is `{"graph": name, "nodes": [...]}`; each node is `{"name", "op" (the op's kind),
-"inputs", "type" (str of its TensorType), "origin", "attrs"}`. `attrs` holds every dataclass
-field of the op, so a new op or field needs no change here: JSON scalars as they are (floats
-exactly, by their repr; NaN and Infinity as Python's json writes them), tuples as lists, and
-tagged objects `{"array": {"dtype", "shape", "offset", "length"}}` (offset relative to
-the payload), `{"number_format": NumberFormat.to_json()}` and `{"dtype": str(DType)}`. A field
-missing from a file takes its default, so files written before a field existed still load.
+The header is `{"graph": name, "nodes": [...], "arithmetic": ...}`; "arithmetic" is null for a
+float graph, else `Arithmetic.to_json()` (new in version 2; a version 1 file has none, and a reader
+of version 1 refuses version 2 files rather than silently dropping a target's arithmetic). Each
+node is `{"name", "op" (the op's kind), "inputs", "type" (str of its TensorType), "origin",
+"attrs"}`. `attrs` holds every dataclass field of the op, so a new op or field needs no change
+here: JSON scalars as they are (floats exactly, by their repr; NaN and Infinity as Python's json
+writes them), tuples as lists, and tagged objects `{"array": {"dtype", "shape", "offset",
+"length"}}` (offset relative to the payload), `{"number_format": NumberFormat.to_json()}` and
+`{"dtype": str(DType)}`. A field missing from a file takes its default, so files written before a
+field existed still load.
 
 Problems with a file become `SnncError`s with rules IO-NOT-FOUND, IO-NOT-SNNC, IO-VERSION and
 IO-CORRUPT (reading) or IO-WRITE (saving). `load` does not verify the graph: the caller decides
@@ -48,11 +51,12 @@ import numpy as np
 from snnc.diagnostics import SnncError, input_error
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import OP_BY_KIND, Op
-from snnc.ir.quant import NumberFormat
+from snnc.ir.quant import Arithmetic, NumberFormat
 from snnc.ir.types import DType, parse_dtype, parse_type
 
 MAGIC = b"SNNC\x00\r\n\x1a"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: before graphs carried an Arithmetic
 ALIGN = 64  # array offsets are multiples of this, so a reader may map arrays in place
 
 _PREFIX = struct.Struct("<8sIQQ32s")  # magic, version, header length, payload length, sha256
@@ -122,7 +126,9 @@ def dumps(graph: Graph) -> bytes:
         }
         for node in graph.nodes
     ]
-    header = json.dumps({"graph": graph.name, "nodes": nodes}, separators=(",", ":")).encode()
+    arithmetic = None if graph.arithmetic is None else graph.arithmetic.to_json()
+    doc = {"graph": graph.name, "nodes": nodes, "arithmetic": arithmetic}
+    header = json.dumps(doc, separators=(",", ":")).encode()
     return _pack(header, payload.getvalue())
 
 
@@ -205,7 +211,20 @@ def loads(data: bytes, source: str = "<bytes>") -> Graph:
         raise _corrupt(source, f"the header is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("graph"), str) or not isinstance(doc.get("nodes"), list):
         raise _corrupt(source, "the header lacks the graph name or its node list")
-    return Graph(tuple(_node(entry, payload, source) for entry in doc["nodes"]), doc["graph"])
+    nodes = tuple(_node(entry, payload, source) for entry in doc["nodes"])
+    return Graph(nodes, doc["graph"], _arithmetic(doc.get("arithmetic"), source))
+
+
+def _arithmetic(raw: object, source: str) -> Arithmetic | None:
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected an object, got {str(raw)[:80]}")
+        return Arithmetic.from_json(raw)
+    except _DECODE_ERRORS as e:
+        reason = f"missing key {e}" if isinstance(e, KeyError) else str(e)
+        raise _corrupt(source, f"the graph's arithmetic is malformed: {reason}") from None
 
 
 def _unpack(data: bytes, source: str) -> tuple[bytes, memoryview]:
@@ -217,15 +236,15 @@ def _unpack(data: bytes, source: str) -> tuple[bytes, memoryview]:
     if len(data) < _PREFIX.size:
         raise _corrupt(source, f"the file ends after {len(data)} bytes, inside its {_PREFIX.size}-byte prefix")
     _, version, header_len, payload_len, checksum = _PREFIX.unpack_from(data)
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise input_error(
             "IO-VERSION",
-            f"{source} uses .snnc format version {version}; this snnc reads version {VERSION}",
+            f"{source} uses .snnc format version {version}; this snnc reads version {VERSION} and older",
             hint="a newer snnc wrote it: upgrade snnc, or save the graph again with this version"
             if version > VERSION
             else _CORRUPT_HINT,
             measured=version,
-            limit=[VERSION],
+            limit=list(READABLE_VERSIONS),
         )
     payload_at = _align(_PREFIX.size + header_len)
     expected = payload_at + payload_len

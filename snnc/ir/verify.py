@@ -11,7 +11,8 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError, errors
 from snnc.ir.graph import CycleError, Graph, Node
-from snnc.ir.ops import Delay, Output, ShapeError, infer_type
+from snnc.ir.ops import Delay, Neuron, Output, ShapeError, infer_type
+from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 
 
 def verify(graph: Graph) -> list[Diagnostic]:
@@ -24,6 +25,7 @@ def verify(graph: Graph) -> list[Diagnostic]:
     for node in graph.nodes:
         diags += _node_type(graph, node)
         diags += _parameters(node)
+    diags += _arithmetic(graph)
     return diags
 
 
@@ -137,6 +139,89 @@ def _parameters(node: Node) -> list[Diagnostic]:
                     hint="requantize with a smaller scale",
                     measured=[int(value.min()), int(value.max())],
                     limit=[fmt.min, fmt.max],
+                )
+            )
+    return diags
+
+
+def _arithmetic(graph: Graph) -> list[Diagnostic]:
+    """A quantized graph says how its target computes (an Arithmetic), and its quantized neurons'
+    integers fit that arithmetic (the integer semantics in the Neuron docstring). Whether every
+    node can run in integers is the integer simulator's check (SIM-QUANTIZED): a graph may be
+    quantized in stages."""
+    quantized = [n for n in graph.nodes if n.op.formats()]
+    arith = graph.arithmetic
+    if arith is None:
+        if not quantized:
+            return []
+        return [
+            Diagnostic(
+                "IR-QUANT-ARITHMETIC",
+                f"{len(quantized)} node(s) hold quantized parameters but the graph has no Arithmetic",
+                node=quantized[0].name,
+                hint="quantize with snnc.passes.quantize, which attaches the target's arithmetic",
+            )
+        ]
+    diags = [
+        Diagnostic("IR-QUANT-ARITHMETIC", f"the graph's arithmetic is unusable: {problem}")
+        for problem in arith.problems()
+    ]
+    if diags:
+        return diags
+    for node in graph.nodes:
+        if isinstance(node.op, Neuron) and node.op.state_format is not None:
+            diags += _neuron_arithmetic(node, node.op, arith)
+    return diags
+
+
+def _neuron_arithmetic(node: Node, op: Neuron, arith: Arithmetic) -> list[Diagnostic]:
+    forms = {
+        "charge": op.charge == "affine",
+        "current": op.current == "affine" or not op.has_current,
+        "rate": op.rate_op == "mul" and bool((op.rate == 1).all()),
+        "v_rest": bool((op.v_rest == 0).all()),
+    }
+    diags = [
+        Diagnostic(
+            "IR-QUANT-NEURON",
+            f"a quantized neuron has a non-affine {what}; the integer semantics has only the affine forms",
+            node=node.name,
+            hint="quantize with snnc.passes.quantize, which maps every float form onto the affine one",
+        )
+        for what, ok in forms.items()
+        if not ok
+    ]
+    one = arith.decay_one
+    limits: list[tuple[str, np.ndarray | None, IntRange | Mantissa | tuple[int, int]]] = [
+        ("v_decay", op.v_decay, (0, one)),
+        ("i_decay", op.i_decay, (0, one)),
+        ("threshold", op.threshold, arith.threshold),
+        ("bias", op.bias, arith.bias),
+        ("gain", op.gain, arith.gain),
+        ("v_reset", op.v_reset, arith.voltage),
+        ("v_min", op.v_min, arith.voltage),
+        ("v_init", op.v_init, arith.voltage),
+        ("i_init", op.i_init, arith.current),
+    ]
+    for name, value, limit in limits:
+        if value is None or value.dtype != np.int64:
+            continue  # absent, or already reported by IR-QUANT-FORMAT
+        if isinstance(limit, Mantissa):
+            bad = ~limit.representable(value)
+            what = f"the arithmetic's {name} format {limit}"
+        else:
+            lo, hi = (limit.min, limit.max) if isinstance(limit, IntRange) else limit
+            bad = (value < lo) | (value > hi)
+            what = f"[{lo}, {hi}]" + (f", the {limit} register" if isinstance(limit, IntRange) else "")
+        if bad.any():
+            diags.append(
+                Diagnostic(
+                    "IR-QUANT-RANGE",
+                    f"neuron {name} holds {int(bad.sum())} value(s) outside {what}, e.g. {int(value[bad].flat[0])}",
+                    node=node.name,
+                    hint="requantize for this target (snnc.passes.quantize)",
+                    measured=int(value[bad].flat[0]),
+                    limit=str(limit) if not isinstance(limit, tuple) else list(limit),
                 )
             )
     return diags

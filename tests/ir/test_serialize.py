@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from snnc.diagnostics import SnncError
 from snnc.ir import ops, serialize
 from snnc.ir.graph import Graph, GraphBuilder, Node
-from snnc.ir.quant import NumberFormat
+from snnc.ir.quant import Arithmetic, IntRange, Mantissa, NumberFormat
 from snnc.ir.types import FLOAT, Count, TensorType
 from snnc.ir.verify import verify
 
@@ -26,7 +26,9 @@ def every_op_graph() -> Graph:
     def rand(*shape: int) -> np.ndarray:
         return rng.normal(size=shape).astype(np.float32)
 
-    b = GraphBuilder("every-op")
+    s32 = IntRange(32, "saturate")  # quantized parameters need an Arithmetic (IR-QUANT-ARITHMETIC)
+    arith = Arithmetic("every-op", s32, s32, s32, s32, 12, "toward_zero", Mantissa(16), Mantissa(16), Mantissa(16))
+    b = GraphBuilder("every-op", arithmetic=arith)
     x = b.input("x", (2, 16, 16))
     y = b.add("y", ops.Input((3, 20), FLOAT), origin="user input")
     conv = b.add(
@@ -90,7 +92,7 @@ def assert_same_value(a: object, b: object, where: str) -> None:
 
 
 def assert_same_graph(a: Graph, b: Graph) -> None:
-    assert a.name == b.name
+    assert a.name == b.name and a.arithmetic == b.arithmetic
     assert [n.name for n in a] == [n.name for n in b]
     for na, nb in zip(a, b):
         assert (na.inputs, na.type, na.origin, type(na.op)) == (nb.inputs, nb.type, nb.origin, type(nb.op))

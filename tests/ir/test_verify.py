@@ -6,7 +6,7 @@ import pytest
 from snnc.diagnostics import Severity, SnncError
 from snnc.ir import ops
 from snnc.ir.graph import Graph, GraphBuilder, Node
-from snnc.ir.quant import NumberFormat
+from snnc.ir.quant import Arithmetic, IntRange, Mantissa, NumberFormat
 from snnc.ir.types import FLOAT, SPIKE, Int, TensorType
 from snnc.ir.verify import unused_nodes, verify, verify_or_raise
 
@@ -18,6 +18,15 @@ def small_graph() -> Graph:
     n = b.add("lif", ops.Neuron(threshold=2.0), fc)
     b.output("out", n)
     return b.build()
+
+
+S32 = IntRange(32, "saturate")
+ARITH = Arithmetic("test", S32, S32, S32, S32, 12, "floor", Mantissa(16), Mantissa(16), Mantissa(16))
+
+
+def quantized(graph: Graph) -> Graph:
+    """`graph` with an Arithmetic: quantized parameters need one (IR-QUANT-ARITHMETIC)."""
+    return Graph(graph.nodes, graph.name, ARITH)
 
 
 def rules(graph: Graph) -> list[tuple[str, str | None]]:
@@ -128,7 +137,7 @@ def test_nonfinite_parameters():
 def test_quantized_parameters_must_fit_their_format():
     fmt = NumberFormat(8, signed=True, scale=4.0)
     ok = ops.Linear(np.full((3, 4), 127), weight_format=fmt)
-    g = with_node(small_graph(), "fc", op=ok, type=TensorType((3,), Int(32)))
+    g = with_node(quantized(small_graph()), "fc", op=ok, type=TensorType((3,), Int(32)))
     assert verify(g) == []
     too_big = ops.Linear(np.full((3, 4), 128), weight_format=fmt)
     g = with_node(g, "fc", op=too_big)
@@ -138,7 +147,7 @@ def test_quantized_parameters_must_fit_their_format():
 
 def test_quantized_parameter_holding_real_values():
     op = ops.Linear(np.full((3, 4), 0.5), weight_format=NumberFormat(8))
-    g = with_node(small_graph(), "fc", op=op, type=TensorType((3,), Int(32)))
+    g = with_node(quantized(small_graph()), "fc", op=op, type=TensorType((3,), Int(32)))
     assert rules(g) == [("IR-QUANT-FORMAT", "fc")]
 
 

@@ -1,5 +1,5 @@
-"""What `run` checks before simulating: the graph is float, the device exists, the inputs fit the
-graph's inputs, and the `record` requests name real variables.
+"""What `run` checks before simulating: the device exists, the inputs fit the graph's inputs, and
+the `record` requests name real variables (int_ops.py checks that a quantized graph runs in integers).
 
 Bad input is a user error (exit code 2), not a crash deep inside torch: every problem becomes a
 diagnostic with a stable rule id naming the graph input or node, and all of them are reported.
@@ -20,19 +20,6 @@ from snnc.ir.ops import Neuron
 from snnc.ir.types import Count, DType, Int, Spike
 
 OUT = "out"  # the variable every node has: its output
-
-
-def check_float(graph: Graph) -> None:
-    """Refuse quantized graphs: running their integer parameters as floats would match no chip."""
-    quantized = [n.name for n in graph if n.op.formats()]
-    if quantized:
-        raise input_error(
-            "SIM-QUANTIZED",
-            "integer simulation of quantized graphs is not available in this simulator yet; "
-            f"{len(quantized)} node(s) carry number formats: {', '.join(quantized[:5])}",
-            node=quantized[0],
-            hint="simulate the float graph (before quantization)",
-        )
 
 
 def check_device(device: str | torch.device) -> torch.device:

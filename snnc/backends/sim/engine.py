@@ -21,18 +21,21 @@ step-by-step order or a window length so that tests can hold the orders against 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
-from snnc.backends.sim.checks import OUT, check_device, check_float, check_inputs, parse_record
+from snnc.backends.sim.checks import OUT, check_device, check_inputs, parse_record
+from snnc.backends.sim.int_neuron import IntNeuronState
+from snnc.backends.sim.int_ops import Plan, feed_dtype, integer_impls, integer_plan, is_quantized
 from snnc.backends.sim.neuron import NeuronState
 from snnc.backends.sim.ops import IMPLS, Setup
 from snnc.backends.sim.record import ActivityMeter, SequenceSink, host_dtype
 from snnc.backends.sim.result import SimResult
+from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Delay, Input, Output
 from snnc.ir.verify import verify_or_raise
@@ -40,6 +43,7 @@ from snnc.ir.verify import verify_or_raise
 Tensor = torch.Tensor
 Block = tuple[tuple[Node, ...], bool]  # nodes in evaluation order, and whether they run step by step
 WINDOW_BYTES = 8 << 20
+Observer = Callable[[Tensor, int], None]  # (a node's output chunk [n, B, *shape], its first step)
 
 
 def run(
@@ -48,25 +52,38 @@ def run(
     *,
     record: Iterable[str] = (),
     device: str | torch.device = "cpu",
+    observers: Mapping[str, Observer] | None = None,
     _stepwise: bool = False,
     _window: int | None = None,
 ) -> SimResult:
-    """Simulate the float `graph` on `x` ([T, B, *input shape], or a dict input name → array).
+    """Simulate `graph` on `x` ([T, B, *input shape], or a dict input name → array); a quantized
+    graph runs in integers with its target's arithmetic (int_ops.py), on the CPU.
 
     `record` names variables to trace: "v", "h", "i", "out" for every node that has them, or
-    "node:var" for one. Raises SnncError (SIM-*) for unusable input. Tests only: `_stepwise`
+    "node:var" for one. `observers` maps a node name to a callable that sees each chunk of that
+    node's output as it is computed, `observer(chunk [n, B, *shape] tensor, first_step)` (float32;
+    in a quantized graph the integer or float32 dtype that holds the node's values exactly),
+    chunks in step order and covering every step once: analyses such as the cost model's per-step
+    synaptic operations read what they need without keeping whole traces. An observer must not
+    modify the chunk. Raises SnncError (SIM-*) for unusable input. Tests only: `_stepwise`
     evaluates every node step by step, `_window` sets the steps per window (T: the whole
     sequence layer at a time).
     """
     verify_or_raise(graph)
-    check_float(graph)
     dev = check_device(device)
     arrays = check_inputs(graph, x)
+    plan = integer_plan(graph, arrays, dev) if is_quantized(graph) else None  # integers only (int_ops.py)
     requests = parse_record(graph, record)
     steps, batch = next(iter(arrays.values())).shape[:2]
     window = _window or window_length(graph, steps, batch)
+    watched = dict(observers or {})
+    unknown = sorted(set(watched) - {n.name for n in graph})
+    if unknown:
+        raise input_error(
+            "SIM-RECORD", f"cannot observe {unknown[0]!r}: there is no such node", hint="observe nodes of this graph"
+        )
     with _ieee_float32():
-        return _Run(graph, arrays, requests, dev).execute(schedule(graph, _stepwise), window)
+        return _Run(graph, arrays, requests, dev, watched, plan).execute(schedule(graph, _stepwise), window)
 
 
 @contextmanager
@@ -167,22 +184,34 @@ class _Run:
     are dropped as soon as their last user is evaluated, so memory holds a few layers' windows."""
 
     def __init__(
-        self, graph: Graph, arrays: dict[str, np.ndarray], requests: dict[str, frozenset[str]], device: torch.device
+        self,
+        graph: Graph,
+        arrays: dict[str, np.ndarray],
+        requests: dict[str, frozenset[str]],
+        device: torch.device,
+        observers: dict[str, Observer],
+        plan: Plan | None = None,
     ) -> None:
         self.graph = graph
+        self.impls = IMPLS if plan is None else integer_impls(plan)  # a quantized graph runs in integers
+        self.carriers = {} if plan is None else plan.carriers  # node → tensor dtype; float32 if absent
+        self.observers = observers
         self.device = device
         self.requests = requests
         self.steps, self.batch = next(iter(arrays.values())).shape[:2]
         self.arrays = arrays
         self.feeds: dict[str, Tensor] = {}  # the current window of each graph input
         self.values: dict[str, Tensor] = {}  # the current window of each node output still to be read
-        self.states = {n.name: IMPLS[type(n.op)].init(n, self._setup(n)) for n in graph}
+        self.states = {n.name: self.impls[type(n.op)].init(n, self._setup(n)) for n in graph}
         self.meters = {n.name: ActivityMeter(n.type, self.steps, self.batch) for n in graph if not _is_output(n)}
         self.outputs = {n.name: self._sink(n, host_dtype(n.type.dtype)) for n in graph.outputs}
         self.out_traces = {n.name: self._sink(n, np.float32) for n in graph if OUT in requests.get(n.name, ())}
 
     def _setup(self, node: Node) -> Setup:
         return Setup(self.batch, self.device, self.requests.get(node.name, frozenset()) - {OUT})
+
+    def _feed_dtype(self, name: str) -> type[np.generic]:
+        return feed_dtype(self.carriers[name]) if name in self.carriers else np.float32
 
     def _sink(self, node: Node, dtype: type[np.generic]) -> SequenceSink:
         return SequenceSink(node.type, self.steps, self.batch, dtype)
@@ -191,7 +220,7 @@ class _Run:
         for start in range(0, self.steps, window):
             steps = slice(start, min(start + window, self.steps))
             self.feeds = {
-                name: torch.from_numpy(np.ascontiguousarray(a[steps], np.float32)).to(self.device)
+                name: torch.from_numpy(np.ascontiguousarray(a[steps], self._feed_dtype(name))).to(self.device)
                 for name, a in self.arrays.items()
             }
             unread = {n.name: len(self.graph.users(n.name)) for n in self.graph}
@@ -209,13 +238,14 @@ class _Run:
     def _evaluate(self, node: Node, part: slice) -> Tensor:
         """The node's output over `part` of the window, advancing its state."""
         sources = [self.feeds[node.name]] if isinstance(node.op, Input) else [self.values[i] for i in node.inputs]
-        return IMPLS[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+        return self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
 
     def _run_steps(self, nodes: tuple[Node, ...], length: int) -> None:
         """Evaluate `nodes` together one step at a time. A Delay's output at step t is known before
         its input is (steps ≥ 1); its input is pushed once the whole step is done."""
         for node in nodes:
-            self.values[node.name] = torch.empty((length, self.batch, *node.type.shape), device=self.device)
+            shape, dtype = (length, self.batch, *node.type.shape), self.carriers.get(node.name, torch.float32)
+            self.values[node.name] = torch.empty(shape, dtype=dtype, device=self.device)
         delays = [n for n in nodes if isinstance(n.op, Delay)]
         for k in range(length):
             step = slice(k, k + 1)
@@ -232,6 +262,8 @@ class _Run:
         for sinks in (self.meters, self.outputs, self.out_traces):
             if node.name in sinks:
                 sinks[node.name].add(steps, value)
+        if node.name in self.observers:
+            self.observers[node.name](value, steps.start)
 
     def _release(self, nodes: tuple[Node, ...], unread: dict[str, int]) -> None:
         for node in nodes:
@@ -248,7 +280,7 @@ class _Run:
             traces[name][OUT] = sink.array
         for name in self.requests:
             state = self.states[name]
-            if isinstance(state, NeuronState):
+            if isinstance(state, (NeuronState, IntNeuronState)):
                 traces[name].update({var: t.cpu().numpy() for var, t in state.recorded().items()})
         return SimResult(
             outputs={name: sink.array for name, sink in self.outputs.items()},

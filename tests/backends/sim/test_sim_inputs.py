@@ -9,6 +9,7 @@ import torch
 from snnc.backends.sim import run
 from snnc.diagnostics import Kind, SnncError
 from snnc.ir import FLOAT, SPIKE, Count, Elementwise, Graph, GraphBuilder, Int, Linear, NumberFormat
+from snnc.passes.quant_spec import SIM_INT8
 
 
 def spiking(shape: tuple[int, ...] = (2, 34, 34)) -> Graph:
@@ -90,9 +91,10 @@ def test_every_bad_input_is_reported():
 
 
 def test_quantized_graph_is_refused():
-    b = GraphBuilder()
+    """A quantized graph runs in integers (int_ops.py), but not one with a real-valued input."""
+    b = GraphBuilder(arithmetic=SIM_INT8.arithmetic)
     fmt = NumberFormat(8)
-    b.add("fc", Linear(weight=np.ones((2, 3), np.int64), weight_format=fmt), b.input("x", (3,)))
+    b.add("fc", Linear(weight=np.ones((2, 3), np.int64), weight_format=fmt), b.input("x", (3,), FLOAT))
     b.output("y", "fc")
     assert rules(b.build(), np.zeros((1, 1, 3))) == ["SIM-QUANTIZED"]
 

@@ -1,0 +1,78 @@
+"""Which synaptic operations count as multiply-accumulates (MAC) and which as accumulates (AC).
+
+The SNN papers (Spikformer, Spike-driven Transformer, ...; fact sheet cost/energy.md §2, §7a)
+count a layer fed by real values as an ANN layer, `FLOPs · T` MACs, and every layer fed by spikes
+as ACs. snnc decides per layer from the values the layer actually received (`InputStats.kind`):
+
+- real (fractions, or signed values beyond ±1): MACs, dense: FLOPs for every step, as the papers
+  count the encoding layer; `encoding_once` counts one pass per sample instead (papers differ),
+  but only where the input was measured identical at every step;
+- integer (counts > 1, e.g. after sum pooling or a SEW ADD): MACs by default, one per non-zero
+  input per connection (NeuroBench's Effective_MACs with dense weights), since a zero count
+  triggers nothing; `integer_inputs="ac"` counts each unit of a count as one accumulate instead,
+  as sinabs and Speck do (a count of k is k events);
+- binary or signed-binary: ACs, every input event × its exact fan-out (`sops="paper"` takes the
+  papers' `fr · T · FLOPs` instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from snnc.cost.counting import SynapticCounts
+
+
+@dataclass(frozen=True)
+class Convention:
+    encoding_once: bool = False
+    integer_inputs: Literal["mac", "ac"] = "mac"
+    sops: Literal["exact", "paper"] = "exact"
+
+    def describe(self) -> str:
+        once = "once per sample where the input is the same at every step" if self.encoding_once else "at every step"
+        integer = (
+            "integer-valued inputs (counts > 1): one MAC per non-zero input per connection"
+            if self.integer_inputs == "mac"
+            else "integer-valued inputs (counts > 1): one AC per unit of count per connection"
+        )
+        sops = "input events × their exact fan-out" if self.sops == "exact" else "fr · T · FLOPs (paper estimate)"
+        return (
+            f"MAC: layers fed real values, dense FLOPs {once}; {integer}. AC: layers fed binary or ±1 values, {sops}."
+        )
+
+
+@dataclass
+class LayerOps:
+    """Per step, summed over samples: what one synaptic layer is charged under a convention."""
+
+    counted_as: Literal["ac", "mac", "mac-events", "event"]
+    acs: np.ndarray
+    macs: np.ndarray  # dense passes × FLOPs, or event-driven MACs
+    passes: np.ndarray  # dense passes (real-valued input)
+    drive: np.ndarray  # input events that trigger event-driven work (addressing, input reads)
+    sops_paper: np.ndarray  # fr · T · FLOPs, per step: non-zero inputs / N_in · FLOPs
+    once_refused: bool = False  # encoding_once was asked but the input changed over time
+
+
+def layer_ops(s: SynapticCounts, convention: Convention, samples: int, events: np.ndarray | None = None) -> LayerOps:
+    """The layer's charges; `events`, from an event-driven target model, makes every synaptic
+    operation an accumulate (counted_as "event") whatever the input values."""
+    zeros = np.zeros_like(s.events)
+    paper = s.nonzero / s.in_numel * s.flops
+    if events is not None:
+        return LayerOps("event", events.copy(), zeros, zeros, s.events.copy(), paper)
+    if s.kind == "real":
+        once = convention.encoding_once and not s.stats.varies
+        passes = np.full_like(s.events, float(samples))
+        if once:
+            passes[1:] = 0
+        refused = convention.encoding_once and s.stats.varies
+        return LayerOps("mac", zeros, passes * s.flops, passes, zeros, paper, refused)
+    if s.kind == "integer" and convention.integer_inputs == "mac":
+        return LayerOps("mac-events", zeros, s.sops_binary.copy(), zeros, s.nonzero.copy(), paper)
+    acs = s.sops.copy() if convention.sops == "exact" else paper.copy()
+    drive = s.events if s.kind in ("binary", "integer") else s.nonzero
+    return LayerOps("ac", acs, zeros, zeros, drive.copy(), paper)

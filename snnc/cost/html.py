@@ -1,0 +1,221 @@
+"""The HTML form of a cost report: one self-contained file (tables, constants with their sources,
+and matplotlib plots embedded as PNG data URIs), written atomically.
+
+Plots: energy per layer (stacked by what it is spent on), the firing rate of every neuron layer
+per time step, and the per-step synaptic operations and energy.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from snnc.cost.report import format_count as _num
+from snnc.cost.report import layer_table
+from snnc.diagnostics import input_error
+from snnc.ir.serialize import _write_then_replace  # the project's atomic write (temp file, fsync, rename)
+
+if TYPE_CHECKING:
+    from snnc.cost.report import CostReport
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f0f0f0; }
+img { max-width: 100%; display: block; margin: 1em 0; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def write_html(report: CostReport, path: Path) -> Path:
+    text = render(report)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        _write_then_replace(tmp, path, text.encode("utf-8"))
+    except OSError as e:
+        raise input_error(
+            "COST-REPORT-WRITE",
+            f"cannot write {str(path)!r}: {e.strerror or e}",
+            hint="choose a writable path in an existing directory",
+        ) from None
+    return path
+
+
+def render(report: CostReport) -> str:
+    d = report.to_dict()
+    total, ann = d["total"], d["ann"]
+    ratio = d["energy_ratio_ann_over_snn"]
+    table = layer_table(report)
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>snnc cost report: {_e(d['graph'])}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Cost report: {_e(d['graph'])}</h1>",
+        f"<p>{d['samples']} samples × {d['steps']} steps. Model: <b>{_e(d['model']['title'])}</b>. "
+        "Figures per sample (one inference over all steps); energy in pJ.</p>",
+        "<h2>Totals</h2>",
+        _table(
+            ["quantity", "value"],
+            [
+                ["energy (dynamic)", _num(total["energy_pj"]) + " pJ"],
+                *(
+                    [["energy range", " – ".join(_num(v) for v in total["energy_range_pj"]) + " pJ"]]
+                    if total["energy_range_pj"]
+                    else []
+                ),
+                ["static energy", "n/a (needs dt)" if total["static_pj"] is None else _num(total["static_pj"]) + " pJ"],
+                ["SOPs (exact)", _num(total["sops"])],
+                ["SOPs (fr·T·FLOPs)", _num(total["sops_paper"])],
+                ["ACs / MACs charged", f"{_num(total['acs'])} / {_num(total['macs'])}"],
+                ["ANN equivalent", f"{_num(ann['macs'])} MACs, {_num(ann['energy_pj'])} pJ ({_e(ann['basis'])})"],
+                ["ANN / SNN energy", "n/a" if ratio is None else f"{ratio:.3g}×"],
+                *[[f"NeuroBench {k}", _num(v)] for k, v in total["neurobench"].items()],
+            ],
+        ),
+        "<h2>Per layer</h2>",
+        _table(table[0], table[1:]),
+        _img(_energy_plot(report), "energy per layer"),
+        _img(_rate_plot(report), "firing rate per time step"),
+        _img(_profile_plot(report), "operations and energy per time step"),
+        "<h2>Not counted by this model</h2>",
+        _table(["operation", "per sample"], [[k.replace("_", " "), _num(v)] for k, v in total["not_counted"].items()]),
+        "<h2>Constants</h2>",
+        _table(
+            ["constant", "value", "unit", "status", "source"],
+            [[c["name"], _constant_value(c), c["unit"], c["status"], c["source"]] for c in d["model"]["constants"]],
+        ),
+        "<h2>Rules</h2><ul>" + "".join(f"<li>{_e(r)}</li>" for r in d["model"]["rules"]) + "</ul>",
+    ]
+    if d["diagnostics"]:
+        items = "".join(f"<li>{_e(x['severity'])} {_e(x['rule'])} [{_e(x['node'])}]: {_e(x['message'])}</li>"
+                        for x in d["diagnostics"])  # fmt: skip
+        parts.append(f"<h2>Diagnostics</h2><ul>{items}</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _constant_value(c: dict[str, Any]) -> str:
+    text = f"{c['value']:.4g}"
+    return f"{text} ({c['low']:g}–{c['high']:g})" if "low" in c else text
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td class='n'>{_e(c)}</td>" if k else f"<td>{_e(c)}</td>" for k, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no display
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise input_error(
+            "COST-MATPLOTLIB-MISSING",
+            "the HTML report draws its plots with matplotlib, which is not installed",
+            hint="pip install matplotlib (with -c requirements/constraints.txt), or use --format text|json",
+        ) from None
+    return plt
+
+
+def _ticker() -> Any:
+    _pyplot()
+    import matplotlib.ticker
+
+    return matplotlib.ticker
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def _energy_plot(report: CostReport) -> bytes:
+    plt, ticker = _pyplot(), _ticker()
+    layers = [x for x in report.layers if x.energy_pj > 0]
+    skipped = [x.name for x in report.layers if x.energy_pj <= 0]
+    components = sorted({k for x in layers for k in x.energy_breakdown})
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(layers) + 1.8))
+    names = [f"{x.name} ({x.op})" for x in layers]
+    left = [0.0] * len(layers)
+    for component in components:
+        values = [x.energy_breakdown.get(component, 0.0) * 1e-12 for x in layers]
+        ax.barh(names, values, left=left, label=component)
+        left = [a + b for a, b in zip(left, values)]
+    for y, value in enumerate(left):
+        ax.text(value, y, f" {ticker.EngFormatter(unit='J', places=1)(value)}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(ticker.EngFormatter(unit="J"))
+    ax.set_xlabel("energy per sample")
+    ax.set_title(f"Energy per layer ({report.model.name} model)")
+    ax.margins(x=0.2)
+    if components:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / (len(layers) + 2)), ncol=5)
+    if skipped:
+        ax.set_title(f"Energy per layer ({report.model.name} model; not charged: {', '.join(skipped)})", fontsize=10)
+    return _png(fig)
+
+
+def _rate_plot(report: CostReport) -> bytes:
+    plt, ticker = _pyplot(), _ticker()
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    steps = report.profile["step"]
+    for name, rates in report.profile["firing_rate"].items():
+        ax.plot(steps, rates, marker="o", markersize=3, label=name)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("time step")
+    ax.set_ylabel("fraction of neurons firing")
+    ax.set_title("Firing rate per neuron layer and time step")
+    ax.set_ylim(bottom=0)
+    if report.profile["firing_rate"]:
+        ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _profile_plot(report: CostReport) -> bytes:
+    plt, ticker = _pyplot(), _ticker()
+    p = report.profile
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.bar(p["step"], [e * 1e-12 for e in p["energy_pj"]], color="#9ecae1", label="energy")
+    ax.yaxis.set_major_formatter(ticker.EngFormatter(unit="J"))
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("time step")
+    ax.set_ylabel("energy per sample")
+    ops = ax.twinx()
+    ops.plot(p["step"], p["sops"], color="#d62728", marker="o", markersize=3, label="SOPs (exact)")
+    ops.plot(p["step"], p["macs"], color="#2ca02c", marker="s", markersize=3, label="MACs")
+    ops.yaxis.set_major_formatter(ticker.EngFormatter())
+    ops.set_ylabel("operations per sample")
+    ops.set_ylim(bottom=0)
+    handles = ax.get_legend_handles_labels()[0] + ops.get_legend_handles_labels()[0]
+    ax.legend(
+        handles, [h.get_label() for h in handles], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3
+    )
+    ax.set_title("Operations and energy per time step")
+    return _png(fig)

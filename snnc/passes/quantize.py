@@ -1,0 +1,278 @@
+"""quantize: replace a float graph's parameters by a target's integers, and attach its Arithmetic.
+
+Why: a chip stores weights, thresholds, decays and biases in narrow integer formats and computes
+in fixed-width registers; the integer simulator runs the quantized graph exactly as the chip
+would (ARCHITECTURE §2.4), so every later figure (spikes, activity, energy) is the target's.
+
+What it preserves: the float graph's function up to rounding. Each Linear/Conv and the neurons it
+feeds form a unit with one common scale s (or one per output channel): weights become
+round(w·s), and the neurons' state is in units σ = s·2^input_shift (the integer semantics in the
+Neuron docstring, snnc/ir/ops.py: threshold, bias, v_reset, v_min, v_init ×σ; decays as 2^k-based
+multipliers; gain 2^input_shift once the float gain is folded into the weights). s is the largest
+scale at which no value leaves its format, chosen group by group (weights, synapse bias,
+thresholds with v_min, v_init, v_reset, neuron bias, current) with sinabs' float32 rule
+(snnc/passes/quant_scale.py), so the Speck spec reproduces sinabs' discretization bit for bit
+(../shared/targets/speck.md §3.2) and nothing clips unless `clip_quantile` < 1.
+
+It reports, per node: QUANT-SATURATION (values clipped), QUANT-ZEROED (weights, thresholds, gains
+or leaks rounded to 0), QUANT-THRESHOLD (a threshold or lower bound set the scale, costing weight
+bits, or does not fit at all), QUANT-UNSUPPORTED (a layer the target's formats cannot express) and
+one QUANT-LOSS info per layer with its measured error (and, given `calib` data, the spike
+agreement of the float and integer simulations). On any error the graph is returned unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from snnc.diagnostics import Diagnostic, Severity, errors
+from snnc.ir.graph import Graph, Node
+from snnc.ir.ops import Neuron, Op
+from snnc.ir.quant import NumberFormat
+from snnc.passes.base import PassContext
+from snnc.passes.quant_neuron import NeuronView, combine, quantize_neuron
+from snnc.passes.quant_report import calibrate, loss_info, zeroed_weights
+from snnc.passes.quant_scale import F32, channel_scale, fit_rows, quantile_scale, rounded, scale_value
+from snnc.passes.quant_spec import LOIHI, SIM_INT8, SIM_INT16, SPECK, QuantSpec, sim_spec
+from snnc.passes.quant_units import Unit, find_units, real_valued, unsupported
+from snnc.passes.rewrite import Rewriter
+
+__all__ = ["LOIHI", "SIM_INT8", "SIM_INT16", "SPECK", "QuantSpec", "Quantize", "sim_spec"]
+
+
+@dataclass(frozen=True)
+class Quantize:
+    """Quantize to `spec`; `calib` ([T, B, *input shape]) adds measured spike agreement per layer."""
+
+    spec: QuantSpec
+    calib: np.ndarray | None = field(default=None, compare=False, repr=False)
+    name: ClassVar[str] = "quantize"
+
+    def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
+        if graph.arithmetic is not None or any(n.op.formats() for n in graph):
+            ctx.emit(unsupported(None, "the graph is already quantized", "quantize the float graph"))
+            return graph
+        found: list[Diagnostic] = []
+        quantized = self._quantized(graph, found)
+        if quantized is None:  # nothing was quantized: no losses to report
+            found = [d for d in found if d.rule != "QUANT-LOSS"]
+        elif self.calib is not None:
+            found += calibrate(graph, quantized, self.calib)
+        for d in found:
+            ctx.emit(d)
+        if quantized is None:
+            return graph
+        ctx.count(self.name, sum(1 for n in quantized if n.op.formats()))
+        return quantized
+
+    def _quantized(self, graph: Graph, found: list[Diagnostic]) -> Graph | None:
+        """The quantized graph, or None if an error was found (every error is in `found`)."""
+        rw = Rewriter(graph)
+        for unit in find_units(graph, found):
+            ops, diags = _quantize_unit(unit, graph, self.spec)
+            found += diags
+            for name, op in ops.items():
+                rw.set_op(name, op)
+        if errors(found):
+            return None
+        built = rw.build()
+        quantized = Graph(built.nodes, built.name, self.spec.arithmetic)
+        found += real_valued(quantized)
+        return None if errors(found) else quantized
+
+
+# --- one unit ---------------------------------------------------------------------------------
+
+
+def _quantize_unit(unit: Unit, graph: Graph, spec: QuantSpec) -> tuple[dict[str, Op], list[Diagnostic]]:
+    found: list[Diagnostic] = []
+    views = [NeuronView.of(n) for n in unit.neurons]
+    found += [d for v in views for d in _features(v, spec)]
+    weights = {s.name: np.asarray(s.op.weight, np.float64) for s in unit.synapses}
+    biases = {s.name: None if s.op.bias is None else np.asarray(s.op.bias, np.float64) for s in unit.synapses}
+    direct = unit.pair and [u.name for u in graph.users(unit.synapses[0].name)] == [unit.neurons[0].name]
+    if direct and _per_channel_ok(views[0].gain, weights[unit.synapses[0].name]):
+        syn, view = unit.synapses[0].name, views[0]
+        weights[syn] = weights[syn] * _rows(view.gain, weights[syn].ndim)  # fold the gain into the weights
+        if biases[syn] is not None:
+            biases[syn] = biases[syn] * view.gain
+        view.gain = np.ones(())
+    for s in unit.synapses:
+        if biases[s.name] is None or not np.any(biases[s.name]):
+            biases[s.name] = None
+        elif (spec.bias_to_neuron or not spec.synapse_bias) and direct and views[0].a_i is None:
+            view = views[0]  # exact: with no current the synapse's sum enters v unchanged
+            view.bias = combine(view.node.type.shape, view.gain, biases[s.name], add=view.bias)
+            biases[s.name] = None
+        elif not spec.synapse_bias:
+            found.append(unsupported(s.name, f"{spec.name} synapses have no bias", "use a bias-free layer"))
+    per_channel = spec.per_channel and direct
+    scale, groups = _scale(unit, views, weights, biases, spec, per_channel)
+    if errors(found):
+        return {}, found
+    ops: dict[str, Op] = {}
+    for s in unit.synapses:
+        op, diags = _quantize_synapse(s, weights[s.name], biases[s.name], scale, spec)
+        ops[s.name] = op
+        found += diags
+    for view in views:
+        op, diags = quantize_neuron(view, scale, spec)
+        ops[view.node.name] = op
+        found += diags
+    found += _binding(unit, scale, groups, spec) if unit.synapses else _misfit(unit, groups, spec)
+    found += loss_info(unit.synapses, unit.neurons, weights, ops, scale, spec)
+    return ops, found
+
+
+def _rows(value: np.ndarray, ndim: int) -> np.ndarray:
+    """A scalar or per-output-channel value shaped to scale a weight of rank `ndim` row by row."""
+    value = np.asarray(value, np.float64)
+    return value if value.ndim == 0 else value.reshape(-1, *([1] * (ndim - 1)))
+
+
+def _per_channel_ok(value: np.ndarray, weight: np.ndarray) -> bool:
+    return np.ndim(value) == 0 or np.shape(value) == (weight.shape[0],)
+
+
+def _features(view: NeuronView, spec: QuantSpec) -> list[Diagnostic]:
+    name = view.node.name
+    found = []
+    if not spec.leak and np.any(view.a_v != 1):
+        found.append(unsupported(name, f"{spec.name} neurons do not leak (v_decay must be 1)", "use an IF neuron"))
+    if spec.current == "never" and view.a_i is not None:
+        found.append(unsupported(name, f"{spec.name} neurons have no current state", "drop the synaptic current"))
+    return found
+
+
+def _broadcast_rows(value: np.ndarray | None, shape: tuple[int, ...], per_channel: bool) -> np.ndarray:
+    """A neuron parameter as rows: (C, n) per channel, or (1, n) for one layer-wide scale."""
+    if value is None:
+        return np.zeros((shape[0] if per_channel else 1, 0))
+    full = np.broadcast_to(np.asarray(value, np.float64).reshape(_param_shape(value, shape)), shape)
+    return full.reshape(shape[0], -1) if per_channel else full.reshape(1, -1)
+
+
+def _param_shape(value: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    value = np.asarray(value)
+    if value.ndim == 1 and len(shape) > 1:
+        return (value.shape[0], *([1] * (len(shape) - 1)))
+    return value.shape
+
+
+def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool):
+    """The unit's scale s (float32, one value or one per channel) and each group's own limit."""
+    arith = spec.arithmetic
+    shift = F32(2**spec.input_shift)
+    groups: dict[str, np.ndarray] = {}
+    if unit.synapses:
+        rows = [w.reshape(w.shape[0], -1) if per_channel else w.reshape(1, -1) for w in weights.values()]
+        w_rows = np.concatenate(rows, axis=1)
+        if spec.clip_quantile < 1:
+            groups["weights"] = quantile_scale(w_rows, spec.clip_quantile, spec.weight_max)
+        else:
+            groups["weights"] = fit_rows(w_rows, spec.weight_min, spec.weight_max)
+        kept = [b for b in biases.values() if b is not None]
+        if kept:
+            b_rows = np.concatenate([b.reshape(-1, 1) if per_channel else b.reshape(1, -1) for b in kept], axis=1)
+            groups["synapse bias"] = fit_rows(b_rows, spec.weight_min, spec.weight_max)
+    for view in views:
+        op: Neuron = view.node.op  # type: ignore[assignment]
+        shape = view.node.type.shape
+
+        def rows(value, _shape=shape):
+            return _broadcast_rows(value, _shape, per_channel)
+
+        v_min = op.v_min if op.v_min is not None else spec.v_min_default
+        pair = np.concatenate([rows(v_min), rows(op.threshold)], axis=1)  # sinabs' [min_v_mem, threshold]
+        limits = {
+            _pair_name(op, spec): (pair, arith.voltage.min, arith.threshold.max),
+            "v_init": (rows(op.v_init), arith.voltage.min, arith.voltage.max),
+            "v_reset": (rows(op.v_reset), arith.voltage.min, arith.voltage.max),
+            "neuron bias": (rows(view.bias), arith.bias.min, arith.bias.max),
+            "i_init": (rows(view.i_init), arith.current.min, arith.current.max),
+        }
+        for what, (values, lo, hi) in limits.items():
+            s = fit_rows(values, lo, hi) / shift
+            groups[what] = np.minimum(groups[what], s) if what in groups else s
+    if not unit.synapses:  # neurons fed by events: their input has scale 1, nothing to choose
+        return np.ones(1, F32), groups
+    return np.minimum.reduce(list(groups.values())).astype(F32), groups
+
+
+def _pair_name(op: Neuron, spec: QuantSpec) -> str:
+    if op.v_min is not None:
+        return "threshold and v_min"
+    if spec.v_min_default is not None:
+        return f"threshold and the v_min {spec.v_min_default:g} of a neuron without one (sinabs' min_v_mem=None)"
+    return "threshold"
+
+
+def _quantize_synapse(node: Node, weight, bias, scale, spec: QuantSpec) -> tuple[Op, list[Diagnostic]]:
+    s = channel_scale(scale, weight.shape)
+    q = rounded(weight, s)
+    clipped = (q < spec.weight_min) | (q > spec.weight_max)
+    found = zeroed_weights(node.name, weight, q, scale)
+    if clipped.any():
+        found.append(
+            Diagnostic(
+                "QUANT-SATURATION",
+                f"{int(clipped.sum())} weight(s) clipped to [{spec.weight_min}, {spec.weight_max}] "
+                f"(clip_quantile {spec.clip_quantile}); largest |w·s| {float(np.abs(q).max()):.0f}",
+                node=node.name,
+                severity=Severity.WARNING,
+                hint="raise clip_quantile to 1.0 to clip nothing",
+                measured=int(clipped.sum()),
+                limit=[spec.weight_min, spec.weight_max],
+            )
+        )
+    q = np.clip(q, spec.weight_min, spec.weight_max).astype(np.int64)
+    qb = None if bias is None else rounded(bias, np.asarray(scale, F32).reshape(-1)).astype(np.int64)
+    fmt = NumberFormat(spec.weight_bits, True, scale=scale_value(scale))
+    return node.op.replace(weight=q, bias=qb, weight_format=fmt), found
+
+
+def _binding(unit: Unit, scale, groups: dict[str, np.ndarray], spec: QuantSpec) -> list[Diagnostic]:
+    """QUANT-THRESHOLD where a neuron's group, not the weights, set the scale: the weights then
+    use fewer bits than the format has."""
+    if "weights" not in groups:
+        return []
+    lost = np.log2(groups["weights"].astype(np.float64) / scale.astype(np.float64))
+    if not np.any(lost > 1e-6):
+        return []
+    binding = min((g for g in groups if g != "weights"), key=lambda g: float(np.min(groups[g])))
+    node = unit.neurons[0].name if unit.neurons else unit.synapses[0].name
+    bits = float(np.max(lost))
+    return [
+        Diagnostic(
+            "QUANT-THRESHOLD",
+            f"the {binding} range sets the scale ({float(np.min(scale)):.6g} instead of "
+            f"{float(np.min(groups['weights'])):.6g} for the weights): "
+            f"weights lose {bits:.2f} of {spec.weight_bits} bits",
+            node=node,
+            severity=Severity.WARNING,
+            hint=f"the {binding} is large (or v_min very negative) relative to the weights; "
+            "scale the weights up or the threshold down in training",
+            measured=bits,
+            limit=0,
+        )
+    ]
+
+
+def _misfit(unit: Unit, groups: dict[str, np.ndarray], spec: QuantSpec) -> list[Diagnostic]:
+    """Neurons fed by events keep their input's scale 1, so a group that needs a smaller scale
+    cannot fit (QUANT-THRESHOLD, an error: its values would clip)."""
+    return [
+        Diagnostic(
+            "QUANT-THRESHOLD",
+            f"the {what} does not fit {spec.name}'s formats at the events' scale 1 (it needs {float(np.min(s)):.4g})",
+            node=unit.neurons[0].name,
+            hint="lower the threshold or the state values of this event-driven neuron",
+            measured=float(np.min(s)),
+            limit=1.0,
+        )
+        for what, s in groups.items()
+        if np.min(s) < 1
+    ]
