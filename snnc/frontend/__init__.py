@@ -167,7 +167,10 @@ def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype:
                 )
             ]
         ) from None
-    return convert(cap, lead=layout.lead, input_dtype=INPUT_DTYPES[input_dtype], name=type(model).__name__)
+    batching = next((f.batching(model) for f in frontends if hasattr(f, "batching")), layout.batching)
+    return convert(
+        cap, lead=layout.lead, input_dtype=INPUT_DTYPES[input_dtype], name=type(model).__name__, batching=batching
+    )
 
 
 def _is_opaque(module: Any) -> bool:

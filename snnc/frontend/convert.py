@@ -524,8 +524,9 @@ class _Retype(Exception):
     dtype: DType
 
 
-def convert(cap: Capture, *, lead: int, input_dtype: DType, name: str) -> Graph:
-    """The IR graph of a capture; SnncError listing every call that could not be converted."""
+def convert(cap: Capture, *, lead: int, input_dtype: DType, name: str, batching: str | None = None) -> Graph:
+    """The IR graph of a capture; SnncError listing every call that could not be converted.
+    `batching` is recorded on the graph (snnc/ir/graph.py BATCHING)."""
     line = timeline(cap)
     forced: dict[int, DType] = {}
     for _ in range(8):  # each retry fixes the dtype of one delayed value
@@ -540,7 +541,7 @@ def convert(cap: Capture, *, lead: int, input_dtype: DType, name: str) -> Graph:
         except _Retype as r:
             forced[r.value] = r.dtype
             continue
-        return Graph(graph.nodes, name)
+        return Graph(graph.nodes, name, batching=batching)
     raise AssertionError("delayed value dtypes did not settle")
 
 

@@ -51,6 +51,12 @@ class Layout:
         generator = torch.Generator().manual_seed(0)
         return (torch.rand(*lead, *shape, generator=generator) < 0.5).float()
 
+    @property
+    def batching(self) -> str:
+        """How the model runs its stateless layers (snnc/ir/graph.py BATCHING): per step when it
+        computes one step per call or loops over steps itself, else on the whole sequence."""
+        return "step" if self.kind in ("per_step", "loop") else "sequence"
+
     def describe(self) -> str:
         return {
             "per_step": "one step [B, *shape] per call",

@@ -96,6 +96,12 @@ def layout(model: nn.Module) -> Layout | None:
     return Layout("loop")
 
 
+def batching(model: nn.Module) -> str:
+    """ "step": Norse runs layers one step at a time, also inside sequence modules (`Lift` calls
+    its module on each x[t], norse/torch/module/lift.py: Lift.forward), so their matmuls see B rows."""
+    return "step"
+
+
 def reset(model: nn.Module) -> None:
     """Nothing to reset: Norse modules keep no state between calls (`state=None` is the fresh
     initial state, norse/torch/module/snn.py: SNNCell.forward), so every capture starts fresh."""

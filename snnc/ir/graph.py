@@ -6,7 +6,8 @@ source module path, e.g. `layer1.0.conv2`), an op, the names of its input nodes 
 new graphs (`Graph.with_nodes`, `GraphBuilder`); nothing edits a graph in place.
 
 A quantized graph also carries `arithmetic`, how its target computes with the integers
-(snnc/ir/quant.py); `with_nodes` and `GraphBuilder(arithmetic=...)` keep it.
+(snnc/ir/quant.py); a graph imported from a library carries `batching` (see BATCHING);
+`with_nodes` and `GraphBuilder(arithmetic=...)` keep them.
 
 Cycles are legal only through a `Delay`: evaluation order (`Graph.order`) ignores the edge into
 a Delay, since a Delay's output at step t depends only on earlier steps.
@@ -18,6 +19,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from snnc.diagnostics import Diagnostic, SnncError
 from snnc.ir.ops import Delay, Input, Op, Output, ShapeError, infer_type
@@ -38,6 +40,15 @@ class Node:
         return Node(**(fields | changes))
 
 
+BATCHING = """How the source model evaluated its stateless layers: once per time step on the B
+samples ("step": snnTorch, SpikingJelly step_mode 's', Norse cells), or once on all T·B samples of
+a sequence ("sequence": SpikingJelly 'm', sinabs, Norse sequence modules). A float matmul's
+summation order depends on the number of rows BLAS is given (measured: Linear(10, 12) on 3 vs 48
+rows differs in 128 of 576 outputs by one ulp, docs/library-semantics.md), so the simulator
+batches as the source did to reproduce its floats bit for bit; None leaves it free to batch for
+speed (graphs built in code, quantized graphs, whose integer sums are exact in any order)."""
+
+
 class CycleError(Exception):
     """Raised by `Graph.order` when nodes form a cycle that no Delay breaks."""
 
@@ -51,6 +62,7 @@ class Graph:
     nodes: tuple[Node, ...]
     name: str = "graph"
     arithmetic: Arithmetic | None = None  # how the target computes, once the graph is quantized
+    batching: Literal["step", "sequence"] | None = None  # see BATCHING
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))
@@ -133,7 +145,7 @@ class Graph:
     # --- building new graphs ------------------------------------------------------------------
 
     def with_nodes(self, nodes: Iterable[Node]) -> Graph:
-        return Graph(tuple(nodes), self.name, self.arithmetic)
+        return Graph(tuple(nodes), self.name, self.arithmetic, self.batching)
 
     def replace_node(self, name: str, node: Node) -> Graph:
         return self.with_nodes(node if n.name == name else n for n in self.nodes)

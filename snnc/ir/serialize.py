@@ -14,7 +14,8 @@ runs code. Layout (integers little-endian):
         60     -  header: UTF-8 JSON, then zero padding up to a multiple of 64
          -     -  payload: the parameter arrays, each starting at a multiple of 64 bytes
 
-The header is `{"graph": name, "nodes": [...], "arithmetic": ...}`; "arithmetic" is null for a
+The header is `{"graph": name, "nodes": [...], "arithmetic": ..., "batching": ...}` (batching:
+null, "step" or "sequence", snnc/ir/graph.py BATCHING; absent in older files); "arithmetic" is null for a
 float graph, else `Arithmetic.to_json()` (new in version 2; a version 1 file has none, and a reader
 of version 1 refuses version 2 files rather than silently dropping a target's arithmetic). Each
 node is `{"name", "op" (the op's kind), "inputs", "type" (str of its TensorType), "origin",
@@ -127,7 +128,7 @@ def dumps(graph: Graph) -> bytes:
         for node in graph.nodes
     ]
     arithmetic = None if graph.arithmetic is None else graph.arithmetic.to_json()
-    doc = {"graph": graph.name, "nodes": nodes, "arithmetic": arithmetic}
+    doc = {"graph": graph.name, "nodes": nodes, "arithmetic": arithmetic, "batching": graph.batching}
     header = json.dumps(doc, separators=(",", ":")).encode()
     return _pack(header, payload.getvalue())
 
@@ -212,7 +213,10 @@ def loads(data: bytes, source: str = "<bytes>") -> Graph:
     if not isinstance(doc, dict) or not isinstance(doc.get("graph"), str) or not isinstance(doc.get("nodes"), list):
         raise _corrupt(source, "the header lacks the graph name or its node list")
     nodes = tuple(_node(entry, payload, source) for entry in doc["nodes"])
-    return Graph(nodes, doc["graph"], _arithmetic(doc.get("arithmetic"), source))
+    batching = doc.get("batching")
+    if batching not in (None, "step", "sequence"):
+        raise _corrupt(source, f"unknown batching {batching!r}")
+    return Graph(nodes, doc["graph"], _arithmetic(doc.get("arithmetic"), source), batching)
 
 
 def _arithmetic(raw: object, source: str) -> Arithmetic | None:

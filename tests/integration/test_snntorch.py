@@ -265,14 +265,14 @@ def run_library(model: nn.Module, x: torch.Tensor, per_step: bool):
 
 
 def run_snnc(model: nn.Module | str, x: torch.Tensor, input_shape: tuple[int, ...], dtype: str = "float", **opts):
-    """snnc's output and neuron traces. The simulator runs one step per window, as the library
-    computes each layer on [B, ...] per step: torch's CPU matmul rounds differently for
-    different row counts, so a [T·B, ...] layer-at-a-time run differs from the library in the
-    last bit of some synaptic sums (spikes equal here, but not guaranteed)."""
+    """snnc's output and neuron traces, simulated as a user would: the graph records that snnTorch
+    computes each layer on [B, ...] per step (batching "step"), and the simulator batches the
+    same way, because torch's CPU matmul rounds differently for different row counts."""
     graph = snnc.frontend.load(model, input_shape, input_dtype=dtype, **opts)
     verify_or_raise(graph)
+    assert graph.batching == "step"
     has_current = any(isinstance(n.op, Neuron) and n.op.has_current for n in graph)
-    result = sim.run(graph, x.numpy(), record=("v", "i") if has_current else ("v",), _window=1)
+    result = sim.run(graph, x.numpy(), record=("v", "i") if has_current else ("v",))
     (output,) = result.outputs.values()
     return output, result.traces
 

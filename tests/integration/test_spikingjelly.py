@@ -67,7 +67,7 @@ def _assert_exact(model: nn.Module, shape: tuple[int, ...], x: torch.Tensor, mod
     graph = snnc.frontend.load(model, shape)
     verify_or_raise(graph)
     out, spikes, volts = _library(model, x, per_step=mode == "s")
-    result = sim.run(graph, x.numpy(), record=("v", "out"), _stepwise=mode != "m")
+    result = sim.run(graph, x.numpy(), record=("v", "out"))
     np.testing.assert_array_equal(result.output, out.numpy())
     for name, s in spikes.items():
         np.testing.assert_array_equal(result.traces[name]["out"], s.numpy(), err_msg=name)

@@ -172,9 +172,15 @@ def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:
 
 
 def window_length(graph: Graph, steps: int, batch: int) -> int:
-    """Steps per window: as many as keep the largest node output of a window within
-    `WINDOW_BYTES`. Whole-sequence tensors of a large layer are fresh allocations of tens of MB
+    """Steps per window. A graph imported from a library batches as the library did (one step,
+    or the whole sequence: snnc/ir/graph.py BATCHING), so that float matmuls sum in the same
+    order. Otherwise as many steps as keep the largest node output of a window within
+    `WINDOW_BYTES`: whole-sequence tensors of a large layer are fresh allocations of tens of MB
     whose page faults cost more than the arithmetic; windows reuse cached, warm memory."""
+    if graph.batching == "step":
+        return 1
+    if graph.batching == "sequence":
+        return steps
     largest = max(n.type.numel for n in graph) * batch * 4
     return max(1, min(steps, WINDOW_BYTES // largest))
 
