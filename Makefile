@@ -40,3 +40,5 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_sim.py
+	$(BIN)/python benchmarks/bench_int_sim.py
+	$(BIN)/python benchmarks/bench_report.py

@@ -159,7 +159,7 @@ def _energy_plot(report: CostReport) -> bytes:
     plt, ticker = _pyplot(), _ticker()
     layers = [x for x in report.layers if x.energy_pj > 0]
     skipped = [x.name for x in report.layers if x.energy_pj <= 0]
-    components = sorted({k for x in layers for k in x.energy_breakdown})
+    components = sorted({k for x in layers for k, v in x.energy_breakdown.items() if v > 0})
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(layers) + 1.8))
     names = [f"{x.name} ({x.op})" for x in layers]
     left = [0.0] * len(layers)
@@ -209,7 +209,8 @@ def _profile_plot(report: CostReport) -> bytes:
     ax.set_ylabel("energy per sample")
     ops = ax.twinx()
     ops.plot(p["step"], p["sops"], color="#d62728", marker="o", markersize=3, label="SOPs (exact)")
-    ops.plot(p["step"], p["macs"], color="#2ca02c", marker="s", markersize=3, label="MACs")
+    if any(p["macs"]):
+        ops.plot(p["step"], p["macs"], color="#2ca02c", marker="s", markersize=3, label="MACs")
     ops.yaxis.set_major_formatter(ticker.EngFormatter())
     ops.set_ylabel("operations per sample")
     ops.set_ylim(bottom=0)
