@@ -4,9 +4,8 @@ output, rendering. Kept apart from the verbs so each verb module stays a page of
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
-import secrets
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import snnc
+from snnc.atomic import write_atomically
 from snnc.diagnostics import Diagnostic, input_error, render_text
 from snnc.ir import Graph
 
@@ -112,22 +112,10 @@ def _pick_keys(files: list[str], inputs: list[str], path: Path) -> dict[str, str
 
 
 def write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write to a temporary file beside `path` and rename it, so a failure never leaves a partial file."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as for any file
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError as e:
-        raise input_error(
-            "CLI-OUTPUT-WRITE", f"cannot write {str(path)!r}: {e.strerror or e}", hint="choose a writable path"
-        ) from None
+    """An .npz of `arrays` at `path`, written atomically (snnc/atomic.py)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_atomically(path, buffer.getvalue(), rule="CLI-OUTPUT-WRITE")
 
 
 # --- rendering ----------------------------------------------------------------------------------

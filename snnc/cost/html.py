@@ -10,14 +10,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snnc.atomic import write_atomically
 from snnc.cost.report import format_count as _num
 from snnc.cost.report import layer_table
 from snnc.diagnostics import input_error
-from snnc.ir.serialize import _write_then_replace  # the project's atomic write (temp file, fsync, rename)
 
 if TYPE_CHECKING:
     from snnc.cost.report import CostReport
@@ -35,16 +34,7 @@ img { max-width: 100%; display: block; margin: 1em 0; }
 
 def write_html(report: CostReport, path: Path) -> Path:
     text = render(report)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        _write_then_replace(tmp, path, text.encode("utf-8"))
-    except OSError as e:
-        raise input_error(
-            "COST-REPORT-WRITE",
-            f"cannot write {str(path)!r}: {e.strerror or e}",
-            hint="choose a writable path in an existing directory",
-        ) from None
-    return path
+    return write_atomically(path, text.encode("utf-8"), rule="COST-REPORT-WRITE")
 
 
 def render(report: CostReport) -> str:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from snnc.atomic import write_atomically
 from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, Node
@@ -79,20 +79,12 @@ def write_nir(graph: Graph, path: str | Path, dt: float) -> list[Diagnostic]:
     """Write `graph` as a NIR file, atomically (nothing is left at `path` if anything fails)."""
     import nir
 
-    from snnc.ir.serialize import _write_then_replace
-
     if not (np.isfinite(dt) and dt > 0):
         raise input_error("FE-NIR-DT", f"dt = {dt!r} is not a positive time step in seconds", hint="e.g. dt=1e-4")
     nir_graph, warnings = to_nir(graph, dt)
     buffer = io.BytesIO()
     nir.write(buffer, nir_graph)
-    path = Path(path)
-    try:
-        _write_then_replace(path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp"), path, buffer.getvalue())
-    except OSError as e:
-        raise input_error(
-            "EXPORT-WRITE", f"cannot write {path}: {e.strerror or e}", hint="choose a writable path"
-        ) from None
+    write_atomically(path, buffer.getvalue(), rule="EXPORT-WRITE")
     return warnings
 
 

@@ -33,14 +33,12 @@ when to run `verify`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import math
 import os
-import secrets
 import struct
 import types
 import typing
@@ -49,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from snnc.atomic import write_atomically
 from snnc.diagnostics import SnncError, input_error
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import OP_BY_KIND, Op
@@ -77,37 +76,8 @@ _OTHER_FORMATS = (  # leading bytes of files users mistake for .snnc files
 
 
 def save(graph: Graph, path: str | os.PathLike[str]) -> None:
-    """Write `graph` to `path` atomically: readers see the old file or the new one, never a part.
-
-    The bytes go to a temporary file in the same directory (same file system, so the rename is
-    atomic), are fsynced, and replace `path`; on any failure the temporary file is removed.
-    """
-    data = dumps(graph)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        _write_then_replace(tmp, path, data)
-    except OSError as e:
-        raise input_error(
-            "IO-WRITE",
-            f"cannot write {path}: {e.strerror or e}",
-            hint="check that the directory exists, is writable and has free space",
-        ) from None
-
-
-def _write_then_replace(tmp: Path, path: Path, data: bytes) -> None:
-    try:
-        # O_EXCL: never write through a file someone else created; 0o666 lets the umask decide.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # keep the original error, not a cleanup failure
-            tmp.unlink()
-        raise
+    """Write `graph` to `path` atomically (snnc/atomic.py): readers see the old file or the new one."""
+    write_atomically(path, dumps(graph), rule="IO-WRITE")
 
 
 def dumps(graph: Graph) -> bytes:

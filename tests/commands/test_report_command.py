@@ -88,6 +88,7 @@ def test_bad_usage_exits_2(capsys):
 
 
 def test_unwritable_output_leaves_nothing(tmp_path, capsys):
-    target = tmp_path / "no" / "such" / "dir" / "report.html"
+    (tmp_path / "no").write_text("a file where the directory should be")
+    target = tmp_path / "no" / "report.html"
     assert cli.main(["report", str(MODEL), "--data", str(DATA), "-o", str(target)]) == 2
-    assert "COST-REPORT-WRITE" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    assert "COST-REPORT-WRITE" in capsys.readouterr().err and sorted(tmp_path.iterdir()) == [tmp_path / "no"]

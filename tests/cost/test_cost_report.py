@@ -210,7 +210,7 @@ def test_html_write_is_atomic(example, tmp_path, monkeypatch):
             r.to_html(path)
     assert path.read_text() == "previous" and list(tmp_path.iterdir()) == [path]
     with pytest.raises(SnncError) as e:
-        report(*example).to_html(tmp_path / "missing" / "report.html")
+        report(*example).to_html(path / "report.html")  # a file is in the way of the directory
     assert e.value.diagnostics[0].rule == "COST-REPORT-WRITE"
 
 

@@ -229,13 +229,14 @@ def test_ops_without_a_nir_form_are_all_listed_and_nothing_is_written(tmp_path):
 
 def test_unwritable_path_leaves_nothing(tmp_path):
     graph = _nir_semantics_net(np.random.default_rng(0))
+    (tmp_path / "blocker").write_text("a file where the directory should be")
     with pytest.raises(SnncError) as e:
-        write_nir(graph, tmp_path / "missing" / "x.nir", DT)
+        write_nir(graph, tmp_path / "blocker" / "x.nir", DT)
     assert [d.rule for d in e.value.diagnostics] == ["EXPORT-WRITE"]
     with pytest.raises(SnncError) as e:
         snnc.export(graph, tmp_path / "x.onnx", to="onnx")
     assert [d.rule for d in e.value.diagnostics] == ["EXPORT-FORMAT"]
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [tmp_path / "blocker"]
 
 
 def test_a_file_edited_after_export_is_read_as_plain_nir(tmp_path):

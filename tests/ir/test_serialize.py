@@ -305,8 +305,11 @@ def test_interrupted_save_leaves_nothing(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_save_into_missing_directory(tmp_path):
-    assert rule_of(serialize.save, every_op_graph(), tmp_path / "no" / "g.snnc") == "IO-WRITE"
+def test_save_creates_missing_directories_but_not_through_a_file(tmp_path):
+    serialize.save(every_op_graph(), tmp_path / "new" / "g.snnc")  # like mkdir -p (snnc/atomic.py)
+    assert (tmp_path / "new" / "g.snnc").is_file()
+    (tmp_path / "plain").write_text("a file, not a directory")
+    assert rule_of(serialize.save, every_op_graph(), tmp_path / "plain" / "g.snnc") == "IO-WRITE"
 
 
 def test_unstorable_field_is_a_bug_not_a_user_error():
