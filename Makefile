@@ -30,6 +30,8 @@ demo: install
 	$(BIN)/python examples/nmnist_cnn.py
 	$(BIN)/snnc inspect examples/nmnist_cnn.snnc
 	$(BIN)/snnc simulate examples/nmnist_cnn.snnc --data examples/nmnist_sample.npz -o out/nmnist_out.npz
+	$(BIN)/snnc compile examples/nmnist_cnn.snnc --target sim -o out
+	$(BIN)/snnc report examples/nmnist_cnn.snnc --data examples/nmnist_sample.npz -o out/nmnist_report.html
 
 test: install
 	$(BIN)/python -m pytest -q
