@@ -99,7 +99,9 @@ def compile(
 ) -> Compiled:
     """Lower a model for `target` ("sim") through its pipeline (fold-bn, absorb-scale, quantize,
     check-spike-driven) and, with `out_dir`, write the artefacts there (nothing if it fails).
-    `options` configure the pipeline (sim: bits=8 or 16, encoding=layer names). The result has
+    `options` configure the pipeline (sim: bits=8 or 16, encoding=layer names, input_range=(lo, hi)
+    of real-valued inputs); `calib` ([T, B, *input_shape]) sets the range of real-valued inputs and
+    readouts and measures the quantization loss per layer. The result has
     `.graph` (lowered, quantized), `.diagnostics`, `.artefacts` (name -> path), `.passes` (what
     each pass rewrote and reported) and `.simulate(x)`. A model that fails raises SnncError
     (kind CHECK) carrying every diagnostic; `snnc.check` returns them instead.

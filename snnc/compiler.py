@@ -51,7 +51,9 @@ class Compiled:
     passes: tuple[PassRecord, ...] = ()
 
     def simulate(self, x: Any, *, record: Iterable[str] = ()) -> SimResult:
-        """Run the compiled graph as the target computes it (integers, for a quantized graph)."""
+        """Run the compiled graph as the target computes it (integers, for a quantized graph). For
+        a quantized real-valued input, float data are real values, quantized as the graph defines
+        (`Input.format.encode`: round half to even, saturate); integer data are its integers."""
         return get_target(self.target).simulate(self.graph, x, record=record)
 
 

@@ -115,7 +115,8 @@ _RULES = (
         "After quantization every integer parameter carries a NumberFormat (bits, signedness, "
         "scale) telling backends how the target stores it, and a parameter with a format must hold "
         "integers. An integer array without a format, or a format on real values, means a pass "
-        "quantized only half a layer; quantize weights and format together.",
+        "quantized only half a layer; quantize weights and format together. A quantized graph "
+        "input's format must match its dtype (int<bits> or uint<bits>) and have one positive scale.",
     ),
     Rule(
         "IR-QUANT-RANGE",
@@ -539,10 +540,11 @@ _RULES = (
         "QUANT-SATURATION",
         "quantization clipped values to their format",
         "A value did not fit the target's format and was clipped: weights beyond the clip "
-        "quantile (QuantSpec.clip_quantile < 1), or a decay factor above 1 or below 0. Clipped "
-        "weights change the function more than rounding does; the message gives how many and the "
-        "range. Use clip_quantile 1.0 (the scale then fits every weight) or retrain with the factor "
-        "in [0, 1].",
+        "quantile (QuantSpec.clip_quantile < 1), a decay factor above 1 or below 0, or calibration "
+        "data beyond the declared range of a real-valued input (input_range), which saturate at the "
+        "input format's ends. Clipped values change the function more than rounding does; the "
+        "message gives how many and the range. Use clip_quantile 1.0 (the scale then fits every "
+        "weight), retrain with the factor in [0, 1], or declare the input range the data take.",
         "the QuantSpec's weight bits and the Arithmetic's decay_shift (snnc/passes/quant_spec.py, from "
         "../shared/targets/speck.md §3.1 and loihi.md §1.2, §2.1)",
     ),
@@ -562,9 +564,12 @@ _RULES = (
         "a threshold or state bound is out of range of the weights' scale",
         "One scale serves a layer's weights and its neurons' thresholds and state values (speck.md "
         "§3.2). When the threshold (with v_min) needs a smaller scale than the weights, the "
-        "weights lose the bits the message gives (a warning); a neuron fed by events keeps scale "
-        "1, so a threshold beyond its format does not fit at all (an error). Rescale weights and "
-        "thresholds together in training, or use a wider format.",
+        "weights lose the bits the message gives (a warning); the simulator's formats keep the "
+        "threshold a bit below the state's maximum, so that a membrane above it is held until the "
+        "reset (QuantSpec.threshold_headroom_bits). A neuron fed without weights keeps its "
+        "input's scale (1 for events), so a threshold beyond its format does not fit at all (an "
+        "error). Rescale weights and thresholds together in training, or use a wider format; an "
+        "8-bit real-valued input times 8-bit weights often binds in a 16-bit state (--bits 16).",
         "the Arithmetic's threshold and voltage formats (Speck 16-bit, speck.md §3.1; Loihi vth 17 bits "
         "<< 6, loihi.md §1.2)",
     ),
@@ -574,17 +579,20 @@ _RULES = (
         "The quantizer refuses what the target has no integer form for, rather than approximate "
         "it: a leak or a current state on Speck (IAF only, speck.md §4), a synaptic bias that Loihi "
         "cannot move into the neuron because a current state sits between (loihi.md §7.5), raw "
-        "events added to weighted sums, a layer reading another layer's sums, a neuron's late "
-        "input, real-valued inputs or layers, or an already quantized graph. The graph is returned "
+        "events added to weighted sums, a layer reading another layer's sums or a non-spiking "
+        "neuron's membrane, a neuron's late input, real-valued layers, real-valued inputs on a "
+        "target that takes events only (Speck), or an already quantized graph. The graph is returned "
         "unchanged. Change the layer as the hint says, or pick a target that has the feature.",
     ),
     Rule(
         "QUANT-LOSS",
         "what quantizing a layer cost (info)",
         "One line per layer: the weights' scale and their max and mean rounding error relative to "
-        "max |w|, the threshold before and after; with calibration data, each neuron layer's "
-        "spike agreement between the float and the integer simulation. snnc compile prints these "
-        "as the per-layer quantization losses; nothing needs fixing unless the numbers are large.",
+        "max |w|, the threshold before and after; one per quantized real-valued input: its format, "
+        "scale and step, and its rounding error on the calibration data; with calibration data, "
+        "each neuron layer's spike agreement between the float and the integer simulation (for a "
+        "non-spiking readout, its membrane's error). snnc compile prints these as the per-layer "
+        "quantization losses; nothing needs fixing unless the numbers are large.",
     ),
     Rule(
         "TARGET-UNKNOWN",
@@ -714,6 +722,17 @@ _RULES = (
         "Its threshold cannot be measured, so it is set to 1. Either the calibration samples do "
         "not exercise the layer, or the layer is dead in the trained ANN; calibrate on "
         "representative data or remove the layer.",
+    ),
+    Rule(
+        "QUANT-INPUT-RANGE",
+        "the range of a real-valued input is not known",
+        "A real-valued input becomes integers of the target's input format, whose scale maps the "
+        "input's range onto it (snnc/passes/quant_input.py). Without calibration data or a declared "
+        "range, [0, 1] is assumed (images as torchvision's ToTensor gives them); data beyond it "
+        "saturate, data in a much smaller range lose precision. Pass calibration data "
+        "(snnc.compile(..., calib=X), snnc compile --calib X.npz) or the range "
+        "(input_range=(lo, hi), --input-range LO,HI).",
+        "the assumed range [0, 1]",
     ),
 )
 

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     remain), 1: errors, 2: the model or an option cannot be used. With --format sarif or junit,
     unusable input is reported in that format too."""
     try:
-        found = snnc.check(load_model(args), args.target, **pipeline_options(args))
+        graph = load_model(args)
+        found = snnc.check(graph, args.target, **pipeline_options(args, graph))
     except SnncError as e:  # verifier errors while loading (kind CHECK), or unusable input
         if e.kind is Kind.INPUT and args.format in ("text", "json"):
             raise  # reported by the CLI as for every verb

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snnc.commands.common import add_model_arguments, load_model, print_json
+from snnc.commands.common import add_model_arguments, load_model, print_json, read_data
 from snnc.compiler import Compiled, compile
 from snnc.diagnostics import Severity, render_text
 from snnc.ir.graph import Graph
@@ -36,10 +36,39 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bits", type=int, choices=(8, 16), help="sim: integer width of weights and states (default: 8)"
     )
+    parser.add_argument(
+        "--calib",
+        metavar="X.npz",
+        help="calibration input [T, B, *shape] (as for simulate --data): sets the range of real-valued inputs "
+        "and readouts, and measures the quantization loss per layer",
+    )
+    parser.add_argument(
+        "--input-range",
+        metavar="LO,HI",
+        type=_range,
+        help="the range of real-valued inputs (default: the --calib data's, else 0,1 with a warning); "
+        "write --input-range=-1,1 when LO is negative",
+    )
 
 
-def pipeline_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {} if args.bits is None else {"bits": args.bits}
+def _range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range like 0,1") from None
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range like 0,1: LO must be below HI")
+    return lo, hi
+
+
+def pipeline_options(args: argparse.Namespace, graph: Graph) -> dict[str, Any]:
+    """The pipeline options given on the command line (the calibration data read for `graph`)."""
+    options: dict[str, Any] = {} if args.bits is None else {"bits": args.bits}
+    if args.input_range is not None:
+        options["input_range"] = args.input_range
+    if args.calib is not None:
+        options["calib"] = read_data(Path(args.calib), graph)
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=Path(args.output_dir),
         verify_each=args.verify_each,
         after_pass=_print_graph if args.print_between_passes else None,
-        **pipeline_options(args),
+        **pipeline_options(args, graph),
     )
     if args.format == "json":
         print_json(_summary(graph, compiled))

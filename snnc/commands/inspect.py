@@ -56,4 +56,5 @@ def _graph_summary(graph: Graph) -> dict[str, Any]:
             for n in graph.nodes
         ],
         "parameter_count": graph.parameter_count(),
+        "arithmetic": None if graph.arithmetic is None else graph.arithmetic.to_json(),
     }

@@ -111,12 +111,18 @@ class Op:
 
 @dataclass(frozen=True, eq=False)
 class Input(Op):
-    """A graph input; data enters time-major as [T, B, *shape]."""
+    """A graph input; data enters time-major as [T, B, *shape].
+
+    `format` marks a quantized real-valued input: the data are integers of dtype
+    `int<bits>`/`uint<bits>` standing for real values x ≈ integer / format.scale (one scale for
+    the whole input). Real data are turned into them by `format.encode` (round half to even,
+    saturate), as `snnc.simulate` does with float arrays given for such an input."""
 
     kind: ClassVar[str] = "input"
     arity: ClassVar[int | None] = 0
     shape: tuple[int, ...] = ()
     dtype: DType = SPIKE
+    format: NumberFormat | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
@@ -124,6 +130,19 @@ class Input(Op):
     def infer(self, inputs):
         if any(d <= 0 for d in self.shape):
             raise ShapeError(f"input shape {self.shape} has a non-positive dimension")
+        fmt = self.format
+        if fmt is not None and self.dtype != Int(fmt.bits, fmt.signed):
+            raise ShapeError(
+                f"input format {fmt} does not match its dtype {self.dtype}",
+                f"declare the input {Int(fmt.bits, fmt.signed)}",
+                rule="IR-QUANT-FORMAT",
+            )
+        if fmt is not None and not (isinstance(fmt.scale, float) and math.isfinite(fmt.scale) and fmt.scale > 0):
+            raise ShapeError(
+                f"input format scale {fmt.scale} is not one positive finite number",
+                "quantize the input with one scale (snnc.passes.quantize)",
+                rule="IR-QUANT-FORMAT",
+            )
         return TensorType(self.shape, self.dtype)
 
 
@@ -543,7 +562,8 @@ class Neuron(Op):
                 "multi": the number of multiples of θ that h reaches (floor(h/θ) for "ge",
                 max(ceil(h/θ) − 1, 1) for "gt"), capped at max_spikes, 0 where fire(h) is false
                 "none": a non-spiking leaky integrator (Norse LI): s = 0 always, and the op's
-                output is the membrane v[t] (float) instead of spikes
+                output is the membrane v[t] (float; once quantized, the integer v[t] of its
+                state_format, int<bits>) instead of spikes
         v[t]  = same_step reset of h: zero → v_reset where s > 0; subtract → h − s · θ; none → h;
                 with a next_step timing v[t] = h[t] (the reset comes at the next step)
         v[t]  = max(v[t] − v_min, 0) + v_min          if v_min is set (sinabs' clamp order)
@@ -675,8 +695,9 @@ class Neuron(Op):
             raise ShapeError("neuron rate is a divisor and must not be zero", rule="IR-NEURON-PARAM")
         if self.spikes == "single":
             return TensorType(x.shape, SPIKE)
-        if self.spikes == "none":
-            return TensorType(x.shape, FLOAT)
+        if self.spikes == "none":  # the membrane: real, or the state's integers once quantized
+            fmt = self.state_format
+            return TensorType(x.shape, FLOAT if fmt is None else Int(fmt.bits, signed=True))
         return TensorType(x.shape, Count(self.max_spikes))
 
 

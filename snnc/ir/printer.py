@@ -7,11 +7,12 @@
       return %out
     }
 
-Graph inputs appear in the signature. Each node shows its name, output type, op kind and inputs;
-in braces the scalar attributes that differ from a default-constructed op (so a plain IF neuron
-stays short); after them the tensor parameters as `dtype[shape]`, with the value in parentheses
-when every element is equal; and the node's origin as a comment. The text is for people (the CLI,
-diagnostics, test failures); `snnc.ir.serialize` is the exact format.
+Graph inputs appear in the signature (a quantized real-valued input with its scale), and a
+quantized graph's Arithmetic on the first line of the body. Each node shows its name, output
+type, op kind and inputs; in braces the scalar attributes that differ from a default-constructed
+op (so a plain IF neuron stays short); after them the tensor parameters as `dtype[shape]`, with
+the value in parentheses when every element is equal; and the node's origin as a comment. The
+text is for people (the CLI, diagnostics, test failures); `snnc.ir.serialize` is the exact format.
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ _PLAIN_NAME = re.compile(r"[\w.\-]+")
 
 def format_graph(graph: Graph) -> str:
     """The whole graph: signature with its inputs, one line per other node, the outputs returned."""
-    inputs = ", ".join(f"{_ref(n.name)}: {n.type}" for n in graph.inputs)
+    inputs = ", ".join(f"{_ref(n.name)}: {n.type}{_input_format(n.op)}" for n in graph.inputs)
     lines = [f"graph {_name(graph.name)}({inputs}) {{"]
+    if graph.arithmetic is not None:
+        lines.append(f"  // arithmetic {graph.arithmetic}")
     lines += [f"  {format_node(n)}" for n in graph.nodes if not isinstance(n.op, Input)]
     lines.append(f"  return {', '.join(_ref(n.name) for n in graph.outputs)}".rstrip())
     lines.append("}")
     return "\n".join(lines)
+
+
+def _input_format(op: Op) -> str:
+    fmt = op.format if isinstance(op, Input) else None
+    return "" if fmt is None else f" {{scale={_value(fmt.scale)}}}"
 
 
 def format_node(node: Node) -> str:

@@ -2,10 +2,12 @@
 
 Quantization does not change the op set: it replaces float parameter arrays by integer arrays and
 attaches a `NumberFormat` saying how many bits they occupy on the target and how an integer maps
-back to the float model (`value_float ≈ integer / scale`). The scale is for validation and reports
-only; the integer simulation never uses it. `Arithmetic` (one per graph, `Graph.arithmetic`) says
-how the target computes with those integers: register widths and overflow, the decay's shift and
-rounding, and which values thresholds, biases and gains can take.
+back to the float model (`value_float ≈ integer / scale`). The scale of parameters is for
+validation and reports only; the integer simulation never uses it. The one place a scale is an
+operation is a quantized graph input (`Input.format`): real data enter the integer graph through
+`NumberFormat.encode`, as a chip's input stage would quantize them. `Arithmetic` (one per graph,
+`Graph.arithmetic`) says how the target computes with those integers: register widths and
+overflow, the decay's shift and rounding, and which values thresholds, biases and gains can take.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class NumberFormat:
         if not np.issubdtype(values.dtype, np.integer):
             return False
         return int(values.min()) >= self.min and int(values.max()) <= self.max
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Real values as this format's integers (int64): round(x · scale) half to even, the
+        product in float64, saturated to [min, max]. One scale only (a quantized graph input)."""
+        q = np.round(np.asarray(values, np.float64) * float(self.scale))  # type: ignore[arg-type]
+        return np.clip(q, self.min, self.max).astype(np.int64)
 
     def __str__(self) -> str:
         return f"{'s' if self.signed else 'u'}{self.bits}"

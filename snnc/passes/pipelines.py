@@ -20,17 +20,26 @@ from snnc.passes.check_spike_driven import CheckSpikeDriven
 from snnc.passes.fold_bn import FoldBN
 
 
-def sim(*, bits: int = 8, encoding: tuple[str, ...] | None = None, calib: Any = None) -> list[Pass]:
+def sim(
+    *,
+    bits: int = 8,
+    encoding: tuple[str, ...] | None = None,
+    calib: Any = None,
+    input_range: tuple[float, float] | None = None,
+) -> list[Pass]:
     """fold-bn, absorb-scale, quantize to the simulator's `bits`-bit integer format (8 or 16),
     then the spike-driven check as warnings (the simulator runs real-valued layers; chips do
     not). `encoding` names the layers allowed real-valued inputs (default: those on the graph
-    input); `calib` is input data with which the quantizer measures its error per layer."""
+    input); `calib` is input data [T, B, *shape] with which the quantizer sets the range of
+    real-valued inputs and readouts and measures its error per layer; `input_range` (lo, hi)
+    declares the real-valued inputs' range instead (default: calib's, else [0, 1] with a warning)."""
+    from snnc.passes.quant_input import check_range
     from snnc.passes.quantize import Quantize, sim_spec
 
     return [
         FoldBN(),
         AbsorbScale(),
-        Quantize(sim_spec(bits), calib=calib),
+        Quantize(sim_spec(bits), calib=calib, input_range=check_range(input_range)),
         CheckSpikeDriven(encoding=encoding, severity=Severity.WARNING),
     ]
 

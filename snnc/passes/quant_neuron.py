@@ -109,8 +109,11 @@ def quantize_neuron(view: NeuronView, scale, spec: QuantSpec) -> tuple[Op, list[
     def state(value, register) -> np.ndarray:
         return np.clip(np.round(scaled(value)), register.min, register.max).astype(np.int64)
 
-    threshold = arith.threshold.quantize(scaled(op.threshold))
     found = []
+    if op.spikes == "none":  # never compared (s = 0): the smallest positive value the target holds
+        threshold = np.full(np.shape(op.threshold), 1 << arith.threshold.min_exp, np.int64)
+    else:
+        threshold = arith.threshold.quantize(scaled(op.threshold))
     if np.any(threshold <= 0):
         found.append(
             Diagnostic(

@@ -1,6 +1,8 @@
 """What quantization cost, measured: per-layer error figures and, with calibration data, the spike
-agreement of the float and the integer simulation. These are `Quantize`'s QUANT-ZEROED and
-QUANT-LOSS diagnostics; `snnc compile` prints the QUANT-LOSS lines as its per-layer losses."""
+agreement of the float and the integer simulation (for a non-spiking readout, the error of its
+membrane). These are `Quantize`'s QUANT-ZEROED and QUANT-LOSS diagnostics; `snnc compile` prints
+the QUANT-LOSS lines as its per-layer losses. The calibration run of the float graph also gives
+the readouts' membrane ranges, which `Quantize` fits into the voltage register."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity
-from snnc.ir.graph import Graph, Node
+from snnc.ir.graph import Graph
 from snnc.ir.ops import Neuron, Op
 from snnc.passes.quant_scale import channel_scale, error_stats
 
 if TYPE_CHECKING:
     from snnc.passes.quant_spec import QuantSpec
+    from snnc.passes.quant_units import Unit
+
+Membranes = dict[str, tuple[np.ndarray, np.ndarray]]
+"""Non-spiking neuron → its float membrane's min and max per neuron on the calibration data."""
 
 
 def zeroed_weights(node: str, weight: np.ndarray, q: np.ndarray, scale: np.ndarray) -> list[Diagnostic]:
@@ -40,36 +46,38 @@ def zeroed_weights(node: str, weight: np.ndarray, q: np.ndarray, scale: np.ndarr
 
 
 def loss_info(
-    synapses: list[Node],
-    neurons: list[Node],
-    weights: dict[str, np.ndarray],
-    ops: dict[str, Op],
-    scale: np.ndarray,
-    spec: QuantSpec,
+    unit: Unit, weights: dict[str, np.ndarray], ops: dict[str, Op], scale: np.ndarray, spec: QuantSpec
 ) -> list[Diagnostic]:
     """One QUANT-LOSS info per unit: the weights' max and mean error relative to max |w|, and the
-    neurons' threshold error relative to θ, each restored as integer / scale."""
+    neurons' threshold error relative to θ, each restored as integer / scale (for a non-spiking
+    readout, where its membrane saturates instead)."""
     parts: list[str] = []
     measured: list[float] = []
     per = "per channel" if np.size(scale) > 1 else "per layer"
-    for syn in synapses:
+    for syn in unit.synapses:
         q = ops[syn.name].weight  # type: ignore[attr-defined]
         restored = q / channel_scale(scale, q.shape).astype(np.float64)
         worst, mean = error_stats(weights[syn.name], restored)
+        s_x = unit.input_scales[syn.name]
+        reads = "" if s_x == 1 else f" (its input has scale {s_x:.6g})"
         parts.append(
-            f"{syn.name}: s{spec.weight_bits} weights, scale {_fmt_scale(scale)} {per}, "
+            f"{syn.name}: s{spec.weight_bits} weights, scale {_fmt_scale(np.asarray(scale) / s_x)} {per}{reads}, "
             f"error max {100 * worst:.3g}%, mean {100 * mean:.3g}% of max|w|"
         )
         measured += [worst, mean]
-    for neuron in neurons:
+    for neuron in unit.neurons:
         new: Neuron = ops[neuron.name]  # type: ignore[assignment]
         old: Neuron = neuron.op  # type: ignore[assignment]
         sigma = channel_scale(np.asarray(new.state_format.scale, np.float64), neuron.type.shape)  # type: ignore[union-attr]
+        if old.spikes == "none":
+            reach = spec.arithmetic.voltage.max / np.min(sigma)
+            parts.append(f"{neuron.name}: membrane readout, saturates beyond ±{reach:.4g}")
+            continue
         theta = np.asarray(old.threshold, np.float64)
         err = float(np.max(np.abs(new.threshold / sigma - theta) / theta))
         parts.append(f"{neuron.name}: threshold {_fmt(theta)} → {_fmt(new.threshold)} (error {100 * err:.3g}%)")
         measured.append(err)
-    node = (synapses or neurons)[0].name
+    node = (unit.synapses or unit.neurons)[0].name
     return [Diagnostic("QUANT-LOSS", "; ".join(parts), node=node, severity=Severity.INFO, measured=measured)]
 
 
@@ -84,9 +92,22 @@ def _fmt_scale(scale: np.ndarray) -> str:
     return _fmt(np.asarray(scale, np.float64))
 
 
+def membrane_ranges(float_graph: Graph, x: Any) -> Membranes:
+    """Each non-spiking neuron's membrane min and max per neuron over the calibration data `x`
+    (none without data, or without such neurons)."""
+    names = [n.name for n in float_graph if isinstance(n.op, Neuron) and n.op.spikes == "none"]
+    if x is None or not names:
+        return {}
+    from snnc.backends.sim import run  # a pass depends on the simulator only when asked to measure
+
+    traces = run(float_graph, x, record=[f"{name}:v" for name in names]).traces
+    return {name: (traces[name]["v"].min(axis=(0, 1)), traces[name]["v"].max(axis=(0, 1))) for name in names}
+
+
 def calibrate(float_graph: Graph, quantized: Graph, x: Any) -> list[Diagnostic]:
     """QUANT-LOSS infos with each neuron layer's spike agreement between the float graph and the
-    quantized one on the calibration data `x` ([T, B, *input shape])."""
+    quantized one on the calibration data `x` ([T, B, *input shape]); for a non-spiking neuron,
+    the error of its membrane."""
     from snnc.backends.sim import run  # a pass depends on the simulator only when asked to measure
 
     names = [n.name for n in float_graph if isinstance(n.op, Neuron)]
@@ -95,6 +116,10 @@ def calibrate(float_graph: Graph, quantized: Graph, x: Any) -> list[Diagnostic]:
     found = []
     for name in names:
         a, b = ref[name]["out"], got[name]["out"]
+        op: Neuron = quantized.node(name).op  # type: ignore[assignment]
+        if op.spikes == "none":
+            found.append(_membrane_error(name, a, b, op))
+            continue
         agree = float(np.mean(a == b))
         found.append(
             Diagnostic(
@@ -108,3 +133,24 @@ def calibrate(float_graph: Graph, quantized: Graph, x: Any) -> list[Diagnostic]:
             )
         )
     return found
+
+
+def membrane_error(ref: np.ndarray, got: np.ndarray, op: Neuron) -> tuple[float, float, float]:
+    """Max and mean |got / σ − ref| relative to max |ref|, and max |ref|, for a quantized
+    non-spiking neuron's integer membrane `got` and the float one `ref` ([T, B, *shape])."""
+    sigma = channel_scale(np.asarray(op.state_format.scale, np.float64), ref.shape[2:])  # type: ignore[union-attr]
+    top = float(np.abs(ref).max())
+    err = np.abs(got.astype(np.float64) / sigma - ref.astype(np.float64)) / (top or 1.0)
+    return float(err.max()), float(err.mean()), top
+
+
+def _membrane_error(name: str, ref: np.ndarray, got: np.ndarray, op: Neuron) -> Diagnostic:
+    worst, mean, top = membrane_error(ref, got, op)
+    return Diagnostic(
+        "QUANT-LOSS",
+        f"on the calibration data, the integer membrane differs from the float one by max {100 * worst:.3g}%, "
+        f"mean {100 * mean:.3g}% of max|v| ({top:.4g})",
+        node=name,
+        severity=Severity.INFO,
+        measured=[worst, mean],
+    )

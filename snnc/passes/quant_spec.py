@@ -33,6 +33,12 @@ class QuantSpec:
     v_min_default   lower state bound given to neurons without one, in float units (sinabs uses
                     −32768 for `min_v_mem=None`, ../shared/targets/speck.md §3.2, §3.3)
     clip_quantile   the weight scale maps this quantile of |w| to the largest weight; 1.0 never clips
+    input_bits      width of a real-valued graph input once quantized (unsigned where its range is
+                    non-negative, else signed); None: the target takes events only
+    threshold_headroom_bits  the scale keeps thresholds this many bits below the threshold format's
+                    maximum, so that a membrane above θ (up to 2^bits·θ) is held before firing
+                    instead of saturating at θ, which would drop the charge a subtract reset keeps;
+                    0 maps θ to the maximum as sinabs does (speck.md §3.2)
     """
 
     name: str
@@ -46,6 +52,8 @@ class QuantSpec:
     current: Literal["never", "optional", "always"] = "optional"
     v_min_default: float | None = None
     clip_quantile: float = 1.0
+    input_bits: int | None = None
+    threshold_headroom_bits: int = 0
 
     @property
     def weight_min(self) -> int:
@@ -76,8 +84,20 @@ def _sim_arithmetic(bits: int) -> Arithmetic:
     )
 
 
-SIM_INT8 = QuantSpec("sim-int8", _sim_arithmetic(8), weight_bits=8, bias_to_neuron=True)
-SIM_INT16 = QuantSpec("sim-int16", _sim_arithmetic(16), weight_bits=16, bias_to_neuron=True)
+def _sim_spec(bits: int) -> QuantSpec:
+    """snnc's generic format: `bits`-bit weights and real inputs, one bit of headroom above θ."""
+    return QuantSpec(
+        f"sim-int{bits}",
+        _sim_arithmetic(bits),
+        weight_bits=bits,
+        bias_to_neuron=True,
+        input_bits=bits,
+        threshold_headroom_bits=1,
+    )
+
+
+SIM_INT8 = _sim_spec(8)
+SIM_INT16 = _sim_spec(16)
 
 SPECK = QuantSpec(
     "speck",
@@ -101,6 +121,7 @@ SPECK = QuantSpec(
     leak=False,
     current="never",
     v_min_default=-32768.0,  # sinabs: min_v_mem None → −2^15 (discretize.py; speck.md §3.2)
+    input_bits=None,  # events only: DVS or host events into the first layer (speck.md §2.5)
 )
 
 LOIHI = QuantSpec(
@@ -123,6 +144,7 @@ LOIHI = QuantSpec(
     synapse_bias=False,  # Dense and Conv have no bias; the LIF adds bias to v (loihi.md §2, §7.5 item 10)
     bias_to_neuron=True,
     current="always",  # u always exists; du = 4095 makes it memoryless (loihi.md §7.2)
+    input_bits=8,  # graded spikes: Dense/Conv compute W @ payload (loihi.md §2.1, §2.3), "typically 8 bits" (§5)
 )
 
 SIM_SPECS = {8: SIM_INT8, 16: SIM_INT16}

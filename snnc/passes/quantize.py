@@ -14,11 +14,20 @@ thresholds with v_min, v_init, v_reset, neuron bias, current) with sinabs' float
 (snnc/passes/quant_scale.py), so the Speck spec reproduces sinabs' discretization bit for bit
 (../shared/targets/speck.md §3.2) and nothing clips unless `clip_quantile` < 1.
 
+A real-valued graph input becomes an integer input of the spec's `input_bits` with a scale s_x
+(snnc/passes/quant_input.py: from `input_range`, else the calibration data, else [0, 1] assumed),
+and a synapse reading values of scale s_x holds weights of scale s/s_x, so its integer sum still
+has the unit's scale s (snnc/passes/quant_units.py `value_scales`). A non-spiking neuron (a leaky
+integrator readout) outputs its integer membrane; with calibration data its measured float range
+is one more group, so the membrane fits its register.
+
 It reports, per node: QUANT-SATURATION (values clipped), QUANT-ZEROED (weights, thresholds, gains
 or leaks rounded to 0), QUANT-THRESHOLD (a threshold or lower bound set the scale, costing weight
 bits, or does not fit at all), QUANT-UNSUPPORTED (a layer the target's formats cannot express) and
 one QUANT-LOSS info per layer with its measured error (and, given `calib` data, the spike
-agreement of the float and integer simulations). On any error the graph is returned unchanged.
+agreement of the float and integer simulations), one for each quantized input, and
+QUANT-INPUT-RANGE where an input's range had to be assumed. On any error the graph is returned
+unchanged.
 """
 
 from __future__ import annotations
@@ -30,14 +39,16 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity, errors
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Neuron, Op
+from snnc.ir.ops import Input, Neuron, Op
 from snnc.ir.quant import NumberFormat
+from snnc.ir.types import Int
 from snnc.passes.base import PassContext
+from snnc.passes.quant_input import check_range, input_formats
 from snnc.passes.quant_neuron import NeuronView, combine, quantize_neuron
-from snnc.passes.quant_report import calibrate, loss_info, zeroed_weights
+from snnc.passes.quant_report import Membranes, calibrate, loss_info, membrane_ranges, zeroed_weights
 from snnc.passes.quant_scale import F32, channel_scale, fit_rows, quantile_scale, rounded, scale_value
 from snnc.passes.quant_spec import LOIHI, SIM_INT8, SIM_INT16, SPECK, QuantSpec, sim_spec
-from snnc.passes.quant_units import Unit, find_units, real_valued, unsupported
+from snnc.passes.quant_units import Unit, find_units, real_valued, unsupported, value_scales
 from snnc.passes.rewrite import Rewriter
 
 __all__ = ["LOIHI", "SIM_INT8", "SIM_INT16", "SPECK", "QuantSpec", "Quantize", "sim_spec"]
@@ -45,18 +56,21 @@ __all__ = ["LOIHI", "SIM_INT8", "SIM_INT16", "SPECK", "QuantSpec", "Quantize", "
 
 @dataclass(frozen=True)
 class Quantize:
-    """Quantize to `spec`; `calib` ([T, B, *input shape]) adds measured spike agreement per layer."""
+    """Quantize to `spec`. `calib` ([T, B, *input shape], or a dict by input name) sets the range
+    of real-valued inputs and of non-spiking neurons' membranes, and adds the measured spike
+    agreement per layer; `input_range` (lo, hi) declares the range of real-valued inputs."""
 
     spec: QuantSpec
     calib: np.ndarray | None = field(default=None, compare=False, repr=False)
+    input_range: tuple[float, float] | None = None
     name: ClassVar[str] = "quantize"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
         if graph.arithmetic is not None or any(n.op.formats() for n in graph):
             ctx.emit(unsupported(None, "the graph is already quantized", "quantize the float graph"))
             return graph
-        found: list[Diagnostic] = []
-        quantized = self._quantized(graph, found)
+        formats, found = input_formats(graph, self.spec, self.calib, check_range(self.input_range))
+        quantized = self._quantized(graph, formats, found)
         if quantized is None:  # nothing was quantized: no losses to report
             found = [d for d in found if d.rule != "QUANT-LOSS"]
         elif self.calib is not None:
@@ -65,14 +79,16 @@ class Quantize:
             ctx.emit(d)
         if quantized is None:
             return graph
-        ctx.count(self.name, sum(1 for n in quantized if n.op.formats()))
+        ctx.count(self.name, len(formats) + sum(1 for n in quantized if n.op.formats()))
         return quantized
 
-    def _quantized(self, graph: Graph, found: list[Diagnostic]) -> Graph | None:
+    def _quantized(self, graph: Graph, formats: dict[str, NumberFormat], found: list[Diagnostic]) -> Graph | None:
         """The quantized graph, or None if an error was found (every error is in `found`)."""
+        membranes = membrane_ranges(graph, self.calib)  # of the float graph, on real data
+        graph = _with_inputs(graph, formats)
         rw = Rewriter(graph)
-        for unit in find_units(graph, found):
-            ops, diags = _quantize_unit(unit, graph, self.spec)
+        for unit in find_units(graph, found, value_scales(graph, formats)):
+            ops, diags = _quantize_unit(unit, graph, self.spec, membranes)
             found += diags
             for name, op in ops.items():
                 rw.set_op(name, op)
@@ -84,14 +100,28 @@ class Quantize:
         return None if errors(found) else quantized
 
 
+def _with_inputs(graph: Graph, formats: dict[str, NumberFormat]) -> Graph:
+    """`graph` with each quantized input typed as the integers it now carries."""
+    if not formats:
+        return graph
+    rw = Rewriter(graph)
+    for name, fmt in formats.items():
+        op: Input = graph.node(name).op  # type: ignore[assignment]
+        rw.set_op(name, op.replace(dtype=Int(fmt.bits, fmt.signed), format=fmt))
+    return rw.build()
+
+
 # --- one unit ---------------------------------------------------------------------------------
 
 
-def _quantize_unit(unit: Unit, graph: Graph, spec: QuantSpec) -> tuple[dict[str, Op], list[Diagnostic]]:
+def _quantize_unit(
+    unit: Unit, graph: Graph, spec: QuantSpec, membranes: Membranes
+) -> tuple[dict[str, Op], list[Diagnostic]]:
     found: list[Diagnostic] = []
     views = [NeuronView.of(n) for n in unit.neurons]
     found += [d for v in views for d in _features(v, spec)]
-    weights = {s.name: np.asarray(s.op.weight, np.float64) for s in unit.synapses}
+    # per integer of the input: a sum in units s needs weights w·s/s_x (s_x = 1 for events)
+    weights = {s.name: np.asarray(s.op.weight, np.float64) / unit.input_scales[s.name] for s in unit.synapses}
     biases = {s.name: None if s.op.bias is None else np.asarray(s.op.bias, np.float64) for s in unit.synapses}
     direct = unit.pair and [u.name for u in graph.users(unit.synapses[0].name)] == [unit.neurons[0].name]
     if direct and _per_channel_ok(views[0].gain, weights[unit.synapses[0].name]):
@@ -110,12 +140,12 @@ def _quantize_unit(unit: Unit, graph: Graph, spec: QuantSpec) -> tuple[dict[str,
         elif not spec.synapse_bias:
             found.append(unsupported(s.name, f"{spec.name} synapses have no bias", "use a bias-free layer"))
     per_channel = spec.per_channel and direct
-    scale, groups = _scale(unit, views, weights, biases, spec, per_channel)
+    scale, groups = _scale(unit, views, weights, biases, spec, per_channel, membranes)
     if errors(found):
         return {}, found
     ops: dict[str, Op] = {}
     for s in unit.synapses:
-        op, diags = _quantize_synapse(s, weights[s.name], biases[s.name], scale, spec)
+        op, diags = _quantize_synapse(s, weights[s.name], biases[s.name], scale, spec, unit.input_scales[s.name])
         ops[s.name] = op
         found += diags
     for view in views:
@@ -123,7 +153,7 @@ def _quantize_unit(unit: Unit, graph: Graph, spec: QuantSpec) -> tuple[dict[str,
         ops[view.node.name] = op
         found += diags
     found += _binding(unit, scale, groups, spec) if unit.synapses else _misfit(unit, groups, spec)
-    found += loss_info(unit.synapses, unit.neurons, weights, ops, scale, spec)
+    found += loss_info(unit, weights, ops, scale, spec)
     return ops, found
 
 
@@ -162,12 +192,14 @@ def _param_shape(value: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
     return value.shape
 
 
-def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool):
+def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool, membranes: Membranes):
     """The unit's scale s (float32, one value or one per channel) and each group's own limit."""
     arith = spec.arithmetic
     shift = F32(2**spec.input_shift)
     groups: dict[str, np.ndarray] = {}
+    theta_max = arith.threshold.max  # with room above θ where a scale is chosen (not for events' 1)
     if unit.synapses:
+        theta_max >>= spec.threshold_headroom_bits
         rows = [w.reshape(w.shape[0], -1) if per_channel else w.reshape(1, -1) for w in weights.values()]
         w_rows = np.concatenate(rows, axis=1)
         if spec.clip_quantile < 1:
@@ -186,35 +218,47 @@ def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool):
             return _broadcast_rows(value, _shape, per_channel)
 
         v_min = op.v_min if op.v_min is not None else spec.v_min_default
-        pair = np.concatenate([rows(v_min), rows(op.threshold)], axis=1)  # sinabs' [min_v_mem, threshold]
+        # sinabs' [min_v_mem, threshold]; a non-spiking neuron never compares its threshold
+        theta = rows(None) if op.spikes == "none" else rows(op.threshold)
+        pair = np.concatenate([rows(v_min), theta], axis=1)
         limits = {
-            _pair_name(op, spec): (pair, arith.voltage.min, arith.threshold.max),
+            _pair_name(op, spec): (pair, arith.voltage.min, theta_max),
             "v_init": (rows(op.v_init), arith.voltage.min, arith.voltage.max),
             "v_reset": (rows(op.v_reset), arith.voltage.min, arith.voltage.max),
             "neuron bias": (rows(view.bias), arith.bias.min, arith.bias.max),
             "i_init": (rows(view.i_init), arith.current.min, arith.current.max),
         }
+        if view.node.name in membranes:  # the readout's membrane range on the calibration data
+            low, high = membranes[view.node.name]
+            both = np.concatenate([rows(low), rows(high)], axis=1)
+            limits["membrane on the calibration data"] = (both, arith.voltage.min, arith.voltage.max)
         for what, (values, lo, hi) in limits.items():
             s = fit_rows(values, lo, hi) / shift
             groups[what] = np.minimum(groups[what], s) if what in groups else s
-    if not unit.synapses:  # neurons fed by events: their input has scale 1, nothing to choose
-        return np.ones(1, F32), groups
+    if not unit.synapses:  # neurons fed by events (scale 1) or an input: its scale, nothing to choose
+        return np.full(1, unit.source_scale, F32), groups
     return np.minimum.reduce(list(groups.values())).astype(F32), groups
 
 
 def _pair_name(op: Neuron, spec: QuantSpec) -> str:
+    theta = "" if op.spikes == "none" else "threshold and "
     if op.v_min is not None:
-        return "threshold and v_min"
+        return f"{theta}v_min"
     if spec.v_min_default is not None:
-        return f"threshold and the v_min {spec.v_min_default:g} of a neuron without one (sinabs' min_v_mem=None)"
-    return "threshold"
+        return f"{theta}the v_min {spec.v_min_default:g} of a neuron without one (sinabs' min_v_mem=None)"
+    return "threshold" if theta else "lower bound"  # a readout without one: an empty group
 
 
-def _quantize_synapse(node: Node, weight, bias, scale, spec: QuantSpec) -> tuple[Op, list[Diagnostic]]:
+def _quantize_synapse(
+    node: Node, weight, bias, scale, spec: QuantSpec, input_scale: float
+) -> tuple[Op, list[Diagnostic]]:
+    """Weights round(w'·s) for w' = w / input_scale, so they have scale s / input_scale (what the
+    format records); a bias adds to the sum, round(b·s)."""
     s = channel_scale(scale, weight.shape)
     q = rounded(weight, s)
     clipped = (q < spec.weight_min) | (q > spec.weight_max)
-    found = zeroed_weights(node.name, weight, q, scale)
+    weight_scale = (np.asarray(scale, F32) / F32(input_scale)).astype(F32)  # exact for events' 1
+    found = zeroed_weights(node.name, weight, q, weight_scale)
     if clipped.any():
         found.append(
             Diagnostic(
@@ -230,7 +274,7 @@ def _quantize_synapse(node: Node, weight, bias, scale, spec: QuantSpec) -> tuple
         )
     q = np.clip(q, spec.weight_min, spec.weight_max).astype(np.int64)
     qb = None if bias is None else rounded(bias, np.asarray(scale, F32).reshape(-1)).astype(np.int64)
-    fmt = NumberFormat(spec.weight_bits, True, scale=scale_value(scale))
+    fmt = NumberFormat(spec.weight_bits, True, scale=scale_value(weight_scale))
     return node.op.replace(weight=q, bias=qb, weight_format=fmt), found
 
 
@@ -262,17 +306,19 @@ def _binding(unit: Unit, scale, groups: dict[str, np.ndarray], spec: QuantSpec) 
 
 
 def _misfit(unit: Unit, groups: dict[str, np.ndarray], spec: QuantSpec) -> list[Diagnostic]:
-    """Neurons fed by events keep their input's scale 1, so a group that needs a smaller scale
-    cannot fit (QUANT-THRESHOLD, an error: its values would clip)."""
+    """Neurons fed by events keep their input's scale (1, or a quantized input's), so a group
+    that needs a smaller scale cannot fit (QUANT-THRESHOLD, an error: its values would clip)."""
+    fixed = unit.source_scale
     return [
         Diagnostic(
             "QUANT-THRESHOLD",
-            f"the {what} does not fit {spec.name}'s formats at the events' scale 1 (it needs {float(np.min(s)):.4g})",
+            f"the {what} does not fit {spec.name}'s formats at its input's scale {fixed:g} "
+            f"(it needs {float(np.min(s)):.4g})",
             node=unit.neurons[0].name,
-            hint="lower the threshold or the state values of this event-driven neuron",
+            hint="lower the threshold or the state values of this neuron fed without weights",
             measured=float(np.min(s)),
-            limit=1.0,
+            limit=fixed,
         )
         for what, s in groups.items()
-        if np.min(s) < 1
+        if np.min(s) < fixed
     ]

@@ -13,6 +13,7 @@ from snnc.backends.sim import run
 from snnc.diagnostics import Severity
 from snnc.ir import FLOAT, SPIKE, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, SumPool2d
 from snnc.ir.serialize import dumps, loads
+from snnc.ir.types import Int
 from snnc.ir.verify import verify
 from snnc.passes.base import PassContext
 from snnc.passes.quantize import LOIHI, SIM_INT8, SIM_INT16, SPECK, Quantize, sim_spec
@@ -134,6 +135,19 @@ def test_quantized_graph_round_trips_through_a_file():
     assert np.array_equal(run(loaded, x).output, run(quantized, x).output)
 
 
+def test_integer_input_data_keeps_its_values():
+    """An int8 graph input (data quantized by the user) feeds a layer at scale 1, exactly."""
+    b = GraphBuilder("int-input")
+    fc = b.add("fc", Linear(np.array([[0.5, -0.25, 1.0]], f32)), b.input("x", (3,), Int(8)))
+    b.output("out", b.add("n", Neuron(threshold=3.0, reset="zero", v_min=-10.0), fc))  # v in [-10, 3)
+    graph = b.build()
+    quantized, diags = quantize(graph, SIM_INT8)
+    assert verify(quantized) == [] and not [d for d in diags if d.severity is not Severity.INFO]
+    x = np.random.default_rng(0).integers(-128, 128, (30, 4, 3))
+    # dyadic weights and a state that stays far inside 16 bits: the integer run is the float one
+    assert np.array_equal(run(graph, x).output, run(quantized, x).output)
+
+
 def test_sim_spec_bits_are_validated():
     assert sim_spec(16) is SIM_INT16
     with pytest.raises(Exception) as err:
@@ -170,11 +184,12 @@ def test_threshold_rounding_to_zero_is_an_error_and_changes_nothing():
 
 
 def test_a_large_threshold_sets_the_scale():
-    graph = single([[1.0, -0.5]], threshold=1000.0)  # 1000·127 > 32767: the threshold binds
+    graph = single([[1.0, -0.5]], threshold=1000.0)  # 1000·127 > 32767 >> 1: the threshold binds
     _, diags = quantize(graph, SIM_INT8)
     (d,) = by_rule(diags, "QUANT-THRESHOLD")
     assert d.node == "n" and d.severity is Severity.WARNING
-    assert d.measured == pytest.approx(np.log2(127 / (32767 / 1000)), rel=1e-5)  # 1.95 bits lost
+    # sim keeps one bit of headroom above θ (QuantSpec.threshold_headroom_bits): 2.95 bits lost
+    assert d.measured == pytest.approx(np.log2(127 / ((32767 >> 1) / 1000)), rel=1e-5)
 
 
 def test_event_fed_threshold_beyond_the_format_is_an_error():
@@ -224,7 +239,8 @@ def test_real_valued_layers_and_inputs_are_refused():
     assert out.arithmetic is None and ("QUANT-UNSUPPORTED", "bn") in [(d.rule, d.node) for d in diags]
     b = GraphBuilder("float-input")
     b.output("out", b.add("n", Neuron(), b.add("fc", Linear(np.ones((2, 3), f32)), b.input("x", (3,), FLOAT))))
-    _, diags = quantize(b.build(), SIM_INT8)
+    events_only = replace(SIM_INT8, input_bits=None)  # a target without real inputs (Speck's)
+    _, diags = quantize(b.build(), events_only)
     assert [(d.rule, d.node) for d in diags] == [("QUANT-UNSUPPORTED", "x")]
 
 

@@ -3,6 +3,9 @@ the `record` requests name real variables (int_ops.py checks that a quantized gr
 
 Bad input is a user error (exit code 2), not a crash deep inside torch: every problem becomes a
 diagnostic with a stable rule id naming the graph input or node, and all of them are reported.
+Float data for a quantized real-valued input (one with `Input.format`) are real values and are
+encoded as the compiled graph defines (`NumberFormat.encode`: round half to even, saturate);
+integer data for it are taken as its integers already.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def check_inputs(graph: Graph, x: Any) -> dict[str, np.ndarray]:
     for node in graph.inputs:
         array = _as_numpy(given[node.name])
         problems = _input_problems(node, array)
+        fmt = node.op.format  # type: ignore[attr-defined]
+        if not problems and fmt is not None and array.dtype.kind == "f":
+            array = fmt.encode(array)  # real data into the quantized input's integers
         found += problems
         if not problems:
             arrays[node.name] = array
@@ -115,7 +121,11 @@ def _input_problems(node: Node, array: np.ndarray) -> list[Diagnostic]:
 
 def _value_problems(node: Node, array: np.ndarray, dtype: DType) -> list[Diagnostic]:
     """Values outside what the input's dtype allows: {0, 1} for spikes, bounded non-negative
-    integers for counts, the format's range for ints."""
+    integers for counts, the format's range for ints. A quantized real input (Input.format) takes
+    float arrays as real values, to be encoded (round half to even, saturate), and integer arrays
+    as its integers."""
+    if isinstance(dtype, Int) and node.op.format is not None and array.dtype.kind == "f":  # type: ignore[attr-defined]
+        return []
     if isinstance(dtype, Spike):
         lo, hi, what = 0, 1, "spike values in {0, 1}"
     elif isinstance(dtype, Count):

@@ -102,7 +102,8 @@ class IntNeuronState:
     # --- one chunk ---------------------------------------------------------------------------
 
     def run(self, x: Tensor, late: Tensor | None = None) -> Tensor:
-        """Spikes for the chunk x [n, B, *shape] (and the late input); the state carries over."""
+        """Spikes for the chunk x [n, B, *shape] (and the late input), or the membrane v of a
+        non-spiking neuron; the state carries over."""
         op = self.op
         if self.gain is not None or self.input_register is not None:
             x = x.to(self.dtype)  # a = R_input(g·x) depends on no state: one operation per chunk
@@ -125,6 +126,8 @@ class IntNeuronState:
                 self.v = self._reset(h, s) if op.reset_timing == "same_step" else h
             if self.v_min is not None:
                 self.v = torch.maximum(self.v, self.v_min)
+            if op.spikes == "none":  # a leaky integrator's output is its membrane
+                spikes[t] = self.v
             self._trace(h=h, v=self.v, i=self.i)
         return spikes
 
@@ -159,6 +162,8 @@ class IntNeuronState:
     def _fire(self, h: Tensor) -> Tensor:
         """Spike counts as integers: 0/1, or the multiples of θ reached, capped at max_spikes."""
         op = self.op
+        if op.spikes == "none":
+            return torch.zeros_like(h)
         compare = torch.ge if op.fire_op == "ge" else torch.gt
         fired = compare(h, self.threshold).to(self.dtype)
         if op.spikes == "single":

@@ -15,8 +15,9 @@ results are the target's. The planner walks the graph once and bounds every node
 
 A Linear reading sparse events takes an event-driven path (gather the active inputs' weight rows,
 as a chip does) when the measured density of a chunk is low; the sum is the same integer either
-way. Graphs with real-valued nodes (BatchNorm, Scale, AvgPool, float inputs) cannot run in
-integers: SIM-QUANTIZED names them.
+way. A quantized real-valued input (`Input.format`) arrives as its integers (checks.py encodes
+float data). Graphs with real-valued nodes (BatchNorm, Scale, AvgPool, float inputs) cannot run
+in integers: SIM-QUANTIZED names them.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _type_bound(dtype: DType) -> int:
     if isinstance(dtype, Count) and dtype.max is not None:
         return dtype.max
     if isinstance(dtype, Int):
-        return 2 ** (dtype.bits - 1)
+        return max(-dtype.min, dtype.max)  # uint8: 255
     return 2**62
 
 
@@ -153,6 +154,8 @@ def _bound(node: Node, bounds: dict[str, int], arith: Arithmetic, input_max: dic
     if isinstance(op, Neuron):
         if op.spikes == "single":
             return 1
+        if op.spikes == "none":  # the membrane, in the voltage register
+            return 2 ** (arith.voltage.bits - 1)
         reach = 2 ** (arith.voltage.bits - 1) // max(1, int(np.min(op.threshold)))
         return reach if op.max_spikes is None else min(reach, op.max_spikes)
     return max(ins) if ins else 2**62  # shape ops, pooling by max, ReLU, Delay, Output

@@ -47,6 +47,8 @@ def neuron(op: Neuron, arith: Arithmetic, x: np.ndarray) -> dict[str, np.ndarray
     v_reset, v_min = p(op.v_reset), p(op.v_min)
 
     def fire(h):
+        if op.spikes == "none":  # a leaky integrator never fires
+            return np.zeros_like(h)
         fired = h >= theta if op.fire_op == "ge" else h > theta
         if op.spikes == "single":
             return fired.astype(np.int64)
@@ -84,6 +86,7 @@ def neuron(op: Neuron, arith: Arithmetic, x: np.ndarray) -> dict[str, np.ndarray
         v = reset(h, s) if op.reset_timing == "same_step" else h
         if v_min is not None:
             v = np.maximum(v, v_min)
+        s = v if op.spikes == "none" else s  # its output is the membrane
         for name, value in (("s", s), ("h", h), ("v", v), ("i", i)):
             out[name].append(value)
     return {name: np.stack(steps) for name, steps in out.items()}

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from int_reference import neuron as reference
 
 from snnc.backends.sim import run
-from snnc.ir import GraphBuilder, Int, Neuron, NumberFormat
+from snnc.ir import GraphBuilder, Int, Neuron, NumberFormat, TensorType
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.verify import verify
 from snnc.passes.quant_spec import LOIHI
@@ -106,6 +106,16 @@ def test_v_min_clamps_after_the_reset():
     assert out["v"].tolist() == [[-3, -5], [-5, -4]]
 
 
+def test_a_leaky_integrator_outputs_its_integer_membrane():
+    """spikes "none": never fires, however high v gets; the output is v. Decay 12/16, floor:
+    v = 100 → floor(75) + 0 = 75 → floor(56.25) + 10 = 66; −100 → −75 → floor(−56.25) = −57."""
+    arith = arithmetic(shift=4)
+    op = neuron(arith, threshold=1, v_decay=12, spikes="none", reset="none")
+    assert op.infer([TensorType((2,), Int(32))]).dtype == Int(32)  # the state's integers
+    out = simulate(op, arith, [[100, -100], [0, 0], [10, 0]])
+    assert out["s"].tolist() == out["v"].tolist() == [[100, -100], [75, -75], [66, -57]]
+
+
 # --- Lava's fixed-point LIF, the runs recorded in ../shared/targets/loihi.md §1.3 ---------------
 
 
@@ -170,7 +180,7 @@ def cases(draw):
             )
         )
 
-    spikes = draw(st.sampled_from(["single", "multi"]))
+    spikes = draw(st.sampled_from(["single", "multi", "none"]))
     current = draw(st.booleans())
     op = Neuron(
         threshold=value(1, half - 1),
