@@ -226,7 +226,8 @@ class _Run:
         for start in range(0, self.steps, window):
             steps = slice(start, min(start + window, self.steps))
             self.feeds = {
-                name: torch.from_numpy(np.ascontiguousarray(a[steps], self._feed_dtype(name))).to(self.device)
+                # writable, C-ordered: torch cannot wrap read-only (e.g. broadcast) arrays safely
+                name: torch.from_numpy(np.require(a[steps], self._feed_dtype(name), ["C", "W"])).to(self.device)
                 for name, a in self.arrays.items()
             }
             unread = {n.name: len(self.graph.users(n.name)) for n in self.graph}
