@@ -72,24 +72,23 @@ def test_cycle_without_delay():
     assert ("IR-CYCLE", "fc") in rules(g)
 
 
-def test_cycle_through_delay_is_fine():
+def accumulator() -> Graph:
+    """s[t] = x[t] + s[t-1]: a cycle through a Delay."""
     b = GraphBuilder()
     x = b.input("x", (3,), FLOAT)
     d = b.delay("d", 1, TensorType((3,), FLOAT))
     s = b.add("s", ops.Elementwise("add"), x, d)
     b.connect(d, s)
     b.output("out", s)
-    assert verify(b.build()) == []
+    return b.build()
+
+
+def test_cycle_through_delay_is_fine():
+    assert verify(accumulator()) == []
 
 
 def test_delay_type_must_match_its_input():
-    b = GraphBuilder()
-    x = b.input("x", (3,), FLOAT)
-    d = b.delay("d", 1, TensorType((3,), FLOAT))
-    s = b.add("s", ops.Elementwise("add"), x, d)
-    b.connect(d, s)
-    b.output("out", s)
-    g = with_node(b.build(), "d", type=TensorType((3,), SPIKE))
+    g = with_node(accumulator(), "d", type=TensorType((3,), SPIKE))
     assert ("IR-TYPE", "d") in rules(g)
 
 
