@@ -734,6 +734,14 @@ _RULES = (
         "(input_range=(lo, hi), --input-range LO,HI).",
         "the assumed range [0, 1]",
     ),
+    Rule(
+        "EXPORT-BN-FOLDED",
+        "BatchNorm was folded into the neighbouring layer before export",
+        "NIR has no BatchNorm primitive, so `snnc export --to nir` folds each eval-mode BatchNorm into "
+        "the Conv/Linear before it (or the neuron after it) with the fold-bn pass. The exported "
+        "graph computes the same function in real arithmetic; float sums may differ in the last bit. "
+        "A BatchNorm that cannot be folded exactly stays and is reported as unsupported.",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

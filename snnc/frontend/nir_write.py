@@ -75,13 +75,36 @@ def to_nir(graph: Graph, dt: float) -> tuple[Any, list[Diagnostic]]:
     return nir.NIRGraph(nodes, edges, metadata={"snnc": sidecar}, type_check=False), warnings
 
 
+def _fold_batchnorm(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
+    """NIR has no BatchNorm primitive (nir/ir/__init__.py), so export folds eval-mode BatchNorm into
+    the neighbouring layer first (snnc/passes/fold_bn.py: exact in real arithmetic, float sums may
+    differ in the last bit); what cannot be folded stays and is reported as unsupported."""
+    from snnc.passes.base import PassContext
+    from snnc.passes.fold_bn import FoldBN
+
+    if not any(n.op.kind == "batchnorm" for n in graph.nodes):
+        return graph, []
+    ctx = PassContext()
+    folded = FoldBN()(graph, ctx)
+    n = ctx.rewrites[FoldBN.name]
+    note = Diagnostic(
+        "EXPORT-BN-FOLDED",
+        f"folded {n} BatchNorm node(s) into the neighbouring layers, since NIR has no BatchNorm",
+        severity=Severity.INFO,
+        hint="the exported weights and biases include the BatchNorm; results agree up to float rounding",
+    )
+    return folded, ([note] if n else []) + [d for d in ctx.diagnostics if d.severity is not Severity.ERROR]
+
+
 def write_nir(graph: Graph, path: str | Path, dt: float) -> list[Diagnostic]:
     """Write `graph` as a NIR file, atomically (nothing is left at `path` if anything fails)."""
     import nir
 
     if not (np.isfinite(dt) and dt > 0):
         raise input_error("FE-NIR-DT", f"dt = {dt!r} is not a positive time step in seconds", hint="e.g. dt=1e-4")
+    graph, folded = _fold_batchnorm(graph)
     nir_graph, warnings = to_nir(graph, dt)
+    warnings = folded + warnings
     buffer = io.BytesIO()
     nir.write(buffer, nir_graph)
     write_atomically(path, buffer.getvalue(), rule="EXPORT-WRITE")

@@ -284,3 +284,19 @@ def test_cli_export_writes_nir(tmp_path, capsys):
         == 0
     )
     assert '"written"' in capsys.readouterr().out
+
+
+def test_batchnorm_is_folded_before_export(tmp_path):
+    """NIR has no BatchNorm: export folds it (dyadic parameters keep the fold exact here)."""
+    b = GraphBuilder("bn")
+    x = b.add("conv", Conv2d(np.full((2, 2, 3, 3), 0.25, np.float32), padding=1), b.input("in", (2, 4, 4)))
+    bn = BatchNorm(np.array([0.5, -0.25]), np.array([3.0, 0.0]), np.array([2.0, 0.5]), np.array([0.25, 0.0]), eps=1.0)
+    x = b.add("bn", bn, x)
+    b.output("out", b.add("if", Neuron(threshold=np.float32(0.5), reset="zero", fire_op="gt"), x))
+    graph = b.build()
+    notes = snnc.export(graph, tmp_path / "bn.nir")
+    assert [(d.rule, d.severity) for d in notes] == [("EXPORT-BN-FOLDED", Severity.INFO)]
+    back = snnc.load(tmp_path / "bn.nir")
+    assert "batchnorm" not in {n.op.kind for n in back.nodes}
+    x = (np.random.default_rng(0).random((8, 3, 2, 4, 4)) < 0.5).astype(np.float32)
+    np.testing.assert_array_equal(snnc.simulate(back, x).output, snnc.simulate(graph, x).output)
