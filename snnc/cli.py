@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
@@ -24,6 +25,10 @@ VERBS = ("inspect", "simulate", "report", "compile", "check", "export", "convert
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.debug:
+        # SpikingJelly's import makes torch log "Triton not available" once per kernel (CPU-only
+        # machines have no Triton): noise on a user's terminal, kept for --debug.
+        logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
     try:
         return args.run(args)
     except snnc.SnncError as e:
