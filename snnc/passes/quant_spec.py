@@ -39,6 +39,9 @@ class QuantSpec:
                     maximum, so that a membrane above θ (up to 2^bits·θ) is held before firing
                     instead of saturating at θ, which would drop the charge a subtract reset keeps;
                     0 maps θ to the maximum as sinabs does (speck.md §3.2)
+    lossless_scale  use the largest power of two below the chosen scale instead, where every value
+                    of the layer is an exact integer at it (dyadic weights and thresholds, e.g. an
+                    integer-valued model): quantization is then exact; False keeps sinabs' rule
     """
 
     name: str
@@ -54,6 +57,7 @@ class QuantSpec:
     clip_quantile: float = 1.0
     input_bits: int | None = None
     threshold_headroom_bits: int = 0
+    lossless_scale: bool = False
 
     @property
     def weight_min(self) -> int:
@@ -93,6 +97,7 @@ def _sim_spec(bits: int) -> QuantSpec:
         bias_to_neuron=True,
         input_bits=bits,
         threshold_headroom_bits=1,
+        lossless_scale=True,
     )
 
 

@@ -140,7 +140,10 @@ def _quantize_unit(
         elif not spec.synapse_bias:
             found.append(unsupported(s.name, f"{spec.name} synapses have no bias", "use a bias-free layer"))
     per_channel = spec.per_channel and direct
-    scale, groups = _scale(unit, views, weights, biases, spec, per_channel, membranes)
+    chosen, groups = _scale(unit, views, weights, biases, spec, per_channel, membranes)
+    scale = chosen
+    if spec.lossless_scale and unit.synapses and not per_channel:
+        scale = _lossless(chosen, [*weights.values(), *biases.values()], views)
     if errors(found):
         return {}, found
     ops: dict[str, Op] = {}
@@ -152,9 +155,29 @@ def _quantize_unit(
         op, diags = quantize_neuron(view, scale, spec)
         ops[view.node.name] = op
         found += diags
-    found += _binding(unit, scale, groups, spec) if unit.synapses else _misfit(unit, groups, spec)
+    # which group limits the scale is judged on the scale the rule chose (a lossless snap loses nothing)
+    found += _binding(unit, chosen, groups, spec) if unit.synapses else _misfit(unit, groups, spec)
     found += loss_info(unit, weights, ops, scale, spec)
     return ops, found
+
+
+def _lossless(scale: np.ndarray, synaptic: list[np.ndarray | None], views: list[NeuronView]) -> np.ndarray:
+    """The largest power of two p ≤ the layer's scale if every value the scale multiplies is an exact
+    integer at p (then rounding changes nothing: quantization is exact), else the scale unchanged.
+    p ≤ the scale keeps every group within its range; if a value is not an integer at p, it is not
+    one at any smaller power of two either, so p is the only candidate."""
+    s = float(np.min(scale))
+    if not (np.isfinite(s) and s > 0):
+        return scale
+    p = 2.0 ** np.floor(np.log2(s))
+    values = [x for x in synaptic if x is not None]
+    for view in views:
+        op: Neuron = view.node.op  # type: ignore[assignment]
+        values += [view.bias, view.i_init, op.v_reset, op.v_init]
+        values += [] if op.spikes == "none" else [op.threshold]
+        values += [] if op.v_min is None else [op.v_min]
+    exact = all(np.array_equal(np.asarray(x, np.float64) * p, np.round(np.asarray(x, np.float64) * p)) for x in values)
+    return np.full_like(scale, p, dtype=F32) if exact else scale
 
 
 def _rows(value: np.ndarray, ndim: int) -> np.ndarray:
