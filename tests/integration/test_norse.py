@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from trained import trained_bn
 
 nt = pytest.importorskip("norse.torch")
 
@@ -56,17 +57,6 @@ def _recurrent_weights(m: nn.Module, w_in: float, w_rec: float) -> nn.Module:
         m.input_weights.copy_(_dyadic(m.input_weights * w_in, 8))
         m.recurrent_weights.copy_(_dyadic(m.recurrent_weights * w_rec, 8))
     return m
-
-
-def _trained_bn(bn: nn.BatchNorm2d) -> nn.BatchNorm2d:
-    """Running statistics and affine parameters far from the identity, as after training."""
-    c = bn.num_features
-    with torch.no_grad():
-        bn.running_mean.copy_(torch.randn(c) * 0.3)
-        bn.running_var.copy_(torch.rand(c) + 0.5)
-        bn.weight.copy_(torch.rand(c) + 0.5)
-        bn.bias.copy_(torch.randn(c) * 0.2)
-    return bn.eval()
 
 
 def _box(tau_mem_inv, v_th=0.5, v_leak=0.1, v_reset=-0.1, reset=nt.reset_value) -> nt.LIFBoxCell:
@@ -115,7 +105,7 @@ class ConvBN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv = _scaled(nn.Conv2d(2, 6, 3, padding=1), 2.0)
-        self.bn = _trained_bn(nn.BatchNorm2d(6))
+        self.bn = trained_bn(nn.BatchNorm2d(6))
         self.lif1 = nt.LIFCell(nt.LIFParameters(tau_syn_inv=torch.tensor(300.0), v_leak=torch.tensor(0.05)))
         self.pool = nn.MaxPool2d(2)
         self.fc = _scaled(nn.Linear(96, 10), 3.0)

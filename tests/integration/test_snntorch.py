@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from trained import trained_bn
 
 snn = pytest.importorskip("snntorch")
 from snntorch.functional.quant import state_quant  # noqa: E402
@@ -39,23 +40,12 @@ def _scaled(layer: nn.Module, gain: float) -> nn.Module:
     return layer
 
 
-def _trained_bn(bn: nn.BatchNorm2d) -> nn.BatchNorm2d:
-    """Running statistics and affine parameters far from the identity, as after training."""
-    c = bn.num_features
-    with torch.no_grad():
-        bn.running_mean.copy_(torch.randn(c) * 0.3)
-        bn.running_var.copy_(torch.rand(c) + 0.5)
-        bn.weight.copy_(torch.rand(c) + 0.5)
-        bn.bias.copy_(torch.randn(c) * 0.2)
-    return bn.eval()
-
-
 def conv_bn_subtract() -> nn.Module:
     """Conv + BatchNorm + Leaky (subtract, per-channel beta), pooling, a dense readout with its
     own threshold that also returns its membrane (`output=True`)."""
     return nn.Sequential(
         _scaled(nn.Conv2d(2, 8, 3, padding=1), 3.0),
-        _trained_bn(nn.BatchNorm2d(8)),
+        trained_bn(nn.BatchNorm2d(8)),
         snn.Leaky(beta=torch.linspace(0.6, 0.95, 8).reshape(8, 1, 1), init_hidden=True),
         nn.MaxPool2d(2),
         nn.Flatten(),
@@ -184,10 +174,10 @@ class Residual(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = _scaled(nn.Conv2d(2, 6, 3, padding=1), 1.5)
-        self.bn1 = _trained_bn(nn.BatchNorm2d(6))
+        self.bn1 = trained_bn(nn.BatchNorm2d(6))
         self.lif1 = snn.Leaky(beta=0.9, init_hidden=True)
         self.conv2 = _scaled(nn.Conv2d(6, 6, 3, padding=1), 1.0)
-        self.bn2 = _trained_bn(nn.BatchNorm2d(6))
+        self.bn2 = trained_bn(nn.BatchNorm2d(6))
         self.shortcut = _scaled(nn.Conv2d(2, 6, 1), 1.0)
         self.lif2 = snn.Leaky(beta=0.8, threshold=0.9, init_hidden=True)
         self.pool = nn.AvgPool2d(2)
@@ -349,7 +339,7 @@ def picklable_net() -> nn.Module:
     torch.manual_seed(3)
     return nn.Sequential(
         _scaled(nn.Conv2d(2, 4, 3), 2.0),
-        _trained_bn(nn.BatchNorm2d(4)),
+        trained_bn(nn.BatchNorm2d(4)),
         snn.Leaky(beta=0.9, surrogate_disable=True, init_hidden=True),
         nn.Flatten(),
         _scaled(nn.Linear(4 * 4 * 4, 6), 2.0),
