@@ -58,11 +58,27 @@ def _time_index(call: Call, input_value: int) -> int | None:
     return None
 
 
+def _unbound_steps(call: Call, input_value: int) -> dict[int, int]:
+    """{value: t} for `for x_t in x` (torch records `unbind(x, 0)`, whose output t is x[t])."""
+    if call.is_module or call.name != "unbind" or not call.args:
+        return {}
+    dim = call.args[1] if len(call.args) > 1 else call.kwargs.get("dim", 0)
+    if not (isinstance(call.args[0], Ref) and call.args[0].value == input_value and dim == 0):
+        return {}
+    return {v: t for t, v in enumerate(call.outputs)}
+
+
 def timeline(cap: Capture) -> Timeline:
     (input_value,) = cap.inputs
     step_of: dict[int, int] = {}
     call_step: dict[int, int] = {}
+    slices: set[int] = set()  # values x[t] taken by unbind, standing for the input at step t
     for call in cap.calls:
+        unbound = _unbound_steps(call, input_value)
+        if unbound:
+            step_of.update(unbound)
+            slices.update(unbound)
+            continue
         t = _time_index(call, input_value)
         if t is None:
             steps = [step_of[r] for r in call.refs() if r in step_of]
@@ -74,7 +90,7 @@ def timeline(cap: Capture) -> Timeline:
             step_of[o] = t
     if not call_step:
         return _one_pass(cap, input_value)
-    return _folded(cap, input_value, step_of, call_step)
+    return _folded(cap, input_value, step_of, call_step, slices)
 
 
 def _one_pass(cap: Capture, input_value: int) -> Timeline:
@@ -87,7 +103,9 @@ def _signature(call: Call) -> tuple:
     return (call.name, call.target if call.is_module else None, len(call.args))
 
 
-def _folded(cap: Capture, input_value: int, step_of: dict[int, int], call_step: dict[int, int]) -> Timeline:
+def _folded(
+    cap: Capture, input_value: int, step_of: dict[int, int], call_step: dict[int, int], slices: set[int]
+) -> Timeline:
     last = max(call_step.values())
     per_step: list[list[Call]] = [[] for _ in range(last + 1)]
     collectors: list[Call] = []
@@ -121,7 +139,7 @@ def _folded(cap: Capture, input_value: int, step_of: dict[int, int], call_step: 
     for call in template:
         for k, r in enumerate(call.refs()):
             delay = last - step_of[r] if r in step_of else 0
-            sources[(call.index, k)] = Source(template_value.get(r, r), delay)
+            sources[(call.index, k)] = Source(input_value if r in slices else template_value.get(r, r), delay)
     first = {template[j].index: c for j, c in enumerate(per_step[0])}
     outputs: list[int | None] = []
     for leaf in pytree.tree_leaves(cap.result):

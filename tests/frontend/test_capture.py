@@ -59,3 +59,36 @@ def test_state_passed_by_keyword_is_the_neurons_state():
     result = sim.run(graph, x.numpy())
     np.testing.assert_array_equal(result.output, expected)
     assert 0 < expected.mean() < 1
+
+
+class IteratesOverTime(nn.Module):
+    """`for x_t in x:` (torch records one unbind of the input), a Leaky neuron threading its state."""
+
+    def __init__(self):
+        super().__init__()
+        import snntorch as snn
+
+        self.fc = nn.Linear(6, 5)
+        self.lif = snn.Leaky(beta=0.5, threshold=0.75)
+
+    def forward(self, x):
+        mem, out = self.lif.init_leaky(), []
+        for x_t in x:
+            spk, mem = self.lif(self.fc(x_t), mem)
+            out.append(spk)
+        return torch.stack(out)
+
+
+def test_a_loop_over_the_unbound_input_is_folded():
+    torch.manual_seed(1)
+    model = IteratesOverTime()
+    with torch.no_grad():
+        model.fc.weight.copy_(torch.round(model.fc.weight * 256) / 128)
+        model.fc.bias.zero_()
+    x = (torch.rand(12, 3, 6) < 0.5).float()
+    graph = snnc.frontend.load(model, (6,))
+    assert [n.op.kind for n in graph.nodes] == ["input", "linear", "neuron", "output"]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_array_equal(sim.run(graph, x.numpy()).output, expected)
+    assert 0 < expected.mean() < 1
