@@ -55,6 +55,16 @@ def assert_same_spikes(before: Graph, after: Graph, x: np.ndarray) -> None:
     np.testing.assert_array_equal(got, expected)
 
 
+def assert_exact_and_leftovers_reported(p: Pass, graph: Graph, seed: int, kept: type) -> None:
+    """The property every folding pass has on dyadic random stacks: identical output spikes, and a
+    diagnostic for each node of type `kept` the pass had to leave in place."""
+    out, ctx = apply(p, graph)
+    x = random_events((2, 8, 8), seed=seed)
+    np.testing.assert_array_equal(run(out, x).output, run(graph, x).output)
+    left = {n.name for n in out if isinstance(n.op, kept)}
+    assert left == {d.node for d in ctx.diagnostics}, f"every {kept.__name__} left in place is reported"
+
+
 def random_events(shape: tuple[int, ...], steps: int = 8, batch: int = 3, p: float = 0.3, seed: int = 0) -> np.ndarray:
     return (np.random.default_rng(seed).random((steps, batch, *shape)) < p).astype(np.float32)
 

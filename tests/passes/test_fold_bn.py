@@ -13,6 +13,7 @@ from pass_harness import (
     Params,
     agreement,
     apply,
+    assert_exact_and_leftovers_reported,
     assert_same_spikes,
     kinds,
     layer_lists,
@@ -176,11 +177,7 @@ def test_a_zero_variance_without_eps_is_reported_not_folded():
 @given(layers=layer_lists, seed=st.integers(0, 2**16))
 def test_random_stacks_with_dyadic_parameters_keep_every_spike(layers, seed):
     g = random_graph(np.random.default_rng(seed), layers, dyadic=True)
-    out, ctx = apply(FoldBN(), g)
-    x = random_events((2, 8, 8), seed=seed)
-    np.testing.assert_array_equal(run(out, x).output, run(g, x).output)
-    left = {n.name for n in out if isinstance(n.op, BatchNorm)}
-    assert left == {d.node for d in ctx.diagnostics}, "every BatchNorm left in place is reported"
+    assert_exact_and_leftovers_reported(FoldBN(), g, seed, BatchNorm)
 
 
 def _bn_net(seed: int):
