@@ -9,7 +9,6 @@ that cannot continue; the CLI turns it into exit code 1 (the model fails a check
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +109,3 @@ def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def render_text(diagnostics: Iterable[Diagnostic]) -> str:
     return "\n".join(d.render() for d in diagnostics)
-
-
-def render_json(diagnostics: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.to_dict() for d in diagnostics], indent=2)

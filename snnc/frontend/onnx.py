@@ -76,10 +76,6 @@ def _ir_name(name: str) -> str:
     return name.strip("/").replace("/", ".")
 
 
-class _Unmapped(Exception):
-    """A node that could not be converted; its outputs are left unknown and its users skipped."""
-
-
 class _Reader:
     def __init__(self, model: Any, name: str, input_shape: tuple[int, ...] | None, input_dtype: DType) -> None:
         from onnx import numpy_helper
