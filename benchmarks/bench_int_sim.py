@@ -31,10 +31,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import nmnist_cnn
 from bench_sim import spikingjelly_forward, synaptic_events
 
-from snnc.backends.sim import int_ops, run
+from snnc.backends.loihi.spec import LOIHI
+from snnc.backends.sim.spec import SIM_INT8, SIM_INT16
 from snnc.ir import Conv2d, Graph, Linear
 from snnc.passes.base import PassContext
-from snnc.passes.quantize import LOIHI, SIM_INT8, SIM_INT16, Quantize, QuantSpec
+from snnc.passes.quantize import Quantize, QuantSpec
+from snnc.sim import int_ops, run
 
 T, B, P = 100, 16, 0.1
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 import nmnist_cnn
 
 from snnc import cost
-from snnc.backends.sim import run
+from snnc.sim import run
 
 P_EVENT = 0.05
 

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 
 import nmnist_cnn
 
-from snnc.backends.sim import Activity, run
 from snnc.ir import Conv2d, Graph, Linear
+from snnc.sim import Activity, run
 
 T, B = 100, 16
 LAYERS = ("if1", "if2", "if3")  # the spiking layers compared across implementations

@@ -19,10 +19,10 @@ from snnc.ir import Graph, verify_or_raise
 if TYPE_CHECKING:
     import numpy as np
 
-    from snnc.backends.sim import SimResult
-    from snnc.compiler import Compiled
-    from snnc.convert_ann import Conversion
     from snnc.cost import CostReport
+    from snnc.driver.compile import Compiled
+    from snnc.driver.convert import Conversion
+    from snnc.sim import SimResult
 
 try:
     __version__ = metadata.version("snnc")
@@ -89,7 +89,7 @@ def simulate(graph: Graph, x: np.ndarray | dict[str, np.ndarray], *, record: Ite
     variables to trace: "v", "h", "i", "out" on every node that has them, or "node:var" for one
     (SimResult.traces[node][var]). Bad input raises SnncError (SIM-* rules).
     """
-    from snnc.backends import sim  # torch is imported here, not by `import snnc`
+    from snnc import sim  # torch is imported here, not by `import snnc`
 
     return sim.run(graph, x, record=record)
 
@@ -106,7 +106,7 @@ def compile(
     each pass rewrote and reported) and `.simulate(x)`. A model that fails raises SnncError
     (kind CHECK) carrying every diagnostic; `snnc.check` returns them instead.
     """
-    from snnc import compiler
+    from snnc.driver import compile as compiler
 
     return compiler.compile(source_or_graph, target, out_dir=out_dir, calib=calib, **options)
 
@@ -114,7 +114,7 @@ def compile(
 def check(source_or_graph: Any, target: str, **options: Any) -> list[Diagnostic]:
     """Every diagnostic of compiling the model for `target` at once (verifier, passes such as
     quantization and the spike-driven check, the target's rules), writing nothing."""
-    from snnc import compiler
+    from snnc.driver import compile as compiler
 
     return compiler.check(source_or_graph, target, **options)
 
@@ -129,16 +129,16 @@ def report(
 ) -> CostReport:
     """Measure what `source_or_graph` costs on `data` ([T, B, *input_shape]): per layer, input
     events, synaptic operations (exact and fr·T·FLOPs), MACs, firing rates and energy; totals,
-    the ANN equivalent and the time-step profile (snnc/cost, fact sheet cost/energy.md).
+    the ANN equivalent and the time-step profile (snnc/cost, docs/cost/energy.md).
 
     `model`: "literature" (E_MAC·MACs + E_AC·ACs), "memory" (Lemaire-style, memory-aware),
-    "target" (the model of `target`: "speck" or "loihi"). `options` go to `snnc.cost.report`:
+    "target" (the model of `target`: "speck" or "loihi"). `options` go to `snnc.driver.report.report`:
     batch_size, precision, dt, encoding_once, integer_inputs, sops, synops_ceiling, device, on_batch.
     """
-    from snnc import cost
+    from snnc.driver import report as driver
 
     graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
-    return cost.report(graph, data, model=model, target=target, **options)
+    return driver.report(graph, data, model=model, target=target, **options)
 
 
 def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: float = 1e-4) -> list[Diagnostic]:
@@ -151,7 +151,7 @@ def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: f
 
     if to != "nir":
         raise input_error("EXPORT-FORMAT", f"cannot export to {to!r}", hint='snnc exports to "nir"')
-    from snnc.frontend.nir_write import write_nir
+    from snnc.nir.write import write_nir
 
     graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
     return write_nir(graph, path, dt)
@@ -171,7 +171,7 @@ def convert(
     `encoding`: "current" (analog input every step) or "rate" (spikes). The result has `.graph`,
     `.scales`, `.diagnostics`, `.encode(x, T)` and `.accuracy(x, labels, steps)`.
     """
-    from snnc import convert_ann
+    from snnc.driver import convert as convert_ann
 
     return convert_ann.convert(
         source_or_graph, calib, percentile=percentile, encoding=encoding, input_scale=input_scale

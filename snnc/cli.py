@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="snnc",
         description="Compile trained spiking neural networks for neuromorphic hardware and simulate them.",
         epilog="Exit codes: 0 ok, 1 the model fails a check, 2 bad usage or unreadable input, 70 internal error. "
-        "Diagnostics carry stable rule ids, documented in snnc/rules.py.",
+        "Diagnostics carry stable rule ids, documented beside the code that reports them (snnc/*/rules.py).",
     )
     parser.add_argument("--version", action="version", version=f"snnc {snnc.__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback when a command fails")

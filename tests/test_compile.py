@@ -3,13 +3,16 @@ diagnostic at once, nothing written on failure, and the target registry."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import snnc
+from snnc.backends import TARGETS, get_target
+from snnc.backends.target import Target
 from snnc.diagnostics import Severity, SnncError
 from snnc.ir import AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, serialize, verify
-from snnc.targets import TARGETS, get_target
 
 IF = Neuron(threshold=4.0, reset="zero")
 
@@ -99,8 +102,9 @@ def test_an_unknown_target_is_an_input_error(call):
 def test_every_registered_target_has_the_protocol():
     for name in TARGETS:
         target = get_target(name)
-        assert target.name == name
-        assert all(callable(getattr(target, f)) for f in ("default_pipeline", "check", "lower", "simulate"))
+        assert isinstance(target, Target) and target.name == name
+        assert all(callable(getattr(target, f)) for f in ("pipeline", "check", "lower", "simulate", "energy_model"))
+        assert dataclasses.is_dataclass(target.Options) and target.Options.__dataclass_params__.frozen
 
 
 def test_the_compiled_graph_simulates_in_integers():

@@ -8,8 +8,8 @@ from typing import Any
 import snnc
 from snnc.commands.common import add_model_arguments, load_model, print_json
 from snnc.commands.compile import add_target_arguments, pipeline_options
-from snnc.commands.render import render_junit, render_sarif
-from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError, errors, render_text
+from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError, errors
+from snnc.diagnostics.render import render_junit, render_sarif, render_text
 
 FORMATS = ("text", "json", "sarif", "junit")
 

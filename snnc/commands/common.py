@@ -16,7 +16,8 @@ import numpy as np
 
 import snnc
 from snnc.atomic import write_atomically
-from snnc.diagnostics import Diagnostic, input_error, render_text
+from snnc.diagnostics import Diagnostic, input_error
+from snnc.diagnostics.render import render_text
 from snnc.ir import Graph
 
 

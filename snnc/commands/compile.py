@@ -1,17 +1,20 @@
-"""`snnc compile MODEL --target sim [-o DIR]`: lower a model for a target and write the result."""
+"""`snnc compile MODEL --target T [options of T] [-o DIR]`: lower a model for a target and write the result."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
+from snnc.backends import TARGETS, get_target
+from snnc.backends.target import describe, option_fields, option_help
 from snnc.commands.common import add_model_arguments, load_model, print_json, read_data
-from snnc.compiler import Compiled, compile
-from snnc.diagnostics import Severity, render_text
+from snnc.diagnostics import Severity, input_error
+from snnc.diagnostics.render import render_text
+from snnc.driver.compile import Compiled, compile
 from snnc.ir.graph import Graph
-from snnc.targets import TARGETS
 
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -31,41 +34,56 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """--target and the pipeline options it takes (shared with `snnc check`)."""
-    parser.add_argument("--target", required=True, choices=sorted(TARGETS), help="what to compile for")
-    parser.add_argument(
-        "--bits", type=int, choices=(8, 16), help="sim: integer width of weights and states (default: 8)"
-    )
+    """--target, --calib and every registered target's options (shared with `snnc check`): one flag
+    per field of each target's Options dataclass, its help prefixed by the target(s) taking it."""
+    parser.add_argument("--target", required=True, choices=list(TARGETS), help="what to compile for")
     parser.add_argument(
         "--calib",
         metavar="X.npz",
         help="calibration input [T, B, *shape] (as for simulate --data): sets the range of real-valued inputs "
         "and readouts, and measures the quantization loss per layer",
     )
-    parser.add_argument(
-        "--input-range",
-        metavar="LO,HI",
-        type=_range,
-        help="the range of real-valued inputs (default: the --calib data's, else 0,1 with a warning); "
-        "write --input-range=-1,1 when LO is negative",
-    )
+    group = parser.add_argument_group("target options (each applies to the targets named in its help)")
+    for flag, (fields, owners) in _target_flags().items():
+        f = fields[0]
+        helps = "; ".join(f"{t}: {option_help(g)}" for t, g in zip(owners, fields))
+        annotation = typing.get_type_hints(get_target(owners[0]).Options)[f.name]
+        if annotation is bool:
+            group.add_argument(flag, dest=f"option_{f.name}", action="store_const", const=True, help=helps)
+        elif typing.get_origin(annotation) is typing.Literal and len(owners) == 1:
+            choices = [str(c) for c in typing.get_args(annotation)]
+            group.add_argument(flag, dest=f"option_{f.name}", choices=choices, help=helps)
+        else:
+            group.add_argument(flag, dest=f"option_{f.name}", metavar=describe(annotation), help=helps)
 
 
-def _range(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a range like 0,1") from None
-    if not lo < hi:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a range like 0,1: LO must be below HI")
-    return lo, hi
+def _target_flags() -> dict[str, tuple[list[Any], list[str]]]:
+    """Command-line flag → (the Options fields it sets, the targets they belong to)."""
+    flags: dict[str, tuple[list[Any], list[str]]] = {}
+    for name in TARGETS:
+        for f in option_fields(get_target(name).Options):
+            fields, owners = flags.setdefault("--" + f.name.replace("_", "-"), ([], []))
+            fields.append(f)
+            owners.append(name)
+    return flags
 
 
 def pipeline_options(args: argparse.Namespace, graph: Graph) -> dict[str, Any]:
-    """The pipeline options given on the command line (the calibration data read for `graph`)."""
-    options: dict[str, Any] = {} if args.bits is None else {"bits": args.bits}
-    if args.input_range is not None:
-        options["input_range"] = args.input_range
+    """The target options given on the command line, as text for the target to validate, and the
+    calibration data read for `graph`. A flag of another target is TARGET-OPTION."""
+    own = {f.name for f in option_fields(get_target(args.target).Options)}
+    options: dict[str, Any] = {}
+    for flag, (fields, owners) in _target_flags().items():
+        value = getattr(args, f"option_{fields[0].name}", None)
+        if value is None:
+            continue
+        if fields[0].name not in own:
+            raise input_error(
+                "TARGET-OPTION",
+                f"{flag} is an option of {', '.join(owners)}, not of the {args.target} target",
+                hint=f"drop {flag}, or compile for {' or '.join(owners)}",
+            )
+        options[fields[0].name] = value
     if args.calib is not None:
         options["calib"] = read_data(Path(args.calib), graph)
     return options

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from snnc.commands.common import add_model_arguments, load_model, print_json
-from snnc.convert_ann import ENCODINGS, Conversion, convert
-from snnc.diagnostics import input_error, render_text
+from snnc.diagnostics import input_error
+from snnc.diagnostics.render import render_text
+from snnc.driver.convert import ENCODINGS, Conversion, convert
 from snnc.ir.serialize import save
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import snnc
 from snnc.commands.common import add_model_arguments, load_model, print_json
-from snnc.diagnostics import render_text
-from snnc.frontend.nir import DEFAULT_DT, is_nir_path
+from snnc.diagnostics.render import render_text
+from snnc.nir.read import DEFAULT_DT, is_nir_path
 
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from snnc.commands.common import add_model_arguments, load_model, print_json
-from snnc.diagnostics import Severity, render_text
+from snnc.diagnostics import Severity
+from snnc.diagnostics.render import render_text
 from snnc.ir import Graph
 from snnc.ir.verify import unused_nodes, verify
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import snnc
 from snnc.commands.common import add_model_arguments, load_model, print_json, read_data
-from snnc.cost import MODELS, PRECISIONS, TARGETS, CostReport
+from snnc.cost import PRECISIONS, CostReport
 from snnc.cost.report import format_count as _n
 from snnc.cost.report import format_rate as _r
 from snnc.cost.report import layer_table
+from snnc.driver.report import GENERIC, energy_targets
 
 PROFILE_ROWS = 20  # the text profile bins the steps into at most this many rows
 
@@ -31,11 +32,11 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="output format")
     parser.add_argument("--data", required=True, metavar="X.npz", help="input [T, B, *shape], as for simulate")
-    parser.add_argument("--target", choices=TARGETS, help="the chip whose model --model target uses")
+    parser.add_argument("--target", choices=energy_targets(), help="the chip whose model --model target uses")
     parser.add_argument(
         "--model",
         dest="energy_model",
-        choices=[m for m in MODELS if m not in TARGETS],
+        choices=GENERIC,
         default="literature",
         help="energy model (default: literature, E_MAC·MACs + E_AC·ACs)",
     )

@@ -1,6 +1,6 @@
 """Which synaptic operations count as multiply-accumulates (MAC) and which as accumulates (AC).
 
-The SNN papers (Spikformer, Spike-driven Transformer, ...; fact sheet cost/energy.md §2, §7a)
+The SNN papers (Spikformer, Spike-driven Transformer, ...; docs/cost/energy.md §2, §7a)
 count a layer fed by real values as an ANN layer, `FLOPs · T` MACs, and every layer fed by spikes
 as ACs. snnc decides per layer from the values the layer actually received (`InputStats.kind`):
 

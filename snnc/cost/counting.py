@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from snnc.backends.sim import run
-from snnc.cost.fanout import POOLING, SYNAPTIC, fan_out, flops, kernel_taps, pool_fan_out
 from snnc.diagnostics import input_error
+from snnc.ir.connectivity import POOLING, SYNAPTIC, fan_out, flops, kernel_taps, pool_fan_out
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import BatchNorm, Elementwise, Input, Neuron, Output
 from snnc.ir.types import Spike
+from snnc.sim import run
 
 Tensor = torch.Tensor
 Data = np.ndarray | dict[str, np.ndarray]

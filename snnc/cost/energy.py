@@ -1,6 +1,6 @@
 """Energy models: measured operation counts times per-operation energies, each constant labelled
-with its status (published, derived, fitted, estimate) and its source (fact sheet
-cost/energy.md; targets/speck.md §7; targets/loihi.md §6).
+with its status (published, derived, fitted, estimate) and its source (docs/cost/energy.md;
+docs/targets/speck.md §7; docs/targets/loihi.md §6).
 
 - `literature`: E = E_MAC · MACs + E_AC · ACs (energy.md §2, §7a), the papers' 45 nm figures;
   neurons, pooling, residual adds and memory traffic are not counted (reported apart).
@@ -29,7 +29,7 @@ from snnc.diagnostics import Diagnostic, input_error
 Status = Literal["published", "derived", "fitted", "estimate"]
 Components = dict[str, np.ndarray]
 
-HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem', 45 nm, 0.9 V (cost/energy.md §1)"
+HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem', 45 nm, 0.9 V (docs/cost/energy.md §1)"
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ PRECISIONS = {
     "fp32": _precision("fp32", 32, 32, 0.9, 3.7),
     "fp16": _precision("fp16", 16, 16, 0.4, 1.1),
     "int32": _precision("int32", 32, 32, 0.1, 3.1),
-    # 8-bit weights with 16-bit state, as on Speck (targets/speck.md §3.1)
+    # 8-bit weights with 16-bit state, as on Speck (docs/targets/speck.md §3.1)
     "int8": _precision("int8", 8, 16, 0.03, 0.2),
 }
 TARGET_BITS = {"speck": (8, 16), "loihi": (8, 24)}  # speck.md §3.1; loihi.md §2 (8-bit weights, 24-bit state)
@@ -238,3 +238,9 @@ def _pick_precision(name: str) -> Precision:
     if name not in PRECISIONS:
         raise input_error("COST-MODEL", f"unknown precision {name!r}", hint=f"choose one of {', '.join(PRECISIONS)}")
     return PRECISIONS[name]
+
+
+def static_energy_pj(watts: float, steps: int, dt: float | None) -> float | None:
+    """Static energy of one sample of `steps` steps of `dt` seconds at `watts`, in pJ (None
+    without dt: static energy needs real time)."""
+    return None if dt is None else watts * steps * dt * 1e12

@@ -42,8 +42,8 @@ def load(
     a NIR source; `diagnostics` receives what the NIR reader normalized (info) and its warnings."""
     import torch
 
-    from snnc.frontend.nir import is_nir_graph, is_nir_path
     from snnc.frontend.onnx import is_onnx_path
+    from snnc.nir.read import is_nir_graph, is_nir_path
 
     if isinstance(source, Graph):
         return source
@@ -93,7 +93,7 @@ def _interchange(
         if dt is not None:
             raise input_error("FE-NIR-DT", "dt applies to NIR sources only, not to ONNX graphs", hint="drop dt")
         return load_onnx(source, input_shape, input_dtype=INPUT_DTYPES[input_dtype])
-    from snnc.frontend.nir import load_nir
+    from snnc.nir.read import load_nir
 
     return load_nir(source, dt=dt, input_dtype=INPUT_DTYPES[input_dtype], diagnostics=diagnostics)
 

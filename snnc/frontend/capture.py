@@ -1,7 +1,7 @@
 """Capture what a PyTorch model computes by running it once on an example input.
 
 Why not torch.fx: SNN models branch on tensor ranks inside library wrappers (SpikingJelly's
-`layer.Conv2d` tests `x.dim()`, ENVIRONMENT.md §7), snnTorch models loop over time steps in
+`layer.Conv2d` tests `x.dim()`, docs/environment.md §7), snnTorch models loop over time steps in
 `forward` with `range(x.shape[0])` and thread membrane state through Python variables, and
 Norse sequence modules loop internally. Symbolic tracing fails on all of these. A dynamic trace
 records what actually ran, like `torch.jit.trace`, but at the granularity snnc converts:

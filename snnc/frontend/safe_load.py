@@ -9,7 +9,7 @@ checkpoint's globals comes from `torch.serialization.get_unsafe_globals_in_check
 - classes of the SNN libraries snnc imports (module and neuron classes, their parameter and
   reset/spike-function classes) and `torch.nn.Module` / `torch.autograd.Function` subclasses;
 - pure surrogate-gradient functions from a few named modules, and `functools.partial` (how
-  snnTorch models make their surrogate picklable, ENVIRONMENT.md §8);
+  snnTorch models make their surrogate picklable, docs/environment.md §8);
 - `builtins.getattr`, replaced by `_method_of`, which only fetches a method of an object of a
   trusted class: snnTorch neurons store bound methods (`Leaky.state_function = self._base_sub`,
   snntorch/_neurons/leaky.py), which pickle as `getattr(obj, name)`. The fetched method cannot be

@@ -595,8 +595,8 @@ class Neuron(Op):
     A float neuron maps onto this through `affine()` (a_v, g, b) and the current's form: with a_i
     the current's factor (i_decay; 1 + i_decay for "euler") and c its input factor (i_decay for
     "decay_after", else 1), v_decay = 2^k − round((1 − a_v)·2^k) (Lava's dv = round(δ·4096),
-    ../shared/targets/loihi.md §7.2), likewise i_decay from a_i, gain = σ·g·c / s_x for an input
-    of scale s_x, bias = σ·b, i_init = σ·g·i_init (snnc/passes/quantize.py does this mapping).
+    docs/targets/loihi.md §7.2), likewise i_decay from a_i, gain = σ·g·c / s_x for an input
+    of scale s_x, bias = σ·b, i_init = σ·g·i_init (snnc/passes/quantize/quantize.py does this mapping).
     """
 
     kind: ClassVar[str] = "neuron"

@@ -77,7 +77,7 @@ class IntRange:
     """A `bits`-wide signed register and what happens to a value that leaves it:
 
     - "wrap":               two's complement, the value modulo 2^bits in [−2^(b−1), 2^(b−1) − 1]
-    - "wrap_once":          Lava's current u (../shared/targets/loihi.md §1.3): one conditional
+    - "wrap_once":          Lava's current u (docs/targets/loihi.md §1.3): one conditional
                             add or subtract of 2^bits, x > 2^(b−1) → x − 2^b, x ≤ −2^(b−1) → x + 2^b,
                             so +2^(b−1) is kept and a value beyond ±2^b stays outside the range
     - "saturate":           clip to [−2^(b−1), 2^(b−1) − 1]
@@ -183,7 +183,7 @@ class Arithmetic:
                  state (Lava: `a_in << 6` in int32, loihi.md §1.3)
     current      the register of the current i (Lava u: 24 bits, wrap_once, loihi.md §1.3, §7.6)
     voltage      the register of h and v (Lava v: 24 bits, saturate_symmetric; Speck: 16-bit
-                 neuron state, ../shared/targets/speck.md §3.1)
+                 neuron state, docs/targets/speck.md §3.1)
     decay_shift  k: a decay multiplies by m and divides by 2^k, m in [0, 2^k] (Lava: k = 12,
                  loihi.md §1.2; a target without leak (Speck IAF, speck.md §4) has k = 0, m = 1)
     decay_rounding  how x·m / 2^k is rounded: "toward_zero" (Lava: sign(p)·(|p| >> 12),

@@ -1,4 +1,4 @@
-"""Graph-to-graph passes, one module each (see base.py), and the per-target pipelines.
+"""Graph-to-graph passes, one module each (see base.py); each target composes its own pipeline of them.
 
 `PASSES` is the one table from a pass's name to where its class lives, as xdsl's
 `get_all_passes`: a pass module is imported only when the pass is asked for, so passes that need

@@ -3,7 +3,7 @@
 Why: chips have no multiplier between layers. A constant scaling (a converter's normalisation,
 or the 1/k² left by avgpool-to-sumpool) must disappear into numbers the chip does hold: the next
 layer's weights, or the next neurons' thresholds (Speck's IAF and Loihi's LIF have no input gain;
-../shared/targets/speck.md §2.3 does the same for average pooling, scaling the next weights).
+docs/targets/speck.md §2.3 does the same for average pooling, scaling the next weights).
 
 What it preserves: spikes, exactly in real arithmetic. A Scale s (scalar or one factor per
 channel) goes, in this order:

@@ -7,7 +7,7 @@ with reset by subtraction, whose firing rate over T steps approximates the ReLU'
 by its threshold, clipped to [0, 1].
 
 What it preserves: the ANN's function in the rate limit, layer by layer. Each ReLU's activation
-scale λ (measured on data by snnc/convert_ann.py: the p-th percentile of its nonzero outputs, as
+scale λ (measured on data by snnc/driver/convert.py: the p-th percentile of its nonzero outputs, as
 snntoolbox's `normalize_parameters` does) becomes the neuron's threshold ("threshold balancing"),
 and each spike then stands for λ of activation: every tensor carries an amplitude α (ANN value =
 α · SNN value, time-averaged), which this pass propagates and cancels where a layer needs real

@@ -1,7 +1,7 @@
 """avgpool-to-sumpool: AvgPool2d → SumPool2d followed by Scale(1/(kh·kw)).
 
 Why: event hardware pools by adding events (Speck's sum pooling per destination,
-../shared/targets/speck.md §2.3); a division by the window area is a real-valued multiply no
+docs/targets/speck.md §2.3); a division by the window area is a real-valued multiply no
 core performs. sinabs does the same split and multiplies the next layer's weights by 1/(kh·kw)
 (`dynapcnn_layer_utils.py::extract_pooling_from_module`); here the Scale is left for
 absorb-scale to move into the next weights or thresholds.

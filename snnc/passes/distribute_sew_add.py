@@ -2,7 +2,7 @@
 
 Why: SEW ResNet's ADD joins two spike tensors into counts (0, 1, 2) that the next Linear/Conv
 reads. A core cannot add two event streams before its synapses, but several sources may send to
-one destination, whose neurons add what arrives (Speck merges fan-in, ../shared/targets/speck.md
+one destination, whose neurons add what arrives (Speck merges fan-in, docs/targets/speck.md
 §2.1; Loihi neurons sum all input axons). Distributing the layer over the add expresses exactly
 that: each branch goes through the layer's synapses and the results meet at the neuron's input.
 

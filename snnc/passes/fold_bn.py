@@ -21,7 +21,7 @@ A BatchNorm that fits none of these stays, with a PASS-BN-NOT-FOLDED warning nam
 why for each place it could have gone. Float32 results of the folded graph round differently
 (the order of multiply and add changes), so spikes agree exactly where α, β and the weights are
 dyadic and the sums exact; otherwise a neuron exactly at its threshold may flip (measured in the
-tests). Unlike sinabs (`merge_bn` ignores eps; ../shared/targets/speck.md §8), eps is kept.
+tests). Unlike sinabs (`merge_bn` ignores eps; docs/targets/speck.md §8), eps is kept.
 """
 
 from __future__ import annotations

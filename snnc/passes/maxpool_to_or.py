@@ -1,7 +1,7 @@
 """maxpool-to-or: MaxPool2d on spikes → SumPool2d followed by a stateless threshold-1 neuron.
 
 Why: a max over a window of spikes is an OR (any spike in the window), but event hardware has no
-max unit: it adds events (Speck's sum pooling, ../shared/targets/speck.md §2.3) and fires
+max unit: it adds events (Speck's sum pooling, docs/targets/speck.md §2.3) and fires
 neurons. The OR is the sum of the window's spikes compared with 1, by a neuron that forgets:
 h = 0·v + Σ, s = (h ≥ 1), v reset to 0 — no state carries from one step to the next.
 

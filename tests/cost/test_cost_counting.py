@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snnc.backends.sim import run
 from snnc.cost import batches, count
-from snnc.cost.fanout import fan_out, flops, pool_fan_out
 from snnc.ir import FLOAT, SPIKE, Conv1d, Conv2d, Count, GraphBuilder, Linear, Neuron, SumPool2d
+from snnc.ir.connectivity import fan_out, flops, pool_fan_out
+from snnc.sim import run
 
 ONES_4X4_PAD1 = np.array([[4, 6, 6, 4], [6, 9, 9, 6], [6, 9, 9, 6], [4, 6, 6, 4]])
 

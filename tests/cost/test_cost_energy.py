@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from snnc.cost import MODELS, PRECISIONS, count, estimate, report, select_model
+from snnc.cost import PRECISIONS, count, estimate
 from snnc.cost.accounting import Convention
 from snnc.cost.energy import access
 from snnc.diagnostics import SnncError
+from snnc.driver.report import models, report, select_model
 from snnc.ir import FLOAT, Conv2d, Flatten, GraphBuilder, Linear, Neuron
 
 IF = {"threshold": 1.0, "reset": "zero"}
@@ -136,7 +137,7 @@ def test_target_models_warn_about_real_inputs():
 
 
 def test_every_constant_is_labelled_with_a_source():
-    for name in MODELS:
+    for name in models():
         model = select_model(name, "speck" if name == "target" else None)
         assert model.constants, name
         for c in model.constants:

@@ -4,7 +4,7 @@ NeuroBench itself cannot be installed under the project's pins (neurobench 2.3.0
 torchaudio, which must stay absent, plus numba and tonic), so `NeuroBenchSynops` below is an
 independent, literal re-implementation of its `SynapticOperations` metric, written from
 NeuroBench/neurobench v2.3.0 `neurobench/metrics/workload/synaptic_operations.py` and
-`neurobench/metrics/utils/layers/{input,binary_copy,macs}.py` (fact sheet cost/energy.md §3):
+`neurobench/metrics/utils/layers/{input,binary_copy,macs}.py` (docs/cost/energy.md §3):
 forward pre-hooks save every input of every Linear/Conv layer; each saved input is re-run through
 a copy of the layer with binarised weights (w ≠ 0 → 1, bias 0) on the binarised input
 (x ≠ 0 → 1); the output sum goes to Effective_ACs if every input value is in {−1, 0, 1}, else to
@@ -17,20 +17,15 @@ sinabs' SynOps hooks (synsense/sinabs `sinabs/hooks.py`) are run directly where 
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
+import nmnist_cnn
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snnc.backends.sim import run
 from snnc.cost import count
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
-sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-import nmnist_cnn
+from snnc.sim import run
 
 T, B = 6, 2
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,12 +13,12 @@ import numpy as np
 import pytest
 
 import snnc
-from snnc.cost import SCHEMA, report
+from snnc.cost import SCHEMA
 from snnc.cost import html as cost_html
 from snnc.diagnostics import SnncError
+from snnc.driver.report import report
 
 ROOT = Path(__file__).parents[2]
-sys.path.insert(0, str(ROOT / "examples"))
 import nmnist_cnn  # noqa: E402
 
 NUMBER = (int, float)

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import snnc.frontend
-from snnc.backends import sim
+from snnc import sim
 from snnc.frontend.capture import Ref, capture
 
 

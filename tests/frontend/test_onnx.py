@@ -57,7 +57,7 @@ class _Net(nn.Module):
 
 @pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "legacy"])
 def test_torch_exports_load_and_match(tmp_path, dynamo):
-    """torch 2.13 exports with dynamo=True by default (shared/ENVIRONMENT.md §6: it needs
+    """torch 2.13 exports with dynamo=True by default (docs/environment.md §6: it needs
     onnxscript; it writes ReduceMean for the global pool); the legacy exporter writes
     GlobalAveragePool, Flatten, Constant + Reshape and MatMul. Both fold the eval BatchNorm into
     the convolution; BatchNormalization itself is tested below."""

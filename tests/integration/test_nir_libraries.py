@@ -2,7 +2,7 @@
 
 NIR's neurons fire on v > θ, reset to v_reset in the same step and emit one spike (nir/ir/
 neuron.py); snnc discretizes them by forward Euler with the dt the exporter assumed
-(snnc/frontend/nir_primitives.py). Where an exporter's conventions lose or change something, the
+(snnc/nir/primitives.py). Where an exporter's conventions lose or change something, the
 test measures the difference, then names it exactly: with the lost switches restored on the
 imported neurons (or the dt the exporter's parameters imply), the spikes match the library's.
 
@@ -282,7 +282,7 @@ def test_norse_iaf_export_is_dt_one(tmp_path):
 
 def test_norse_file_with_scalar_parameters_loads(tmp_path):
     """Norse's default parameters are 0-d tensors: nir.write needs compression=None and nir.read
-    rejects the file (shared/ENVIRONMENT.md §5); snnc reads it and says so."""
+    rejects the file (docs/environment.md §5); snnc reads it and says so."""
     nt = pytest.importorskip("norse.torch")
 
     cells = [_linear(10, 16, 3.0, 0), nt.LIFBoxCell()]

@@ -21,7 +21,7 @@ from trained import trained_bn
 nt = pytest.importorskip("norse.torch")
 
 import snnc.frontend  # noqa: E402
-from snnc.backends import sim  # noqa: E402
+from snnc import sim  # noqa: E402
 from snnc.diagnostics import SnncError  # noqa: E402
 from snnc.ir.ops import Neuron  # noqa: E402
 from snnc.ir.verify import verify_or_raise  # noqa: E402
@@ -377,7 +377,7 @@ def test_mapping_fields():
 @pytest.fixture
 def picklable_parameters(monkeypatch):
     """Norse's parameter classes report a wrong __module__ (norse.torch.utils.pytree, where they
-    cannot be found; ENVIRONMENT.md §8), so torch.save fails on them until it is corrected."""
+    cannot be found; docs/environment.md §8), so torch.save fails on them until it is corrected."""
     monkeypatch.setattr(nt.LIFParameters, "__module__", "norse.torch.functional.lif")
     monkeypatch.setattr(nt.LIFBoxParameters, "__module__", "norse.torch.functional.lif_box")
 

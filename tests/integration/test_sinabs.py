@@ -21,9 +21,9 @@ from sinabs.activation import MaxSpike, MembraneReset, MembraneSubtract, SingleS
 from sinabs.from_torch import from_model  # noqa: E402
 
 import snnc.frontend  # noqa: E402
-from snnc.backends.sim import run  # noqa: E402
 from snnc.diagnostics import SnncError  # noqa: E402
 from snnc.ir.verify import verify_or_raise  # noqa: E402
+from snnc.sim import run  # noqa: E402
 
 T, B = 20, 3
 

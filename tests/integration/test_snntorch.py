@@ -22,7 +22,7 @@ snn = pytest.importorskip("snntorch")
 from snntorch.functional.quant import state_quant  # noqa: E402
 
 import snnc.frontend  # noqa: E402
-from snnc.backends import sim  # noqa: E402
+from snnc import sim  # noqa: E402
 from snnc.diagnostics import SnncError  # noqa: E402
 from snnc.ir.ops import Neuron  # noqa: E402
 from snnc.ir.verify import verify_or_raise  # noqa: E402

@@ -23,7 +23,7 @@ pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 
 import snnc.frontend
-from snnc.backends import sim
+from snnc import sim
 from snnc.diagnostics import SnncError
 from snnc.frontend.spikingjelly import import_sew_resnet
 from snnc.ir.graph import Graph

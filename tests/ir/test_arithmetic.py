@@ -10,13 +10,14 @@ import struct
 import numpy as np
 import pytest
 
+from snnc.backends.loihi.spec import LOIHI
+from snnc.backends.speck.spec import SPECK
 from snnc.diagnostics import SnncError
 from snnc.ir import Graph, GraphBuilder, Linear, Neuron, NumberFormat
 from snnc.ir import serialize as ser
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE
 from snnc.ir.verify import verify
-from snnc.passes.quant_spec import LOIHI, SPECK
 
 
 def test_register_ranges():

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from snnc.backends.sim.engine import window_length
 from snnc.ir import GraphBuilder, Linear, Neuron
 from snnc.ir.graph import Graph
 from snnc.ir.serialize import dumps, loads
+from snnc.sim.engine import window_length
 
 
 def graph(batching):

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 import numpy as np
 from hypothesis import strategies as st
 
-from snnc.backends.sim import run
 from snnc.diagnostics import Diagnostic, errors
 from snnc.ir import (
     AvgPool2d,
@@ -30,6 +29,7 @@ from snnc.ir import (
     verify,
 )
 from snnc.passes.base import Pass, PassContext, run_passes
+from snnc.sim import run
 
 
 def apply(p: Pass, graph: Graph) -> tuple[Graph, PassContext]:

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pass_harness import apply
 
-from snnc.backends.sim import run
 from snnc.diagnostics import SnncError
 from snnc.ir import (
     FLOAT,
@@ -26,6 +25,7 @@ from snnc.ir import (
     Scale,
 )
 from snnc.passes.ann_to_snn import AnnToSnn
+from snnc.sim import run
 
 
 def _mlp(rng) -> object:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from pass_harness import apply, assert_same_spikes, kinds, random_events, rules_at
 
-from snnc.backends.sim import run
 from snnc.ir import FLOAT, AvgPool2d, Conv2d, GraphBuilder, Neuron
 from snnc.passes.absorb_scale import AbsorbScale
 from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
+from snnc.sim import run
 
 IF = Neuron(threshold=1.0)
 

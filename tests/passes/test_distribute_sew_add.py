@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 from pass_harness import agreement, apply, assert_same_spikes, kinds, random_events, rules_at
 
-from snnc.backends.sim import run
 from snnc.ir import FLOAT, Conv2d, Elementwise, Flatten, GraphBuilder, Linear, Neuron
 from snnc.passes.distribute_sew_add import DistributeSewAdd
+from snnc.sim import run
 
 IF = Neuron(threshold=2.0)
 RNG = np.random.default_rng(0)

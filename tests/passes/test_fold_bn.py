@@ -22,9 +22,9 @@ from pass_harness import (
     rules_at,
 )
 
-from snnc.backends.sim import run
 from snnc.ir import AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron
 from snnc.passes.fold_bn import FoldBN, channel_affine
+from snnc.sim import run
 
 RNG = np.random.default_rng(0)
 DYADIC = Params(RNG, dyadic=True)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from pass_harness import apply, kinds
 
-from snnc.backends.sim import run
 from snnc.ir import Elementwise, GraphBuilder
 from snnc.passes.logic_to_neurons import LogicToNeurons
+from snnc.sim import run
 
 TRUTH = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "iand": [0, 1, 0, 0]}  # (a, b) = 00, 01, 10, 11
 

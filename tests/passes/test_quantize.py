@@ -9,14 +9,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from snnc.backends.sim import run
+from snnc.backends.loihi.spec import LOIHI
+from snnc.backends.sim.spec import SIM_INT8, SIM_INT16, sim_spec
+from snnc.backends.speck.spec import SPECK
 from snnc.diagnostics import Severity
 from snnc.ir import FLOAT, SPIKE, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, SumPool2d
 from snnc.ir.serialize import dumps, loads
 from snnc.ir.types import Int
 from snnc.ir.verify import verify
 from snnc.passes.base import PassContext
-from snnc.passes.quantize import LOIHI, SIM_INT8, SIM_INT16, SPECK, Quantize, sim_spec
+from snnc.passes.quantize import Quantize
+from snnc.sim import run
 
 f32 = np.float32
 
@@ -108,7 +111,7 @@ def test_lif_maps_to_decay_multipliers_and_the_target_shift():
     # SpikingJelly's delta charge with rate 1/2: a_v = 1/2 → m = 4096 − round(0.5·4096); g = 1/2 is
     # folded into the weights, so the gain is Lava's input shift 2^6; u is memoryless (i_decay 0)
     assert (int(op.v_decay), int(op.gain), int(op.i_decay), op.charge) == (2048, 64, 0, "affine")
-    assert int(op.threshold) % 64 == 0  # vth << 6 (../shared/targets/loihi.md §1.3)
+    assert int(op.threshold) % 64 == 0  # vth << 6 (docs/targets/loihi.md §1.3)
     assert quantized.node("conv1").op.bias is None and op.bias.shape == (8,)  # Lava adds bias to v
 
 

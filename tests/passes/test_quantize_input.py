@@ -11,14 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_quantize import net
 
-from snnc.backends.sim import run
+from snnc.backends.sim.spec import SIM_INT8, SIM_INT16
 from snnc.diagnostics import Severity, SnncError
 from snnc.ir import FLOAT, SPIKE, GraphBuilder, Input, Int, Linear, MaxPool2d, Neuron, NumberFormat, Reshape, verify
 from snnc.ir.serialize import dumps, loads
 from snnc.passes.base import PassContext, run_passes
 from snnc.passes.maxpool_to_or import MaxpoolToOr
-from snnc.passes.quant_report import membrane_error
-from snnc.passes.quantize import SIM_INT8, SIM_INT16, Quantize
+from snnc.passes.quantize import Quantize
+from snnc.passes.quantize.report import membrane_error
+from snnc.sim import run
 
 f32 = np.float32
 

@@ -1,15 +1,10 @@
 """The sim formats quantize exactly wherever exactness is possible (QuantSpec.lossless_scale)."""
 
-import sys
-from pathlib import Path
-
+import nmnist_cnn
 import numpy as np
 import pytest
 
 import snnc
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
-import nmnist_cnn
 
 
 @pytest.mark.parametrize("bits", [8, 16])

@@ -1,7 +1,7 @@
-"""The Speck spec reproduces sinabs' discretization bit for bit (../shared/targets/speck.md §3.2).
+"""The Speck spec reproduces sinabs' discretization bit for bit (docs/targets/speck.md §3.2).
 
 The reference is sinabs' own `sinabs/backend/dynapcnn/discretize.py`, loaded from its file: the
-`sinabs.backend.dynapcnn` package imports samna at import time (ENVIRONMENT.md §3), but this
+`sinabs.backend.dynapcnn` package imports samna at import time (docs/environment.md §3), but this
 module imports only torch and `sinabs.layers`, so it loads without a stand-in.
 """
 
@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from snnc.backends.speck.spec import SPECK
 from snnc.ir import SPIKE, Conv2d, GraphBuilder, Neuron
 from snnc.passes.base import PassContext
-from snnc.passes.quantize import SPECK, Quantize
+from snnc.passes.quantize import Quantize
 
 torch = pytest.importorskip("torch")
 sinabs = pytest.importorskip("sinabs", reason="sinabs is the reference for the Speck quantizer")

@@ -52,7 +52,7 @@ def test_a_delay_cycle_is_retyped_through_the_delay():
 
 
 def test_the_graphs_arithmetic_and_name_are_kept():
-    from snnc.passes.quantize import sim_spec
+    from snnc.backends.sim.spec import sim_spec
 
     g = pooled()
     quantized = type(g)(g.nodes, "named", sim_spec(8).arithmetic)

@@ -1,51 +1,79 @@
 """The "sim" target: the reference simulator as a compilation target.
 
-Compiling for it runs the sim pipeline (fold, absorb, quantize to 8 or 16 bits, spike-driven
-check; snnc/passes/pipelines.py) and writes the lowered, quantized graph as one `.snnc` file, which
-`snnc inspect` shows and `snnc simulate` runs. The simulator hosts every valid graph, so its
-target check is the verifier.
+Compiling for it runs the sim pipeline (fold what no integer datapath holds, lower average
+pooling, quantize to snnc's 8- or 16-bit format, report what is not spike-driven) and writes the
+lowered, quantized graph as one `.snnc` file, which `snnc inspect` shows and `snnc simulate` runs.
+The simulator hosts every valid graph, so the target has no hardware rules: its check is the
+verifier's.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from snnc.backends.sim.engine import run
-from snnc.backends.sim.result import SimResult
-from snnc.diagnostics import Diagnostic, input_error
-from snnc.ir import serialize
+from snnc.backends.target import Artefacts, Target
+from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph
 from snnc.ir.verify import verify
 from snnc.passes.base import Pass
-from snnc.passes.pipelines import pipeline
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class SimTarget:
+@dataclass(frozen=True)
+class SimOptions:
+    bits: Literal[8, 16] = field(default=8, metadata={"help": "integer width of weights and states (default: 8)"})
+    encoding: tuple[str, ...] | None = field(
+        default=None,
+        metadata={"help": "the layers allowed real-valued inputs (default: those reading the graph input)"},
+    )
+    input_range: tuple[float, float] | None = field(
+        default=None,
+        metadata={
+            "help": "the range LO,HI of real-valued inputs (default: the calibration data's, else 0,1 with a "
+            "warning); write --input-range=-1,1 when LO is negative"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.input_range is not None:
+            lo, hi = self.input_range
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"input_range {lo:g},{hi:g}: two finite numbers, LO must be below HI")
+
+
+class SimTarget(Target):
     name: ClassVar[str] = "sim"
+    summary: ClassVar[str] = "the reference simulator: quantized to snnc's generic 8- or 16-bit integers"
+    Options: ClassVar[type] = SimOptions
 
-    def default_pipeline(self, **options: Any) -> list[Pass]:
-        return pipeline(self.name, **options)
+    def pipeline(self, options: SimOptions, calib: Any = None) -> list[Pass]:
+        """fold-bn, absorb-scale, avgpool-to-sumpool, quantize to `bits`-bit integers, then the
+        spike-driven check as warnings (the simulator runs real-valued layers; chips do not).
+        `calib` is input data [T, B, *shape] with which the quantizer sets the range of real-valued
+        inputs and readouts and measures its error per layer."""
+        from snnc.backends.sim.spec import sim_spec
+        from snnc.passes.absorb_scale import AbsorbScale
+        from snnc.passes.check_spike_driven import CheckSpikeDriven
+        from snnc.passes.fold_bn import FoldBN
+        from snnc.passes.quantize import Quantize
 
-    def check(self, graph: Graph) -> list[Diagnostic]:
+        return [
+            FoldBN(),
+            AbsorbScale(),
+            Quantize(sim_spec(options.bits), calib=calib, input_range=options.input_range),
+            CheckSpikeDriven(encoding=options.encoding, severity=Severity.WARNING),
+        ]
+
+    def check(self, graph: Graph, options: SimOptions) -> list[Diagnostic]:
         return verify(graph)
 
-    def lower(self, graph: Graph, out_dir: Path) -> dict[str, Path]:
+    def lower(self, graph: Graph, out_dir: Path, options: SimOptions) -> Artefacts:
         """Write `<graph name>.sim.snnc` into `out_dir` (created if missing), atomically."""
-        out_dir = Path(out_dir)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise input_error(
-                "IO-WRITE", f"cannot create {out_dir}: {e.strerror or e}", hint="choose a writable directory"
-            ) from None
-        path = out_dir / f"{_UNSAFE.sub('_', graph.name).strip('.') or 'graph'}.{self.name}.snnc"
+        from snnc.backends.output import artefact_path
+        from snnc.ir import serialize
+
+        path = artefact_path(out_dir, graph.name, "sim.snnc")
         serialize.save(graph, path)
         return {"graph": path}
-
-    def simulate(self, graph: Graph, x: Any, record: Iterable[str] = ()) -> SimResult:
-        return run(graph, x, record=record)

@@ -1,0 +1,31 @@
+"""The diagnostic rules of the snnc command line (snnc/cli.py, snnc/commands).
+
+Each rule is documented once, here, beside the code that reports it; snnc/diagnostics/rules.py
+collects every area's table (see there for the conventions).
+"""
+
+from snnc.diagnostics.rules import Rule
+
+RULES = (
+    Rule(
+        "CLI-DATA-READ",
+        "the --data file cannot be read as a plain .npz archive",
+        "`snnc simulate --data` reads numpy .npz archives with pickling disabled, because "
+        "unpickling runs code from the file. Object arrays, .npy or other formats, and damaged "
+        "archives are refused. Save plain numeric arrays: np.savez(path, x=array).",
+    ),
+    Rule(
+        "CLI-DATA-KEY",
+        "no array in the --data archive matches the graph input",
+        "The array for an input is taken by the input's name, else the key 'x', else the only "
+        "array in the archive. The message lists the keys found; rename the array to the input's "
+        "name (shown by `snnc inspect`).",
+    ),
+    Rule(
+        "CLI-OUTPUT-WRITE",
+        "the -o output file cannot be written",
+        "The results could not be written (no permission, disk full, or the path is a directory). "
+        "Nothing was left behind: results go to a temporary file that replaces the target only "
+        "when complete. Choose a writable path.",
+    ),
+)

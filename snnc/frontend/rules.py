@@ -1,0 +1,147 @@
+"""The diagnostic rules of loading models: PyTorch models, pickles, ONNX (snnc/frontend).
+
+Each rule is documented once, here, beside the code that reports it; snnc/diagnostics/rules.py
+collects every area's table (see there for the conventions).
+"""
+
+from snnc.diagnostics.rules import Rule
+
+RULES = (
+    Rule(
+        "FE-UNSUPPORTED-SOURCE",
+        "this version of snnc cannot read the given model source",
+        "snnc.load reads snnc.Graph objects and .snnc files. PyTorch modules, .pt/.pth checkpoints, "
+        "NIR and ONNX files and 'pkg.module:factory' references are read by the frontend, which this "
+        "version does not include yet. Build the graph with snnc.ir.GraphBuilder and save it with "
+        "snnc.ir.serialize.save in the meantime.",
+    ),
+    Rule(
+        "FE-CORRUPT-FILE",
+        "a PyTorch model file cannot be read",
+        "The file is not a PyTorch zip checkpoint (truncated, damaged, or the legacy pre-1.6 "
+        "format) or its pickle cannot be decoded. Save the model again with torch.save from "
+        "PyTorch 1.6 or newer.",
+    ),
+    Rule(
+        "FE-MISSING-CLASS",
+        "a model file refers to code that cannot be imported here",
+        "A pickled model stores references to the classes it was built from; when the library (or "
+        "the version) that defines them is not installed, the model cannot be rebuilt. Install the "
+        "library the model was saved with, or build the model in code and load only its state dict.",
+    ),
+    Rule(
+        "FE-UNSAFE-PICKLE",
+        "a model file refers to code outside snnc's allowlist",
+        "Unpickling can call any importable function, so a model file could run arbitrary code "
+        "when loaded. snnc loads with torch's restricted unpickler and allows only the SNN "
+        "libraries' classes and pure functions; the message names the refused global. Load a file "
+        "you trust with trust_pickle=True, or build the model in code and load its state dict.",
+        "the allowlist in snnc/frontend/safe_load.py",
+    ),
+    Rule(
+        "FE-NOT-A-MODEL",
+        "a model file holds something other than a model",
+        "The file loaded, but it holds e.g. a state dict: weights without the architecture, from "
+        "which no graph can be built. Give the code that builds the model as 'pkg.module:factory' "
+        "together with the weights file.",
+    ),
+    Rule(
+        "FE-FACTORY",
+        "a 'pkg.module:factory' source cannot be imported or returns no model",
+        "The factory is imported and called to build the model; the module or the function was not "
+        "found, or what it returned is not a torch.nn.Module. Check the spelling, that the package "
+        "is importable from the current environment, and that the function returns the model.",
+    ),
+    Rule(
+        "FE-WEIGHTS",
+        "a state dict does not load into the model built by the factory",
+        "The weights file is damaged, holds more than tensors, or its keys and shapes do not match "
+        "the architecture the factory built. Use the state dict saved from the same architecture "
+        "(model.state_dict()).",
+    ),
+    Rule(
+        "FE-INPUT-SHAPE",
+        "the model's input shape is unknown",
+        "To trace a model snnc runs it once on an example input, which needs the per-sample input "
+        "shape; the model does not state it and it cannot be derived from its first layer. Pass "
+        "input_shape=(C, H, W), without the time and batch axes.",
+    ),
+    Rule(
+        "FE-INPUT-DTYPE",
+        "the requested input dtype is unknown",
+        "The graph input's dtype says what values the data holds (spikes, counts, real values) and "
+        "the spike-driven checks and cost model rely on it. Choose one of the dtypes the message "
+        "lists.",
+    ),
+    Rule(
+        "FE-CAPTURE",
+        "running the model on the example input failed",
+        "snnc records what the model computes by running it once; the model raised an error on an "
+        "input of the stated shape and time layout, so the shape is probably wrong or the model "
+        "expects another layout. Check input_shape (per sample, without time and batch) against "
+        "what the model's forward expects.",
+    ),
+    Rule(
+        "FE-LAYOUT",
+        "the model mixes time layouts",
+        "Layers of one model must agree on how time is passed: all step by step, or all on whole "
+        "[T, B, ...] sequences. A mixture cannot be traced into one per-step graph. Put every layer "
+        "in the same step mode (e.g. spikingjelly functional.set_step_mode(net, 'm')).",
+    ),
+    Rule(
+        "FE-TIME-STRUCTURE",
+        "the model does different work at different time steps",
+        "The IR describes one time step that repeats (ARCHITECTURE §2.1), so a model whose forward "
+        "computes something else at some steps (layers skipped, time-dependent branches) has no "
+        "such description. Make the per-step computation the same at every step.",
+    ),
+    Rule(
+        "FE-STATE",
+        "a neuron's state is not threaded from one step to the next",
+        "Neuron state must come from the same neuron at the previous step, starting from a value "
+        "that does not depend on the input, or the stateful op of the IR cannot represent it. Pass "
+        "each neuron its own state from the previous step and initialise it with constants.",
+    ),
+    Rule(
+        "FE-UNSUPPORTED-OP",
+        "the model uses a layer or operation snnc cannot convert",
+        "Every layer must map to an IR op exactly; anything else is rejected rather than silently "
+        "approximated (ARCHITECTURE §2.2). The message names the layer and the operation; replace "
+        "it with a supported one, or register a converter for it.",
+    ),
+    Rule(
+        "FE-UNSUPPORTED-ATTR",
+        "a supported layer uses a setting snnc cannot convert",
+        "The layer type is supported, but this configuration (a padding mode, asymmetric 'same' "
+        "padding, dilated pooling, uneven adaptive pooling, ...) has no exact IR equivalent. Change "
+        "the setting as the hint says.",
+    ),
+    Rule(
+        "FE-BATCHNORM-STATS",
+        "a BatchNorm keeps no running statistics",
+        "Without running mean and variance a BatchNorm normalises each batch by its own statistics, "
+        "so its output depends on the other samples and cannot be folded into weights for a chip. "
+        "Train with track_running_stats=True.",
+    ),
+    Rule(
+        "FE-SHAPE",
+        "a converted layer's shape differs from what the model computed",
+        "After conversion every node's shape is compared with the tensor the model produced while "
+        "traced; a difference means the layer is used in a way the converter does not model, and "
+        "the graph would compute something else. Please report it with the model.",
+    ),
+    Rule(
+        "FE-OUTPUT",
+        "the model returns no tensor that maps to a graph output",
+        "The graph's outputs are the tensors the model returns; none of them was computed from the "
+        "input by converted layers. Return the output spikes, as a tensor or stacked over time.",
+    ),
+    Rule(
+        "FE-ONNX-READ",
+        "an ONNX file cannot be read",
+        "The file is not an ONNX protobuf (truncated, another format), or a node reads a tensor "
+        "nothing computes, or a graph output is computed by no node. Export the model again with "
+        "torch.onnx.export; snnc reads the file with the onnx package and never runs it.",
+        "the ONNX IR specification (onnx/docs/IR.md): graph inputs, initializers, node inputs",
+    ),
+)

@@ -1,0 +1,88 @@
+"""The diagnostic rules of NIR reading and export (snnc/nir).
+
+Each rule is documented once, here, beside the code that reports it; snnc/diagnostics/rules.py
+collects every area's table (see there for the conventions).
+"""
+
+from snnc.diagnostics.rules import Rule
+
+RULES = (
+    Rule(
+        "FE-NIR-READ",
+        "a NIR file or graph cannot be read",
+        "The file is not an HDF5 file written by nir.write, or its node tree lacks what NIR's "
+        "format needs (a 'type' per node, the graph's 'nodes' and 'edges', a node's fields), or an "
+        "edge names a node that does not exist. The message names the node. Export the model again "
+        "with the library's NIR exporter and nir.write.",
+        "nir 1.0.8 nir/serialization.py (read, write) and nir/ir/*.py (each primitive's fields)",
+    ),
+    Rule(
+        "FE-NIR-NORMALIZED",
+        "the NIR reader changed something to make the graph readable (info)",
+        "Real exporters write files that nir.read's type check rejects: neuron parameters as 0-d "
+        "scalars, a batch axis in the Input shape, graphs without Input/Output nodes, cycles "
+        "without a Delay (docs/environment.md §5, §8). snnc broadcasts scalars, drops the leading "
+        "axis when the graph only fits without it, adds the boundary nodes, delays a cycle's back "
+        "edge by one step, picks dt = 1e-4 s when none is given, and infers the shapes itself; "
+        "each note says which of these it did. Nothing to fix unless the note is not what the "
+        "exporter meant (then pass dt or fix the export).",
+    ),
+    Rule(
+        "FE-NIR-SIDECAR",
+        "a NIR file's snnc metadata no longer matches its NIR graph (warning)",
+        "Files written by `snnc export` carry the exact snnc graph in their metadata. When another "
+        "tool has changed the NIR part since (new weights, nodes added or removed), the stored "
+        "graph no longer describes the file, so snnc reads the NIR graph as it reads any NIR file: "
+        "what NIR cannot express (subtract reset, v >= threshold, multi-spikes, ...) is then lost. "
+        "Export the model from snnc again.",
+    ),
+    Rule(
+        "FE-NIR-DT",
+        "the NIR time step is invalid or given for a source that has none",
+        "NIR states neurons in continuous time; snnc discretizes them with forward Euler steps of "
+        "dt seconds (snnc/nir/primitives.py), so dt must be a positive number, and it means "
+        "nothing for PyTorch, ONNX or .snnc sources. Give dt only for .nir models, e.g. dt=1e-4 "
+        "(SpikingJelly's and snnTorch's exporters) or dt=1e-3 (Norse's).",
+    ),
+    Rule(
+        "EXPORT-FORMAT",
+        "the requested export format is unknown",
+        "snnc exports to NIR (to='nir', `snnc export --to nir`); NIR is how SNN libraries and "
+        "chips exchange graphs. Choose nir.",
+    ),
+    Rule(
+        "EXPORT-NIR-UNSUPPORTED",
+        "a node has no NIR primitive",
+        "NIR 1.0.8 has Input, Output, Affine, Linear, Scale, Conv1d/2d, Flatten, Sum/AvgPool2d, "
+        "Delay, Threshold and the I/IF/LI/LIF/CubaLI/CubaLIF neurons; snnc writes additions as "
+        "summed edges. BatchNorm, ReLU, MaxPool2d, Concat, Reshape other than to 1-d and "
+        "Elementwise other than add have no NIR form. Fold BatchNorm (fold-bn), convert ReLU ANNs "
+        "(snnc convert), or replace the op; every such node is listed.",
+        "nir 1.0.8 nir/ir/__init__.py (the serializable primitives)",
+    ),
+    Rule(
+        "EXPORT-NIR-LOSSY",
+        "a plain NIR reader will compute a node differently (warning)",
+        "NIR's neurons fire on v > threshold, reset to v_reset in the same step, emit one spike "
+        "and start at rest (nir/ir/neuron.py). A node that fires on >=, resets by subtraction or "
+        "at the next step, emits several spikes, clamps the membrane, starts elsewhere, has a late "
+        "input or quantized parameters is written as the nearest NIR neuron; snnc reads the exact "
+        "node back from the file's metadata, other tools get the NIR approximation named here.",
+        "nir 1.0.8 nir/ir/neuron.py (IF, LIF, CubaLIF equations)",
+    ),
+    Rule(
+        "EXPORT-WRITE",
+        "the export file cannot be written",
+        "Writing failed (missing directory, no permission, disk full). The file is written to a "
+        "temporary name and renamed only when complete, so an existing file at the path is left "
+        "as it was. Choose a writable path.",
+    ),
+    Rule(
+        "EXPORT-BN-FOLDED",
+        "BatchNorm was folded into the neighbouring layer before export",
+        "NIR has no BatchNorm primitive, so `snnc export --to nir` folds each eval-mode BatchNorm into "
+        "the Conv/Linear before it (or the neuron after it) with the fold-bn pass. The exported "
+        "graph computes the same function in real arithmetic; float sums may differ in the last bit. "
+        "A BatchNorm that cannot be folded exactly stays and is reported as unsupported.",
+    ),
+)

@@ -1,0 +1,383 @@
+"""Integer evaluation of quantized graphs: a plan of exact kernels, and one implementation per op.
+
+A quantized graph (ARCHITECTURE §2.4) is run in integers only, following its `Arithmetic`: the
+results are the target's. The planner walks the graph once and bounds every node's values (max
+|x|), which decides, per node, tensors that hold them exactly:
+
+- state and integer values (Int tensors) are int32 where the bound fits, int64 otherwise;
+- spikes and counts are float32 0/1 and small integers where below 2^24 (exact in float32), so a
+  synaptic kernel reads them without a conversion;
+- a Linear/Conv runs the fastest kernel that is exact for its bound S = max over outputs of
+  Σ|w|·max|x| + |b|: float32 (S < 2^24: every product and partial sum is an integer below 2^24,
+  so any summation order gives the exact sum), else int32 (S < 2^31), else int64 — torch's
+  integer conv and matmul, plain integer arithmetic. Its exact sum then enters the synapse
+  register (`Arithmetic.synapse`, or `.conv`), whose overflow rule is skipped where S fits.
+
+A Linear reading sparse events takes an event-driven path (gather the active inputs' weight rows,
+as a chip does) when the measured density of a chunk is low; the sum is the same integer either
+way. A quantized real-valued input (`Input.format`) arrives as its integers (checks.py encodes
+float data). Graphs with real-valued nodes (BatchNorm, Scale, AvgPool, float inputs) cannot run
+in integers: SIM-QUANTIZED names them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from snnc.diagnostics import input_error
+from snnc.ir.graph import Graph, Node
+from snnc.ir.ops import (
+    Concat,
+    Conv1d,
+    Conv2d,
+    Delay,
+    Elementwise,
+    Flatten,
+    Input,
+    Linear,
+    MaxPool2d,
+    Neuron,
+    Op,
+    Output,
+    ReLU,
+    Reshape,
+    SumPool2d,
+)
+from snnc.ir.quant import Arithmetic, IntRange
+from snnc.ir.types import Count, DType, Float, Int, Spike
+from snnc.sim.int_arith import in_register
+from snnc.sim.int_neuron import IntNeuronState, NeuronPlan
+from snnc.sim.ops import IMPLS, Impl, Setup, concat, elementwise, flatten, identity, reshape
+
+Tensor = torch.Tensor
+EXACT_FLOAT32 = 2**24
+INT32_MAX = 2**31 - 1
+SPARSE_DENSITY = 0.02  # below it a Linear gathers the active inputs' weights (benchmarks/bench_int_sim.py)
+SPARSE_MIN_WEIGHTS = 1 << 16  # smaller layers are cheaper dense whatever the density
+SUPPORTED = (Input, Output, Linear, Conv1d, Conv2d, SumPool2d, MaxPool2d, Flatten, Reshape, Concat)
+SUPPORTED += (Elementwise, ReLU, Neuron, Delay)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Static facts of one integer run: each node's value bound and the dtype that carries it."""
+
+    arithmetic: Arithmetic
+    bounds: dict[str, int]
+    carriers: dict[str, torch.dtype]
+
+
+def is_quantized(graph: Graph) -> bool:
+    return graph.arithmetic is not None or any(n.op.formats() for n in graph)
+
+
+def integer_plan(graph: Graph, arrays: dict[str, np.ndarray], device: torch.device) -> Plan:
+    """The plan for running the quantized `graph` on the input `arrays` (their maxima bound the
+    inputs). SIM-DEVICE off the CPU: GPU convolutions may pick inexact algorithms (FFT, Winograd)
+    and have no integer kernels, so exactness could not be guaranteed there."""
+    if device.type != "cpu":
+        raise input_error(
+            "SIM-DEVICE",
+            f"quantized graphs are simulated in integers on the CPU only, not on {device}",
+            hint='use device="cpu"',
+        )
+    return make_plan(graph, {name: int(np.abs(a).max()) if a.size else 0 for name, a in arrays.items()})
+
+
+def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
+    """Bounds and carriers for `graph`; SIM-QUANTIZED if some node cannot run in integers."""
+    _check_integer(graph)
+    arith: Arithmetic = graph.arithmetic  # type: ignore[assignment]  (the verifier ensured it)
+    bounds: dict[str, int] = {}
+    for node in graph.order:
+        b = _bound(node, bounds, arith, input_max)
+        bounds[node.name] = min(b, _type_bound(node.type.dtype))
+    carriers = {name: _carrier(graph.node(name).type.dtype, b) for name, b in bounds.items()}
+    return Plan(arith, bounds, carriers)
+
+
+def _check_integer(graph: Graph) -> None:
+    bad = [
+        n.name
+        for n in graph
+        if not isinstance(n.op, SUPPORTED)
+        or isinstance(n.type.dtype, Float)
+        or (isinstance(n.op, (Linear, Conv1d, Conv2d, Neuron)) and not n.op.formats())
+    ]
+    if bad:
+        raise input_error(
+            "SIM-QUANTIZED",
+            f"{len(bad)} node(s) of this quantized graph cannot run in integers (real-valued or unquantized): "
+            + ", ".join(bad[:8]),
+            node=bad[0],
+            hint="quantize the whole graph (snnc.passes.quantize) after folding BatchNorm and scales, "
+            "or simulate the float graph",
+        )
+
+
+def _type_bound(dtype: DType) -> int:
+    if isinstance(dtype, Spike):
+        return 1
+    if isinstance(dtype, Count) and dtype.max is not None:
+        return dtype.max
+    if isinstance(dtype, Int):
+        return max(-dtype.min, dtype.max)  # uint8: 255
+    return 2**62
+
+
+def _register(node: Node, arith: Arithmetic) -> IntRange:
+    return arith.conv_range() if isinstance(node.op, (Conv1d, Conv2d)) else arith.synapse
+
+
+def _bound(node: Node, bounds: dict[str, int], arith: Arithmetic, input_max: dict[str, int]) -> int:
+    op = node.op
+    ins = [bounds.get(i, 2**62) for i in node.inputs]  # a Delay's input comes later: its type bounds it
+    if isinstance(op, Input):
+        return input_max[node.name]
+    if isinstance(op, (Linear, Conv1d, Conv2d)):
+        return min(synaptic_sum_bound(op, ins[0]), 2 ** (_register(node, arith).bits - 1))
+    if isinstance(op, SumPool2d):
+        total = ins[0] * math.prod(op.kernel)
+        return total if node.type.dtype.is_event else min(total, 2 ** (arith.synapse.bits - 1))
+    if isinstance(op, Elementwise):
+        if op.fn in ("and", "or", "iand"):
+            return 1
+        total = ins[0] * ins[1] if op.fn == "mul" else ins[0] + ins[1]
+        return total if node.type.dtype.is_event else min(total, 2 ** (arith.synapse.bits - 1))
+    if isinstance(op, Neuron):
+        if op.spikes == "single":
+            return 1
+        if op.spikes == "none":  # the membrane, in the voltage register
+            return 2 ** (arith.voltage.bits - 1)
+        reach = 2 ** (arith.voltage.bits - 1) // max(1, int(np.min(op.threshold)))
+        return reach if op.max_spikes is None else min(reach, op.max_spikes)
+    return max(ins) if ins else 2**62  # shape ops, pooling by max, ReLU, Delay, Output
+
+
+def synaptic_sum_bound(op: Linear | Conv1d | Conv2d, input_bound: int) -> int:
+    """max over outputs of Σ|w|·max|x| + |b|: no product or partial sum can exceed it."""
+    w = np.abs(op.weight.astype(np.int64)).reshape(op.weight.shape[0], -1).sum(axis=1)
+    b = np.zeros_like(w) if op.bias is None else np.abs(op.bias.astype(np.int64))
+    return int((w * input_bound + b).max()) if w.size else 0
+
+
+def _carrier(dtype: DType, bound: int) -> torch.dtype:
+    """float32 for values below 2^24 (exact, and what the synaptic kernels and the activity meters
+    read fastest), else the narrowest integer dtype that holds them."""
+    if bound < EXACT_FLOAT32:
+        return torch.float32
+    return torch.int32 if bound <= INT32_MAX else torch.int64
+
+
+def feed_dtype(carrier: torch.dtype) -> type[np.generic]:
+    """The numpy dtype an input array is converted to before it becomes a tensor."""
+    return {torch.float32: np.float32, torch.int32: np.int32}.get(carrier, np.int64)
+
+
+# --- kernels ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SynapseState:
+    """A Linear/Conv's weights in its kernel's dtype, and where its exact sum goes."""
+
+    fn: Callable[[Tensor, Tensor, Tensor | None], Tensor]
+    weight: Tensor
+    bias: Tensor | None
+    compute: torch.dtype
+    out: torch.dtype
+    register: IntRange | None  # None: the sum provably fits, the overflow rule is a no-op
+    sparse: bool  # may take the event-driven path
+
+
+def _synapse_init(plan: Plan) -> Callable[[Node, Setup], SynapseState]:
+    def init(node: Node, setup: Setup) -> SynapseState:
+        op = node.op
+        (source,) = node.inputs
+        total = synaptic_sum_bound(op, plan.bounds[source])
+        if total < EXACT_FLOAT32 and plan.carriers[source] == torch.float32:
+            compute = torch.float32
+        else:
+            compute = torch.int32 if total <= INT32_MAX else torch.int64
+        if total >= 2**63:
+            raise input_error(
+                "SIM-QUANTIZED",
+                f"sums of up to {total} exceed 64-bit integers",
+                node=node.name,
+                hint="quantize the layer's inputs to fewer bits",
+            )
+        register = _register(node, plan.arithmetic)
+        weight = torch.tensor(op.weight, dtype=compute, device=setup.device)
+        bias = None if op.bias is None else torch.tensor(op.bias, dtype=compute, device=setup.device)
+        sparse = isinstance(op, Linear) and compute == torch.float32 and op.weight.size >= SPARSE_MIN_WEIGHTS
+        return SynapseState(
+            _KERNELS[type(op)](op),
+            weight.t().contiguous() if sparse else weight,
+            bias,
+            compute,
+            plan.carriers[node.name],
+            register if total > register.max else None,
+            sparse,
+        )
+
+    return init
+
+
+def _linear(op: Linear) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
+    return F.linear
+
+
+def _conv(op: Conv1d | Conv2d) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
+    conv = F.conv1d if isinstance(op, Conv1d) else F.conv2d
+    return lambda x, w, b: conv(x, w, b, op.stride, op.padding, op.dilation, op.groups)
+
+
+_KERNELS: dict[type[Op], Callable[[Any], Callable[[Tensor, Tensor, Tensor | None], Tensor]]] = {
+    Linear: _linear,
+    Conv1d: _conv,
+    Conv2d: _conv,
+}
+
+
+def synapse(op: Op, xs: list[Tensor], st: SynapseState) -> Tensor:
+    """The exact integer sum, through the synapse register, in the node's carrier."""
+    (x,) = xs
+    flat = x.flatten(0, 1).to(st.compute)
+    if st.sparse and int(torch.count_nonzero(flat)) < SPARSE_DENSITY * flat.numel():
+        y = torch.sparse.mm(flat.to_sparse(), st.weight)  # the active inputs' weight rows, summed
+        y = y if st.bias is None else y + st.bias
+    else:
+        y = st.fn(flat, st.weight.t() if st.sparse else st.weight, st.bias)
+    y = y.unflatten(0, x.shape[:2])
+    if st.register is None:
+        return y.to(st.out)
+    return in_register(y.to(torch.int64), st.register).to(st.out)
+
+
+def _pooling_init(plan: Plan) -> Callable[[Node, Setup], tuple[torch.dtype, IntRange | None]]:
+    def init(node: Node, setup: Setup) -> tuple[torch.dtype, IntRange | None]:
+        total = plan.bounds[node.inputs[0]] * math.prod(node.op.kernel)
+        register = plan.arithmetic.synapse
+        wraps = isinstance(node.op, SumPool2d) and isinstance(node.type.dtype, Int) and total > register.max
+        return plan.carriers[node.name], register if wraps else None
+
+    return init
+
+
+def sumpool2d(op: SumPool2d, xs: list[Tensor], st: tuple[torch.dtype, IntRange | None]) -> Tensor:
+    """Window sums, exact in the input's dtype (float32 below 2^24) in any order: strided adds of
+    the zero-padded input, rows then columns (a tenth of avg_pool2d's time on spike maps), or
+    avg_pool2d dividing by 1 where ceil_mode makes partial windows."""
+    out, register = st
+    (x,) = xs
+    wide = x if register is None else x.to(torch.int64)
+    if op.ceil_mode:
+        flat = wide.flatten(0, 1)
+        y = F.avg_pool2d(flat, op.kernel, op.stride, op.padding, True, True, divisor_override=1).unflatten(
+            0, x.shape[:2]
+        )
+    else:
+        y = _window_sums(F.pad(wide, (op.padding[1],) * 2 + (op.padding[0],) * 2), op.kernel, op.stride)
+    return (y if register is None else in_register(y, register)).to(out)
+
+
+def _window_sums(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> Tensor:
+    """Σ over each kernel window of the last two axes (no padding, floor of the window count)."""
+    for axis, k, s in ((-2, kernel[0], stride[0]), (-1, kernel[1], stride[1])):
+        count = (x.shape[axis] - k) // s + 1
+        parts = [x.narrow(axis, i, s * (count - 1) + 1) for i in range(k)]
+        index = [slice(None)] * x.dim()
+        index[axis] = slice(None, None, s)
+        total = parts[0][tuple(index)]
+        for part in parts[1:]:
+            total = total + part[tuple(index)]
+        x = total
+    return x
+
+
+def maxpool2d(op: MaxPool2d, xs: list[Tensor], st: Any) -> Tensor:
+    (x,) = xs
+    return F.max_pool2d(x.flatten(0, 1), op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode).unflatten(
+        0, x.shape[:2]
+    )
+
+
+def _cast_init(plan: Plan) -> Callable[[Node, Setup], torch.dtype]:
+    return lambda node, setup: plan.carriers[node.name]
+
+
+def cast(kernel: Callable[[Any, list[Tensor], Any], Tensor]) -> Callable[[Any, list[Tensor], torch.dtype], Tensor]:
+    """A dtype-agnostic float kernel, its inputs and output in the node's carrier."""
+    return lambda op, xs, carrier: kernel(op, [x.to(carrier) for x in xs], None).to(carrier)
+
+
+def integer_add(op: Elementwise, xs: list[Tensor], st: tuple[torch.dtype, IntRange | None]) -> Tensor:
+    """Logic on spikes, and sums or products exact in the carrier (float32 events below 2^24), else
+    in int64 through the synapse register."""
+    out, register = st
+    if register is None:
+        return elementwise(op, [x.to(out) for x in xs], None)
+    a, b = (x.to(torch.int64) for x in xs)
+    y = elementwise(op, [a, b], None)
+    return (y if register is None else in_register(y, register)).to(out)
+
+
+def _elementwise_init(plan: Plan) -> Callable[[Node, Setup], tuple[torch.dtype, IntRange | None]]:
+    def init(node: Node, setup: Setup) -> tuple[torch.dtype, IntRange | None]:
+        a, b = (plan.bounds[i] for i in node.inputs)
+        total = a * b if node.op.fn == "mul" else a + b
+        register = plan.arithmetic.synapse
+        wraps = isinstance(node.type.dtype, Int) and total > register.max
+        return plan.carriers[node.name], register if wraps else None
+
+    return init
+
+
+def relu(op: ReLU, xs: list[Tensor], carrier: torch.dtype) -> Tensor:
+    return torch.clamp_min(xs[0], 0).to(carrier)
+
+
+class IntDelayLine:
+    """A Delay's last `steps` inputs in the node's carrier (zeros before the run starts)."""
+
+    def __init__(self, node: Node, setup: Setup, carrier: torch.dtype) -> None:
+        self.buffer = torch.zeros((node.op.steps, setup.batch, *node.type.shape), dtype=carrier, device=setup.device)
+
+    def upcoming(self) -> Tensor:
+        return self.buffer[:1]
+
+
+def integer_impls(plan: Plan) -> dict[type[Op], Impl]:
+    """The implementation of every op kind for this plan (the float table's, with integer kernels)."""
+    carrier = _cast_init(plan)
+
+    def neuron_init(node: Node, setup: Setup) -> IntNeuronState:
+        op: Neuron = node.op  # type: ignore[assignment]
+        bound = plan.bounds[node.inputs[0]]
+        dtype = NeuronPlan.state_dtype(op, plan.arithmetic, bound)
+        neuron_plan = NeuronPlan(plan.arithmetic, bound, dtype, plan.carriers[node.name])
+        return IntNeuronState(op, neuron_plan, node.type.shape, setup.batch, setup.device, setup.record)
+
+    def delay_init(node: Node, setup: Setup) -> IntDelayLine:
+        return IntDelayLine(node, setup, plan.carriers[node.name])
+
+    impls = dict(IMPLS)
+    synapse_init = _synapse_init(plan)
+    impls.update({kind: Impl(synapse, synapse_init) for kind in (Linear, Conv1d, Conv2d)})
+    impls[SumPool2d] = Impl(sumpool2d, _pooling_init(plan))
+    impls[MaxPool2d] = Impl(cast(lambda op, xs, _: maxpool2d(op, xs, None)), carrier)
+    impls[Elementwise] = Impl(integer_add, _elementwise_init(plan))
+    impls[ReLU] = Impl(relu, carrier)
+    impls[Neuron] = Impl(lambda op, xs, st: st.run(xs[0], xs[1] if len(xs) > 1 else None), neuron_init)
+    impls[Delay] = Impl(IMPLS[Delay].run, delay_init)
+    for kind, kernel in ((Input, identity), (Output, identity), (Flatten, flatten), (Reshape, reshape)):
+        impls[kind] = Impl(cast(kernel), carrier)
+    impls[Concat] = Impl(cast(concat), carrier)
+    return impls

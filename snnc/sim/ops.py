@@ -1,0 +1,248 @@
+"""One implementation per op kind, registered in `IMPLS` (the executable definition of the IR).
+
+Every implementation maps time-major input chunks [n, B, *shape] (n = T when the engine runs a
+node layer at a time, n = 1 step by step) to its output chunk, on float32 tensors. Stateless ops
+use torch.nn.functional exactly as PyTorch and the SNN libraries' forwards do, so results agree
+bit for bit; the ones that need a batch axis see the n·B samples as one batch, as SpikingJelly's
+multi-step `SeqToANNContainer` does. State that must persist across chunks (a neuron's membrane,
+a delay line) lives in the object `init` builds once per run.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from snnc.ir.graph import Node
+from snnc.ir.ops import (
+    AvgPool2d,
+    BatchNorm,
+    Concat,
+    Conv1d,
+    Conv2d,
+    Delay,
+    Elementwise,
+    Flatten,
+    Input,
+    Linear,
+    MaxPool2d,
+    Neuron,
+    Op,
+    Output,
+    ReLU,
+    Reshape,
+    Scale,
+    SumPool2d,
+)
+from snnc.sim.neuron import NeuronState
+
+Tensor = torch.Tensor
+Params = dict[str, Tensor]
+Kernel = Callable[[Any, list[Tensor], Any], Tensor]  # (op, input chunks, node state) → output chunk
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What building a node's per-run state needs to know."""
+
+    batch: int
+    device: torch.device
+    record: frozenset[str]  # neuron variables asked of this node ("v", "h", "i")
+
+
+@dataclass(frozen=True)
+class Impl:
+    """How the simulator evaluates one op kind: `init` builds a node's state for one run, `run`
+    maps the input chunks to the output chunk and advances that state."""
+
+    run: Kernel
+    init: Callable[[Node, Setup], Any]
+
+
+def _params(node: Node, setup: Setup) -> Params:
+    """A stateless op's parameters as float32 tensors on the run's device, converted once per run."""
+    return {name: torch.tensor(value, device=setup.device) for name, value in node.op.params()}
+
+
+IMPLS: dict[type[Op], Impl] = {}
+
+
+def impl(*kinds: type[Op], init: Callable[[Node, Setup], Any] = _params) -> Callable[[Kernel], Kernel]:
+    """Register the decorated function as the implementation of `kinds`."""
+
+    def register(fn: Kernel) -> Kernel:
+        for kind in kinds:
+            IMPLS[kind] = Impl(fn, init)
+        return fn
+
+    return register
+
+
+def _samples(fn: Callable[[Any, Tensor, Params], Tensor]) -> Callable[[Any, list[Tensor], Params], Tensor]:
+    """Lift a per-sample op on a batch [N, *shape] to chunks [n, B, *shape] (N = n·B)."""
+
+    @functools.wraps(fn)
+    def run(op: Any, xs: list[Tensor], params: Params) -> Tensor:
+        (x,) = xs
+        return fn(op, x.flatten(0, 1), params).unflatten(0, x.shape[:2])
+
+    return run
+
+
+def _per_channel(value: Tensor, rank: int) -> Tensor:
+    """A scalar or (C,) factor shaped to broadcast over [n, B, C, *spatial] with `rank` per-sample axes."""
+    return value if value.dim() == 0 else value.reshape(value.shape[0], *([1] * (rank - 1)))
+
+
+# --- boundary ---------------------------------------------------------------------------------
+
+
+@impl(Input, Output)
+def identity(op: Input | Output, xs: list[Tensor], params: Params) -> Tensor:
+    return xs[0]
+
+
+# --- synaptic ---------------------------------------------------------------------------------
+
+
+@impl(Linear)
+@_samples
+def linear(op: Linear, x: Tensor, p: Params) -> Tensor:
+    return F.linear(x, p["weight"], p.get("bias"))
+
+
+@impl(Conv1d)
+@_samples
+def conv1d(op: Conv1d, x: Tensor, p: Params) -> Tensor:
+    return F.conv1d(x, p["weight"], p.get("bias"), op.stride, op.padding, op.dilation, op.groups)
+
+
+@impl(Conv2d)
+@_samples
+def conv2d(op: Conv2d, x: Tensor, p: Params) -> Tensor:
+    return F.conv2d(x, p["weight"], p.get("bias"), op.stride, op.padding, op.dilation, op.groups)
+
+
+# --- per-channel affine -----------------------------------------------------------------------
+
+
+@impl(BatchNorm)
+@_samples
+def batchnorm(op: BatchNorm, x: Tensor, p: Params) -> Tensor:
+    return F.batch_norm(x, p["mean"], p["var"], p["weight"], p["bias"], training=False, eps=op.eps)
+
+
+@impl(Scale)
+def scale(op: Scale, xs: list[Tensor], p: Params) -> Tensor:
+    (x,) = xs
+    return x * _per_channel(p["factor"], x.dim() - 2)
+
+
+# --- pooling ----------------------------------------------------------------------------------
+
+
+@impl(AvgPool2d)
+@_samples
+def avgpool2d(op: AvgPool2d, x: Tensor, p: Params) -> Tensor:
+    return F.avg_pool2d(x, op.kernel, op.stride, op.padding, op.ceil_mode, op.count_include_pad)
+
+
+@impl(SumPool2d)
+@_samples
+def sumpool2d(op: SumPool2d, x: Tensor, p: Params) -> Tensor:
+    """sinabs' float order: the window mean times the window area, fl(fl(Σ/area)·area)
+    (sinabs/layers/pool2d.py: SumPool2d is nn.LPPool2d(1, k); torch/nn/functional.py: lp_pool2d).
+    Exact for event counts when the area is a power of two; the integer simulation sums exactly."""
+    area = op.kernel[0] * op.kernel[1]
+    mean = F.avg_pool2d(x, op.kernel, op.stride, op.padding, op.ceil_mode, True, divisor_override=area)
+    return mean * area
+
+
+@impl(MaxPool2d)
+@_samples
+def maxpool2d(op: MaxPool2d, x: Tensor, p: Params) -> Tensor:
+    return F.max_pool2d(x, op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode)
+
+
+# --- shape ------------------------------------------------------------------------------------
+
+
+@impl(Flatten)
+def flatten(op: Flatten, xs: list[Tensor], p: Params) -> Tensor:
+    (x,) = xs
+    rank = x.dim() - 2
+    return x.flatten(op.start % rank + 2, op.end % rank + 2)
+
+
+@impl(Reshape)
+def reshape(op: Reshape, xs: list[Tensor], p: Params) -> Tensor:
+    (x,) = xs
+    return x.reshape(*x.shape[:2], *op.shape)
+
+
+@impl(Concat)
+def concat(op: Concat, xs: list[Tensor], p: Params) -> Tensor:
+    return torch.cat(xs, dim=op.axis + 2)
+
+
+# --- elementwise ------------------------------------------------------------------------------
+
+_ELEMENTWISE: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "add": torch.add,
+    "sub": torch.sub,
+    "mul": torch.mul,
+    "and": torch.mul,  # a·b on {0, 1}
+    "or": torch.maximum,  # max(a, b) on {0, 1}
+    "iand": lambda a, b: (1 - a) * b,  # (not a) and b
+}
+
+
+@impl(Elementwise)
+def elementwise(op: Elementwise, xs: list[Tensor], p: Params) -> Tensor:
+    a, b = xs
+    return _ELEMENTWISE[op.fn](a, b)
+
+
+@impl(ReLU)
+def relu(op: ReLU, xs: list[Tensor], p: Params) -> Tensor:
+    return F.relu(xs[0])
+
+
+# --- stateful ---------------------------------------------------------------------------------
+
+
+def _neuron_state(node: Node, setup: Setup) -> NeuronState:
+    return NeuronState(node.op, node.type.shape, setup.batch, setup.device, setup.record)
+
+
+@impl(Neuron, init=_neuron_state)
+def neuron(op: Neuron, xs: list[Tensor], state: NeuronState) -> Tensor:
+    return state.run(xs[0], xs[1] if len(xs) > 1 else None)
+
+
+class DelayLine:
+    """The last `steps` inputs a Delay has seen (zeros before the run starts)."""
+
+    def __init__(self, node: Node, setup: Setup) -> None:
+        steps = node.op.steps
+        self.buffer = torch.zeros((steps, setup.batch, *node.type.shape), device=setup.device)
+
+    def upcoming(self) -> Tensor:
+        """The output of the next step, [1, B, *shape]: already known because steps ≥ 1."""
+        return self.buffer[:1]
+
+
+@impl(Delay, init=DelayLine)
+def delay(op: Delay, xs: list[Tensor], line: DelayLine) -> Tensor:
+    """y[t] = x[t − steps]: the chunk's output is the buffered inputs followed by the chunk's own,
+    cut to its length; the chunk's last `steps` inputs stay buffered."""
+    (x,) = xs
+    n = x.shape[0]
+    joined = torch.cat([line.buffer, x])
+    line.buffer = joined[n:]
+    return joined[:n]

@@ -1,0 +1,185 @@
+"""Quantized graphs run in integers: random conv/pool/linear/neuron stacks against the numpy int64
+reference bit for bit, every kernel choice (float32-exact, pure integer, event-driven, windows,
+step by step) giving the same integers, and the refusals (SIM-QUANTIZED, SIM-DEVICE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from int_reference import neuron as neuron_reference
+from int_reference import register
+from int_reference import synapse as synapse_reference
+
+from snnc.diagnostics import SnncError
+from snnc.ir import Conv2d, Elementwise, Flatten, GraphBuilder, Int, Linear, Neuron, NumberFormat, Scale, SumPool2d
+from snnc.ir.quant import Arithmetic, IntRange, Mantissa
+from snnc.ir.types import SPIKE, TensorType
+from snnc.ir.verify import verify
+from snnc.sim import int_ops, run
+
+S8 = NumberFormat(8)
+
+
+def arithmetic(synapse: IntRange, voltage: IntRange, shift: int, rounding: str) -> Arithmetic:
+    wide = IntRange(32, "saturate")
+    bits = voltage.bits
+    return Arithmetic("t", synapse, wide, voltage, voltage, shift, rounding, Mantissa(bits), Mantissa(bits),
+                      Mantissa(bits))  # fmt: skip
+
+
+def lif(arith: Arithmetic, threshold: int, v_decay: int, reset: str) -> Neuron:
+    return Neuron(threshold=threshold, v_decay=v_decay, reset=reset, state_format=NumberFormat(arith.voltage.bits))
+
+
+@st.composite
+def stacks(draw):
+    """x (spikes 2×8×8) → conv → neuron → sum pool → flatten → linear → neuron, random integers."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    bits = draw(st.integers(8, 16))
+    arith = arithmetic(
+        IntRange(draw(st.integers(6, 32)), draw(st.sampled_from(["wrap", "saturate"]))),
+        IntRange(bits, draw(st.sampled_from(["wrap", "saturate", "saturate_symmetric"]))),
+        draw(st.integers(0, bits - 2)),  # 2^k must fit the state format
+        draw(st.sampled_from(["floor", "toward_zero"])),
+    )
+    half, one = 2 ** (bits - 1), arith.decay_one
+    stride, pad = draw(st.integers(1, 2)), draw(st.integers(0, 1))
+    conv = Conv2d(
+        rng.integers(-128, 128, (3, 2, 3, 3)),
+        rng.integers(-128, 128, 3) if draw(st.booleans()) else None,
+        stride=stride,
+        padding=pad,
+        weight_format=S8,
+    )
+    b = GraphBuilder("stack", arithmetic=arith)
+    c = b.add("conv", conv, b.input("x", (2, 8, 8), SPIKE))
+    n1 = b.add("n1", lif(arith, int(rng.integers(1, half)), int(rng.integers(0, one + 1)), "subtract"), c)
+    flat = b.add("flat", Flatten(), b.add("pool", SumPool2d(2), n1))
+    fc = Linear(rng.integers(-128, 128, (4, b.type_of(flat).shape[0])), weight_format=S8)
+    n2 = b.add(
+        "n2", lif(arith, int(rng.integers(1, half)), int(rng.integers(0, one + 1)), "zero"), b.add("fc", fc, flat)
+    )
+    b.output("out", n2)
+    graph = b.build()
+    steps, batch = draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    x = (rng.random((steps, batch, 2, 8, 8)) < draw(st.floats(0.05, 0.9))).astype(np.uint8)
+    return graph, x
+
+
+def reference(graph, x: np.ndarray) -> dict[str, np.ndarray]:
+    """The stack, op by op, in numpy int64."""
+    arith = graph.arithmetic
+    out: dict[str, np.ndarray] = {}
+    out["conv"] = synapse_reference(graph.node("conv").op, arith, x)
+    out["n1"] = neuron_reference(graph.node("n1").op, arith, out["conv"])["s"]
+    t, b, c, h, w = out["n1"].shape
+    pooled = out["n1"][..., : h // 2 * 2, : w // 2 * 2].reshape(t, b, c, h // 2, 2, w // 2, 2).sum(axis=(4, 6))
+    out["fc"] = synapse_reference(graph.node("fc").op, arith, pooled.reshape(t, b, -1))
+    out["n2"] = neuron_reference(graph.node("n2").op, arith, out["fc"])["s"]
+    return out
+
+
+LAYERS = ("conv", "n1", "fc", "n2")
+
+
+def layers(graph, x, **options) -> dict[str, np.ndarray]:
+    result = run(graph, x, record=[f"{name}:out" for name in LAYERS], **options)
+    return {name: result.traces[name]["out"].astype(np.int64) for name in LAYERS}
+
+
+@settings(max_examples=40, deadline=None)
+@given(stacks())
+def test_stacks_match_the_numpy_reference_bit_for_bit(case):
+    graph, x = case
+    assert verify(graph) == []
+    got, want = layers(graph, x), reference(graph, x)
+    for name in LAYERS:
+        assert np.array_equal(got[name], want[name]), name
+
+
+@settings(max_examples=15, deadline=None)
+@given(stacks())
+def test_every_kernel_and_schedule_gives_the_same_integers(monkeypatch_module, case):
+    graph, x = case
+    default = layers(graph, x)
+    assert all(np.array_equal(default[k], v) for k, v in layers(graph, x, _stepwise=True).items())
+    assert all(np.array_equal(default[k], v) for k, v in layers(graph, x, _window=1).items())
+    with monkeypatch_module.context() as m:
+        m.setattr(int_ops, "EXACT_FLOAT32", 0)  # no float32 kernel or carrier: integer tensors only
+        integer = layers(graph, x)
+    assert all(np.array_equal(default[k], v) for k, v in integer.items())
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as m:
+        yield m
+
+
+def test_event_driven_linear_gives_the_dense_sums(monkeypatch):
+    """A wide Linear on sparse spikes gathers the active inputs' rows; the sums are the same."""
+    rng = np.random.default_rng(1)
+    arith = arithmetic(IntRange(32, "saturate"), IntRange(24, "saturate"), 8, "floor")
+    b = GraphBuilder("wide", arithmetic=arith)
+    fc = b.add("fc", Linear(rng.integers(-128, 128, (256, 512)), weight_format=S8), b.input("x", (512,), SPIKE))
+    b.output("out", b.add("n", lif(arith, 300, 256, "zero"), fc))
+    graph = b.build()
+    x = (rng.random((20, 4, 512)) < 0.01).astype(np.uint8)
+    sums = {}
+    for density in (1.0, 0.0):  # always the event path, never
+        monkeypatch.setattr(int_ops, "SPARSE_DENSITY", density)
+        sums[density] = run(graph, x, record=["fc:out", "n:v"]).traces
+    assert np.array_equal(sums[1.0]["fc"]["out"], sums[0.0]["fc"]["out"])
+    assert np.array_equal(sums[1.0]["n"]["v"], sums[0.0]["n"]["v"])
+    assert np.array_equal(sums[0.0]["fc"]["out"], x.astype(np.int64) @ graph.node("fc").op.weight.T)
+
+
+def test_recurrence_through_a_delay_runs_in_integers():
+    """x → fc → add(·, delay(rec(n))) → n: step by step, against a numpy loop."""
+    arith = arithmetic(IntRange(12, "wrap"), IntRange(12, "saturate"), 4, "toward_zero")
+    rng = np.random.default_rng(2)
+    w_in, w_rec = rng.integers(-100, 100, (3, 4)), rng.integers(-100, 100, (3, 3))
+    b = GraphBuilder("rec", arithmetic=arith)
+    fc = b.add("fc", Linear(w_in, weight_format=S8), b.input("x", (4,), SPIKE))
+    delay = b.delay("d", 1, TensorType((3,), Int(32)))
+    total = b.add("sum", Elementwise("add"), fc, delay)
+    n = b.add("n", lif(arith, 150, 12, "subtract"), total)
+    b.connect(delay, b.add("rec", Linear(w_rec, weight_format=S8), n))
+    b.output("out", n)
+    graph = b.build()
+    assert verify(graph) == []
+    x = (rng.random((30, 2, 4)) < 0.5).astype(np.uint8)
+    got = run(graph, x).output
+    op = graph.node("n").op
+    s = np.zeros((2, 3), np.int64)
+    v = np.zeros((2, 3), np.int64)
+    want = []
+    for xt in x.astype(np.int64):
+        total = register(register(xt @ w_in.T, arith.synapse) + register(s @ w_rec.T, arith.synapse), arith.synapse)
+        one = neuron_reference(op.replace(v_init=v), arith, total[None])
+        s, v = one["s"][0], one["v"][0]
+        want.append(s)
+    assert np.array_equal(got, np.stack(want))
+
+
+def test_real_valued_nodes_cannot_run_in_integers():
+    arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 4, "floor")
+    b = GraphBuilder("mixed", arithmetic=arith)
+    fc = b.add("fc", Linear(np.ones((2, 3), np.int64), weight_format=S8), b.input("x", (3,), SPIKE))
+    b.output("out", b.add("scale", Scale(np.float32(0.5)), fc))
+    with pytest.raises(SnncError) as err:
+        run(b.build(), np.zeros((2, 1, 3)))
+    (diag,) = err.value.diagnostics
+    assert (diag.rule, diag.node) == ("SIM-QUANTIZED", "scale")
+
+
+def test_integer_simulation_is_cpu_only():
+    arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 4, "floor")
+    b = GraphBuilder("g", arithmetic=arith)
+    b.output("out", b.add("n", lif(arith, 5, 16, "zero"), b.input("x", (3,), Int(8))))
+    with pytest.raises(SnncError) as err:
+        int_ops.integer_plan(b.build(), {"x": np.zeros((1, 1, 3))}, torch.device("cuda"))
+    assert err.value.diagnostics[0].rule == "SIM-DEVICE"
