@@ -20,7 +20,7 @@ import snnc
 from snnc.commands.common import print_errors
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in snnc, not in the user's model or input
-VERBS = ("inspect", "simulate", "report", "compile", "check", "export", "convert")
+VERBS = ("inspect", "simulate", "report", "compile", "check", "validate", "export", "convert")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

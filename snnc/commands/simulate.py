@@ -14,9 +14,9 @@ from snnc.commands.common import (
     load_model,
     print_activity,
     print_json,
-    read_data,
     write_npz_atomically,
 )
+from snnc.commands.data import add_data_arguments, read_input
 
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -24,12 +24,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
         "simulate", parents=[common], help="run a model in the reference simulator", description=run.__doc__
     )
     add_model_arguments(parser)
-    parser.add_argument(
-        "--data",
-        required=True,
-        metavar="X.npz",
-        help="input [T, B, *shape]: the array named after the graph input, else 'x', else the only one",
-    )
+    add_data_arguments(parser)
     parser.add_argument("-o", "--output", metavar="OUT.npz", help="write outputs and traces to this .npz file")
     parser.add_argument(
         "--record", default="", metavar="VAR,...", help="state variables to trace, comma-separated (e.g. v,i)"
@@ -40,7 +35,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run a graph on recorded input spikes; print per-node activity and the outputs' spike counts."""
     graph = load_model(args)
-    x = read_data(Path(args.data), graph)
+    x = read_input(args, graph)
     record = tuple(v.strip() for v in args.record.split(",") if v.strip())
     result = snnc.simulate(graph, x, record=record)
     if args.output:

@@ -40,8 +40,6 @@ def load(
 ) -> Graph:
     """The IR graph of `source` (not yet verified: the caller verifies). `dt` is the time step of
     a NIR source; `diagnostics` receives what the NIR reader normalized (info) and its warnings."""
-    import torch
-
     from snnc.frontend.onnx import is_onnx_path
     from snnc.nir.read import is_nir_graph, is_nir_path
 
@@ -51,34 +49,48 @@ def load(
         return _interchange(source, input_shape, input_dtype, dt, diagnostics)
     if dt is not None:
         raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
-    if isinstance(source, torch.nn.Module):
-        return from_module(source, input_shape, input_dtype=input_dtype)
+    model = module_of(source, trust_pickle=trust_pickle, weights=weights)
+    if model is not None:
+        return from_module(model, input_shape, input_dtype=input_dtype)
     text = str(source)
-    if ":" in text and not Path(text).exists() and not text.startswith(("/", ".")):
-        return from_module(from_factory(text, weights), input_shape, input_dtype=input_dtype)
-    path = Path(text)
-    suffix = path.suffix.lower()
-    if suffix == ".snnc":
+    if Path(text).suffix.lower() == ".snnc":
         from snnc.ir import serialize
 
-        return serialize.load(path)
-    if suffix in (".pt", ".pth"):
-        from snnc.frontend.safe_load import load_pickled_model
-
-        model = load_pickled_model(path, trust_pickle=trust_pickle)
-        if not isinstance(model, torch.nn.Module):
-            raise input_error(
-                "FE-NOT-A-MODEL",
-                f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
-                hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
-            )
-        return from_module(model, input_shape, input_dtype=input_dtype)
+        return serialize.load(Path(text))
     raise input_error(
         "FE-UNSUPPORTED-SOURCE",
         f"cannot load {text!r}: snnc reads nn.Module objects, .pt/.pth model files, "
         "'pkg.module:factory', .nir, .onnx and .snnc files",
         hint="save the model with torch.save(model, 'model.pt'), or give the factory that builds it",
     )
+
+
+def module_of(source: Any, *, trust_pickle: bool = False, weights: str | Path | None = None) -> Any:
+    """The PyTorch model `source` stands for (an nn.Module, a `.pt`/`.pth` file holding one, or
+    `"pkg.module:factory"` with optional `weights`), or None for sources that are no torch model
+    (graphs, `.snnc`, NIR and ONNX files). `snnc validate` runs this model as its library does."""
+    import torch
+
+    if isinstance(source, torch.nn.Module):
+        return source
+    if isinstance(source, Graph) or not isinstance(source, (str, Path)):
+        return None
+    text = str(source)
+    if ":" in text and not Path(text).exists() and not text.startswith(("/", ".")):
+        return from_factory(text, weights)
+    path = Path(text)
+    if path.suffix.lower() not in (".pt", ".pth"):
+        return None
+    from snnc.frontend.safe_load import load_pickled_model
+
+    model = load_pickled_model(path, trust_pickle=trust_pickle)
+    if not isinstance(model, torch.nn.Module):
+        raise input_error(
+            "FE-NOT-A-MODEL",
+            f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
+            hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
+        )
+    return model
 
 
 def _interchange(
