@@ -51,7 +51,13 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--encoding-once", action="store_true", help="count a static real-valued input layer once per sample"
     )
-    parser.add_argument("--integer-inputs", choices=("mac", "ac"), default="mac", help="how count inputs are charged")
+    parser.add_argument(
+        "--integer-inputs",
+        choices=("mac", "ac"),
+        default="ac",
+        help="how a count k > 1 reaching a layer (sum-pooled spikes) is charged: ac (default) k accumulates per "
+        "connection, as the chips do; mac one multiply-accumulate per non-zero input",
+    )
     parser.add_argument("--sops", choices=("exact", "paper"), default="exact", help="ACs from exact or fr·T·FLOPs")
     parser.add_argument(
         "--synops-ceiling", type=float, metavar="PER_S", help="speck: warn where a core's SynOps/s exceed this"

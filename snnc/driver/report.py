@@ -86,7 +86,7 @@ def report(
     precision: str | None = None,
     dt: float | None = None,
     encoding_once: bool = False,
-    integer_inputs: Literal["mac", "ac"] = "mac",
+    integer_inputs: Literal["mac", "ac"] = "ac",
     sops: Literal["exact", "paper"] = "exact",
     synops_ceiling: float | None = None,
     device: str = "cpu",
