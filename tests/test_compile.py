@@ -12,7 +12,7 @@ import snnc
 from snnc.backends import TARGETS, get_target
 from snnc.backends.target import Target
 from snnc.diagnostics import Severity, SnncError
-from snnc.ir import FLOAT, SPIKE, AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, serialize, verify
+from snnc.ir import SPIKE, AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, serialize, verify
 
 IF = Neuron(threshold=4.0, reset="zero")
 
