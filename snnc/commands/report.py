@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import snnc
+from snnc.backends import TARGETS
 from snnc.commands.common import add_model_arguments, load_model, print_json, print_table
 from snnc.commands.data import add_data_arguments, read_input
 from snnc.cost import PRECISIONS, CostReport
@@ -32,7 +33,8 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="output format")
     add_data_arguments(parser)
-    parser.add_argument("--target", choices=energy_targets(), help="the chip whose model --model target uses")
+    chips = ", ".join(energy_targets())
+    parser.add_argument("--target", choices=list(TARGETS), help=f"the chip whose model --model target uses ({chips})")
     parser.add_argument(
         "--model",
         dest="energy_model",
