@@ -7,6 +7,7 @@ The contract cases run as a user runs them, a subprocess in a temporary director
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -52,9 +53,13 @@ class Done:
     stderr: str
 
 
-def process(*args: str | Path, cwd: Path) -> Done:
+def process(*args: str | Path, cwd: Path, path: Path | None = None) -> Done:
+    """`snnc ARGS` in a subprocess; `path` is put in front of PYTHONPATH (a factory's module)."""
+    env = dict(os.environ)
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(path), env.get("PYTHONPATH")) if p)
     done = subprocess.run(
-        [sys.executable, "-m", "snnc", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "snnc", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300, env=env
     )
     assert "Traceback" not in done.stderr
     return Done(done.returncode, done.stdout, done.stderr)

@@ -35,9 +35,10 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tolerance",
         metavar="KEY=VALUE,...",
-        help="the disagreement allowed between adjacent stages (exit code 1 beyond): spikes (per-layer spike "
-        "mismatch, default 0.2), decisions (share of samples changing class, 0.05), accuracy (drop, 0.02), rate, "
-        "membrane; 'none' turns one off",
+        help="the disagreement allowed between adjacent stages (exit code 1 beyond): decisions (share of samples "
+        "changing class, default 0.05), accuracy (drop below the first stage, 0.02), rate (per-layer firing-rate "
+        "error, 0.05), spikes (per-layer spike mismatch, off), membrane (per-layer membrane error / θ, off); "
+        "'none' turns one off",
     )
     parser.add_argument("-o", "--output", metavar="REPORT.html", help="also write the HTML report with plots here")
     parser.add_argument(
@@ -111,13 +112,17 @@ def print_report(report: ValidationReport) -> None:
     for s in report.stages:
         rows.append([s.name, s.title, _percent(s.accuracy), _percent(s.agreement)])
     print_table(rows, left=2)
-    print("\nper layer (spike mismatch: share of spikes not in common; rates: spikes per neuron and step)")
+    print(
+        "\nper layer (mismatch: share of spikes not in common; rates: spikes per neuron and step; a readout's "
+        "membrane is its output, its error relative to the output's mean size)"
+    )
     rows = [["layer", "stages", "mismatch", "same", "rate a", "rate b", "rate err", "membrane err", "/ θ", ""]]
     for a in report.layers:
+        rates = ["", ""] if a.rates is None else [f"{r:.4f}" for r in a.rates]
         rows.append(
-            [a.layer, f"{a.pair[0]}→{a.pair[1]}", _number(a.spike_mismatch), _percent(a.element_agreement),
-             f"{a.rates[0]:.4f}", f"{a.rates[1]:.4f}", _number(a.rate_error), _number(a.membrane_error),
-             _percent(a.membrane_error_relative), "EXCEEDED " + ",".join(a.exceeded) if a.exceeded else ""]
+            [a.layer, f"{a.pair[0]}→{a.pair[1]}", _number(a.spike_mismatch), _percent(a.element_agreement), *rates,
+             _number(a.rate_error), _number(a.membrane_error), _percent(a.membrane_error_relative),
+             "EXCEEDED " + ",".join(a.exceeded) if a.exceeded else ""]
         )  # fmt: skip
     print_table(rows, left=2)
     print()

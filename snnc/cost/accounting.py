@@ -48,7 +48,8 @@ class Convention:
         )
         sops = "input events × their exact fan-out" if self.sops == "exact" else "fr · T · FLOPs (paper estimate)"
         return (
-            f"MAC: layers fed real values, dense FLOPs {once}; {integer}. AC: layers fed binary or ±1 values, {sops}."
+            f"MAC: layers fed real values, dense FLOPs {once}; {integer}. AC: layers fed binary or ±1 values, {sops}. "
+            "Average pooling of spikes is counted as the sum pooling event chips perform, its 1/k² in the next weights."
         )
 
 

@@ -6,7 +6,9 @@ Agreement per layer (stages.py: a layer is a user module's neuron population, in
 - element agreement: the fraction of (step, sample, neuron) whose values are equal;
 - firing rates (spikes per neuron and step) and the rate error: the mean over neurons and samples
   of |count_a − count_b| / T;
-- membrane error: mean and largest |v_a − v_b| in the float model's units, and relative to |θ|.
+- membrane error: mean and largest |v_a − v_b| in the float model's units, and relative to |θ|;
+  for a non-spiking readout, whose output is its membrane, the error of that output, relative to
+  its mean magnitude.
 
 The first divergence is the first difference in execution order (ARCHITECTURE §2.1: step by
 step, and within a step the layers in topological order), then by sample and neuron. Everything
@@ -90,12 +92,11 @@ class LayerAgreement:
     compared: str  # "neurons" (every value), "events" (events per step only), "values" (a readout)
     spike_mismatch: float | None
     element_agreement: float | None
-    rates: tuple[float, float]
-    rate_error: float
+    rates: tuple[float, float] | None
+    rate_error: float | None
     membrane_error: float | None
     membrane_max_error: float | None
     membrane_error_relative: float | None
-    value_error: float | None
     per_step_mismatch: tuple[float, ...]
     exceeded: tuple[str, ...] = ()
 
@@ -107,12 +108,11 @@ class LayerAgreement:
             "compared": self.compared,
             "spike_mismatch": self.spike_mismatch,
             "element_agreement": self.element_agreement,
-            "rates": list(self.rates),
+            "rates": None if self.rates is None else list(self.rates),
             "rate_error": self.rate_error,
             "membrane_error": self.membrane_error,
             "membrane_max_error": self.membrane_max_error,
             "membrane_error_relative": self.membrane_error_relative,
-            "value_error": self.value_error,
             "per_step_mismatch": list(self.per_step_mismatch),
             "exceeded": list(self.exceeded),
         }
@@ -137,9 +137,7 @@ class _Sums:
     membrane_abs: float = 0.0
     membrane_max: float = 0.0
     membrane_n: int = 0
-    threshold_abs: float = 0.0
-    value_abs: float = 0.0
-    value_n: int = 0
+    threshold_abs: float = 0.0  # Σ |θ| (a readout: Σ |value|) over the compared membrane values
 
     def __post_init__(self) -> None:
         self.step_common = np.zeros(self.steps)
@@ -194,10 +192,13 @@ class PairComparison:
             steps, batch = va.shape[:2]
             flat_a, flat_b = va.reshape(steps, batch, -1), vb.reshape(steps, batch, -1)
             sums.samples += batch
-            if not (ta.spiking and tb.spiking):
+            if not (ta.spiking and tb.spiking):  # a readout: its output is its membrane
                 sums.compared = "values"
-                sums.value_abs += float(np.abs(flat_a - flat_b).sum())
-                sums.value_n += flat_a.size
+                error = np.abs(flat_a - flat_b)
+                sums.membrane_abs += float(error.sum())
+                sums.membrane_max = max(sums.membrane_max, float(error.max(initial=0.0)))
+                sums.membrane_n += error.size
+                sums.threshold_abs += float(np.abs(flat_a).sum())
                 return None
             self._add_counts(sums, flat_a, flat_b)
             self._add_membranes(sums, ta, tb)
@@ -241,16 +242,17 @@ class PairComparison:
             if layer not in self.nodes or s.samples == 0:
                 continue
             steps = s.steps
+            membrane = s.membrane_abs / s.membrane_n if s.membrane_n else None
+            relative = membrane / (s.threshold_abs / s.membrane_n) if membrane is not None and s.threshold_abs else None
             if s.compared == "values":
                 found.append(
-                    LayerAgreement(layer, self.pair, self.nodes[layer], "values", None, None, (0.0, 0.0), 0.0,
-                                   None, None, None, s.value_abs / max(s.value_n, 1), ())
+                    LayerAgreement(layer, self.pair, self.nodes[layer], "values", None, None, None, None, membrane,
+                                   s.membrane_max, relative, ())
                 )  # fmt: skip
                 continue
             per_neuron = s.compared == "neurons"
             neurons = s.samples * (s.numel if per_neuron else 1)
             rates = tuple(float(n) / (s.samples * steps * s.numel) for n in s.spikes)
-            membrane = s.membrane_abs / s.membrane_n if s.membrane_n else None
             found.append(
                 LayerAgreement(
                     layer,
@@ -263,8 +265,7 @@ class PairComparison:
                     s.count_error / (neurons * steps) if per_neuron else abs(rates[0] - rates[1]),
                     membrane,
                     s.membrane_max if s.membrane_n else None,
-                    membrane / (s.threshold_abs / s.membrane_n) if membrane is not None and s.threshold_abs else None,
-                    None,
+                    relative,
                     tuple(
                         float(1.0 - c / u) if u else 0.0
                         for c, u in zip(s.step_common, s.step_union)  # type: ignore[arg-type]
@@ -361,10 +362,10 @@ def explain(
             if carried_a is not None and carried_b is not None and carried_a != carried_b
             else "; the membranes entering the step agreed, so this step's input sum differs"
         )
-        rounded = "" if theta_a == theta_b else f" (the threshold is {_g(theta_a)} vs {_g(theta_b)})"
+        rounded = "" if theta_a == theta_b else f" ({_g(theta_b)} in {b.name})"
         return "weight-rounding", (
-            f"h = {_g(h_a)} in {a.name}, {_g(h_b)} in {b.name} (difference {_g(h_b - h_a)}) against the threshold"
-            f"{rounded}: rounding of weights, bias or leak moved the charge across it{history}"
+            f"h = {_g(h_a)} in {a.name}, {_g(h_b)} in {b.name} (difference {_g(h_b - h_a)}) against the threshold "
+            f"{_g(theta_a)}{rounded}: rounding of weights, bias or leak moved the charge across it{history}"
         )
     if event_driven:
         return "event-ordering", f"the charge agrees (h = {_g(h_a)}) but the event-driven model fired differently"

@@ -55,7 +55,7 @@ RULES = (
         "stages and the measured value; the report's first divergence shows where and why they part. "
         "Fix the cause it names (e.g. more bits, a threshold that rounds exactly, a smaller weight range) "
         "or, if the difference is acceptable, raise the tolerance (--tolerance key=value).",
-        "the user's --tolerance (defaults: spikes 0.2, decisions 0.05, accuracy 0.02)",
+        "the user's --tolerance (defaults: decisions 0.05, accuracy 0.02, rate 0.05; spikes and membrane unchecked)",
     ),
     Rule(
         "VALIDATE-TOLERANCE-OPTION",

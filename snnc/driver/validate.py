@@ -36,7 +36,10 @@ from snnc.ir.verify import verify_or_raise
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How much two adjacent stages may disagree before validation fails (None: not checked).
+    """How much two adjacent stages may disagree before validation fails (None: not checked). The
+    defaults check what a network is for, its decisions, and each layer's firing rates; spike
+    timing (a spike one step early or late) is reported, and checked only when asked, since a
+    rate-coded network that is quantized well still moves some spikes by a step.
 
     spikes     the largest spike mismatch of a layer (1 − Σmin/Σmax of the spike counts: the share
                of spikes the two stages do not have in common)
@@ -47,10 +50,10 @@ class Tolerance:
     membrane   the largest mean membrane error of a layer, relative to its threshold
     """
 
-    spikes: float | None = 0.2
+    spikes: float | None = None
     decisions: float | None = 0.05
     accuracy: float | None = 0.02
-    rate: float | None = None
+    rate: float | None = 0.05
     membrane: float | None = None
 
     def __post_init__(self) -> None:

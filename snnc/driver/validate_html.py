@@ -93,7 +93,7 @@ def _layer_row(a: dict[str, Any]) -> list[str]:
         a["compared"],
         _number(a["spike_mismatch"]),
         _percent(a["element_agreement"]),
-        " → ".join(f"{r:.4f}" for r in a["rates"]),
+        "" if a["rates"] is None else " → ".join(f"{r:.4f}" for r in a["rates"]),
         _number(a["rate_error"]),
         _number(a["membrane_error"]),
         _percent(a["membrane_error_relative"]),
@@ -163,10 +163,10 @@ def _rate_plot(report: ValidationReport) -> bytes:
     plt = pyplot()
     rates: dict[str, dict[str, float]] = {}
     for a in report.layers:
-        if a.compared != "values":
+        if a.rates is not None:
             rates.setdefault(a.pair[0], {})[a.layer] = a.rates[0]
             rates.setdefault(a.pair[1], {})[a.layer] = a.rates[1]
-    layers = list(dict.fromkeys(a.layer for a in report.layers if a.compared != "values"))
+    layers = list(dict.fromkeys(a.layer for a in report.layers if a.rates is not None))
     fig, ax = plt.subplots(figsize=(8, 3.2))
     width = 0.8 / max(len(rates), 1)
     for k, (stage, by_layer) in enumerate(rates.items()):
