@@ -28,7 +28,8 @@ import numpy as np
 
 from snnc.backends import get_target
 from snnc.diagnostics import Diagnostic, Severity, input_error
-from snnc.driver.divergence import Divergence, LayerAgreement, PairComparison
+from snnc.driver.agreement import LayerAgreement, PairComparison
+from snnc.driver.divergence import Divergence
 from snnc.driver.stages import Stage, graph_stage, layer_nodes, source_stage
 from snnc.ir.graph import Graph
 from snnc.ir.verify import verify_or_raise

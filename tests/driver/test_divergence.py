@@ -1,5 +1,4 @@
-"""The first-divergence classifier on hand-made traces, one case per cause; and the agreement
-measures by hand."""
+"""The first-divergence classifier on hand-made traces, one case per cause."""
 
 from __future__ import annotations
 
@@ -9,8 +8,8 @@ import numpy as np
 import pytest
 
 from snnc.backends.sim.spec import sim_spec
-from snnc.driver.divergence import CAUSES, PairComparison, explain
-from snnc.driver.stages import LayerTrace, Stage, StageRun
+from snnc.driver.divergence import CAUSES, explain
+from snnc.driver.stages import LayerTrace, Stage
 from snnc.ir.quant import IntRange
 
 FLOAT_STAGE = Stage("ir", "float", run=lambda x: None)
@@ -94,21 +93,3 @@ def test_event_ordering_and_unexplained():
     found, detail = cause(Stage("source", "library", lambda x: None), FLOAT_STAGE, trace([1]), trace([0], h=[0.5]), 0)
     assert found == "unexplained" and "please report" in detail
     assert set(CAUSES) >= {"weight-rounding", "threshold-rounding", "saturation", "wrap", "reset-timing"}
-
-
-def test_agreement_by_hand():
-    """Two steps, two samples, two neurons. a: [[1,0],[2,0]] / [[0,1],[0,0]]; b differs in one
-    element per sample. Σmin = 3, Σmax = 5 → mismatch 0.4; 6 of 8 elements equal."""
-    a = np.array([[[1, 0], [0, 1]], [[2, 0], [0, 0]]], np.float64)  # [T=2, B=2, N=2]
-    b = np.array([[[1, 1], [0, 1]], [[1, 0], [0, 0]]], np.float64)
-    ta, tb = (LayerTrace("n", (2,), x.sum(axis=2).astype(np.int64), True, values=x) for x in (a, b))
-    pair = PairComparison(FLOAT_STAGE, Stage("quantized", "q", lambda x: None), ["n"], 2, {"n": 2})
-    pair.add(StageRun({"n": ta}, None), StageRun({"n": tb}, None), 0)
-    (agreement,) = pair.agreements()
-    assert agreement.spike_mismatch == pytest.approx(1 - 3 / 5)
-    assert agreement.element_agreement == pytest.approx(6 / 8)
-    # per neuron and sample |count a − count b| / T: sample 0 neuron 1: |0 − 1|, sample 0 neuron 0: |3 − 2|
-    assert agreement.rate_error == pytest.approx((1 + 1) / (2 * 2) / 2)
-    assert agreement.per_step_mismatch == pytest.approx((1 - 2 / 3, 1 - 1 / 2))
-    first = pair.first
-    assert (first.step, first.sample, first.neuron, first.values) == (0, 0, (1,), (0.0, 1.0))
