@@ -110,7 +110,8 @@ def graph_stage(
 
     def run(x: np.ndarray) -> StageRun:
         result = simulate(x, record)
-        layers = {source: _layer(graph, node, result) for source, node in neurons.items()}
+        traced = ((source, _layer(node, result)) for source, node in neurons.items())
+        layers = {source: trace for source, trace in traced if trace is not None}
         for source, node in modules.items():
             if with_modules and node.name in result.traces:
                 layers[source].module_values = _float(result.traces[node.name]["out"])
@@ -126,7 +127,9 @@ def graph_stage(
     return Stage(name, title, run, graph.arithmetic, event_driven)
 
 
-def _layer(graph: Graph, node: Node, result: SimResult) -> LayerTrace:
+def _layer(node: Node, result: SimResult) -> LayerTrace | None:
+    """The layer of neuron `node` in a run, by the node's name or its user module path; None if
+    the run shows nothing of it (a target model whose results name other nodes)."""
     op: Neuron = node.op  # type: ignore[assignment]
     traced = result.traces.get(node.name) or result.traces.get(node.source) or {}
     activity = result.activity.get(node.name) or result.activity.get(node.source)
@@ -140,6 +143,8 @@ def _layer(graph: Graph, node: Node, result: SimResult) -> LayerTrace:
         trace.events = (flat if spiking else (flat != 0)).sum(axis=2).astype(np.int64)
     elif activity is not None:
         trace.events = activity.events
+    else:
+        return None
     for var in ("v", "h"):
         if var in traced:
             setattr(trace, var, _float(traced[var]) / (1 if scale is None else scale))

@@ -149,6 +149,22 @@ class EventTarget(SimTarget):
         return result
 
 
+class EventsOnlyTarget(SimTarget):
+    """A target whose own model reports events per step only (no traces, as Speck's event model):
+    one event fewer in layer "if" at step 2 of sample 0."""
+
+    name: ClassVar[str] = "events-only-test"
+    simulated_exactly: ClassVar[bool] = False
+    execution_model: ClassVar[ExecutionModel] = ExecutionModel("events only", {"mode": "events"}, event_driven=True)
+
+    def simulate(self, graph: Any, x: Any, *, record=(), mode: str = "steps", **how: Any):
+        assert mode == "steps" or not tuple(record)  # validate asks such a model for no traces
+        result = super().simulate(graph, x, record=record)
+        if mode == "events":
+            result.activity["if"].events[2, 0] -= 1
+        return result
+
+
 class PlainTarget(SimTarget):
     """A target that has a backend but has not declared an execution model."""
 
@@ -178,6 +194,22 @@ def test_a_targets_own_execution_model_is_the_last_stage(monkeypatch):
         (1,),
     )
     assert (first.values, first.cause) == ((1.0, 0.0), "event-ordering")
+
+
+def test_a_target_model_with_events_per_step_only(monkeypatch):
+    monkeypatch.setitem(TARGETS, "events-only-test", f"{__name__}:EventsOnlyTarget")
+    graph, x = two_neurons()
+    report = snnc.validate(graph, "events-only-test", x)
+    first = report.first_divergence
+    assert (first.pair, first.step, first.sample, first.neuron, first.cause) == (
+        ("quantized", "target"),
+        2,
+        0,
+        None,
+        "event-ordering",
+    )
+    compared = report.layer("if", ("quantized", "target"))
+    assert compared.compared == "events" and compared.spike_mismatch == pytest.approx(1 / 16)
 
 
 def test_a_target_without_execution_model_says_so_and_runs_the_other_stages(monkeypatch):
