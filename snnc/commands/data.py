@@ -18,13 +18,14 @@ import math
 import sys
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from snnc.commands.common import read_data
-from snnc.commands.events import bin_recordings, is_event_array
+from snnc.commands.events import bin_recordings, is_event_dtype
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph
 
@@ -59,8 +60,7 @@ def read_input(args: argparse.Namespace, graph: Graph) -> np.ndarray | dict[str,
     path = Path(args.data)
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"data file {str(path)!r} does not exist", hint="check the --data path")
-    arrays = _read(path, "--data")
-    recordings = [a for a in arrays.values() if is_event_array(a)]
+    recordings = list(_read(path, "--data", is_event_dtype).values())
     binning = args.n_bins is not None or args.time_bin is not None
     if not recordings:
         if binning:
@@ -69,8 +69,8 @@ def read_input(args: argparse.Namespace, graph: Graph) -> np.ndarray | dict[str,
                 f"{str(path)!r} holds no event recording (a structured array with fields x, t, p)",
                 hint="drop --n-bins/--time-bin for frame data [T, B, *shape]",
             )
-        if path.suffix.lower() == ".npy":
-            return next(iter(arrays.values()))
+        if not zipfile.is_zipfile(path):  # an .npy of one plain array [T, B, *shape]
+            return next(iter(_read(path, "--data", lambda dtype: True).values()))
         return read_data(path, graph)
     if len(graph.inputs) != 1:
         raise input_error("CLI-EVENTS", "event recordings feed models with one input", hint="use an .npz of arrays")
@@ -83,7 +83,7 @@ def read_labels(path: Path) -> np.ndarray:
     """One integer label per sample: the array 'y' or 'labels', or the only plain array."""
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"labels file {str(path)!r} does not exist", hint="check the --labels path")
-    arrays = {k: a for k, a in _read(path, "--labels").items() if not is_event_array(a)}
+    arrays = _read(path, "--labels", lambda dtype: dtype.names is None)
     key = next((k for k in LABEL_KEYS if k in arrays), None)
     if key is None and len(arrays) == 1:
         key = next(iter(arrays))
@@ -99,21 +99,24 @@ def read_labels(path: Path) -> np.ndarray:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _read(path: Path, flag: str) -> dict[str, np.ndarray]:
-    """Every array of an .npz (by key) or the one array of an .npy (key "x"), read safely."""
+def _read(path: Path, flag: str, keep: Callable[[np.dtype[Any]], bool]) -> dict[str, np.ndarray]:
+    """The arrays of an .npz (by key) or the array of an .npy (key "x") whose dtype `keep` takes,
+    read safely: every member's header is checked, only the kept members are read."""
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
-                members = [m for m in zf.infolist() if m.filename.endswith(".npy")]
-                total, arrays = 0, {}
-                for member in members:
+                arrays: dict[str, np.ndarray] = {}
+                budget = MAX_READ_BYTES
+                for member in (m for m in zf.infolist() if m.filename.endswith(".npy")):
                     with zf.open(member) as fp:
-                        array = _read_npy(fp, member.file_size, member.filename, MAX_READ_BYTES - total)
-                    total += array.nbytes
-                    arrays[member.filename[:-4]] = array
+                        array = _read_npy(fp, member.file_size, member.filename, budget, keep)
+                    if array is not None:
+                        budget -= array.nbytes
+                        arrays[member.filename[:-4]] = array
                 return arrays
         with path.open("rb") as fp:
-            return {"x": _read_npy(fp, path.stat().st_size, path.name, MAX_READ_BYTES)}
+            array = _read_npy(fp, path.stat().st_size, path.name, MAX_READ_BYTES, keep)
+        return {} if array is None else {"x": array}
     except _ERRORS as e:
         text = f"{type(e).__name__}: {e}"
         raise input_error(
@@ -123,9 +126,12 @@ def _read(path: Path, flag: str) -> dict[str, np.ndarray]:
         ) from None
 
 
-def _read_npy(fp: IO[bytes], size: int, name: str, budget: int) -> np.ndarray:
+def _read_npy(
+    fp: IO[bytes], size: int, name: str, budget: int, keep: Callable[[np.dtype[Any]], bool]
+) -> np.ndarray | None:
     """One .npy stream of `size` bytes: its header checked (numbers or structured numbers only,
-    the declared size equal to what is stored, within `budget` bytes) before allocating."""
+    the declared size equal to what is stored, within `budget` bytes) before allocating; None
+    where `keep` does not take its dtype (then nothing is read)."""
     version = np.lib.format.read_magic(fp)
     if version not in _HEADERS:
         raise ValueError(f"{name} uses .npy format {version}; snnc reads 1.0 and 2.0")
@@ -135,6 +141,8 @@ def _read_npy(fp: IO[bytes], size: int, name: str, budget: int) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes != size - fp.tell():
         raise ValueError(f"{name} declares {list(shape)} {dtype} ({nbytes} bytes) but holds {size - fp.tell()}")
+    if not keep(dtype):
+        return None
     if nbytes > budget:
         raise ValueError(f"{name} declares {nbytes:,} bytes, beyond what snnc reads from one file ({MAX_READ_BYTES:,})")
     array = np.empty(shape, dtype, order="F" if fortran else "C")

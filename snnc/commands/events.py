@@ -59,9 +59,9 @@ class Binning:
         return text
 
 
-def is_event_array(array: np.ndarray) -> bool:
-    """A structured array with tonic's event fields (x, t, p; y for a 2-d sensor)."""
-    return array.dtype.names is not None and all(f in array.dtype.names for f in FIELDS)
+def is_event_dtype(dtype: np.dtype) -> bool:
+    """A structured dtype with tonic's event fields (x, t, p; y for a 2-d sensor)."""
+    return dtype.names is not None and all(f in dtype.names for f in FIELDS)
 
 
 def bin_recordings(
