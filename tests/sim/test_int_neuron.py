@@ -1,6 +1,6 @@
 """The quantized Neuron in integers: hand-computed two-neuron cases for each Arithmetic rule, Lava's
 own fixed-point checks (docs/targets/loihi.md §1.3), and the torch engine against the numpy
-int64 reference (int_reference.py) on random neurons and arithmetics, bit for bit."""
+integer reference (snnc/sim/reference.py) on random neurons and arithmetics, bit for bit."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from int_reference import neuron as reference
 
 from snnc.backends.loihi.spec import LOIHI
 from snnc.ir import GraphBuilder, Int, Neuron, NumberFormat, TensorType
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.verify import verify
-from snnc.sim import run
+from snnc.sim import reference, run
 
 WIDE = IntRange(32, "saturate")
 
@@ -151,7 +150,7 @@ def test_lava_input_shift_wraps_in_int32():
     assert simulate(op, arith, [[2**25, 1]])["i"][0].tolist() == [-(2**31) + 2**24, 64]
 
 
-# --- against the numpy reference ---------------------------------------------------------------
+# --- against the reference -------------------------------------------------------------------
 
 
 @st.composite
@@ -209,9 +208,9 @@ def cases(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_matches_the_numpy_reference_bit_for_bit(case):
+def test_matches_the_reference_bit_for_bit(case):
     op, arith, x = case
     got = simulate(op, arith, x)
-    want = reference(op, arith, np.asarray(x, np.int64)[:, None, :])
+    want = reference.neuron(op, np.asarray(x, np.int64)[:, None, :], arith)
     for name, value in got.items():
         assert np.array_equal(value, want[name][:, 0]), name
