@@ -18,9 +18,12 @@ Tensor = torch.Tensor
 
 
 def bound(register: IntRange) -> int:
-    """The largest magnitude a value leaving `register` can have. wrap_once only folds values
-    within ±2^(b+1), which is all it is asked to (a sum of two b-bit registers)."""
-    return 2**register.bits if register.overflow == "wrap_once" else 2 ** (register.bits - 1)
+    """The largest magnitude the rule of `register` computes with, which its tensor must hold: a
+    value leaving a saturating register (2^(b−1)), or the 2^b that wrap takes the value modulo and
+    wrap_once adds or subtracts (an int32 cannot hold 2^31: a 31-bit wrapping register needs int64).
+    wrap_once only folds values within ±2^(b+1), which is all it is asked to (a sum of two b-bit
+    registers)."""
+    return 2**register.bits if register.overflow in ("wrap", "wrap_once") else 2 ** (register.bits - 1)
 
 
 def in_register(x: Tensor, register: IntRange) -> Tensor:
