@@ -1,5 +1,5 @@
-"""The literal, slow definition of every IR op, float and integer: what the fast simulator and every
-target model (the Speck event simulator, the Lava runs) are tested against.
+"""The literal, slow definition of every IR op, float and integer: what the fast simulator is tested
+against, and every target model (the Speck event simulator, the Lava runs) is to be.
 
 `run(graph, x)` steps time as ARCHITECTURE §2.1 says: at every step t the nodes are evaluated in
 `graph.order`, each on its inputs' values at step t, and a Delay is a ring buffer read during the
@@ -29,12 +29,12 @@ held to these sums on values whose every partial sum is exact in float32.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from snnc.ir.graph import Graph, Node
+from snnc.ir.graph import Graph
 from snnc.ir.ops import (
     LOGIC_KINDS,
     STATEFUL,
@@ -58,7 +58,7 @@ from snnc.ir.ops import (
     SumPool2d,
 )
 from snnc.ir.quant import Arithmetic
-from snnc.ir.types import Float, Int
+from snnc.ir.types import Float, Int, TensorType
 from snnc.ir.verify import verify_or_raise
 from snnc.sim.reference_neuron import FloatNeuron, IntNeuron, as_float, decayed, in_register
 
@@ -68,9 +68,9 @@ Array = np.ndarray
 f32 = np.float32
 
 DEFINITIONS: dict[type[Op], Callable[..., Any]] = {}
-"""op kind → its definition: for a stateless op a function (node, input values at step t,
-arithmetic or None) → output value at step t; for a stateful op (Neuron, Delay) a constructor
-(node, arithmetic or None, batch) of the node's state for one run."""
+"""op kind → its definition: for a stateless op a function (op, input values at step t, the
+node's output type, arithmetic or None) → output value at step t; for a stateful op (Neuron,
+Delay) a constructor (op, output type, arithmetic or None, batch) of a node's state for one run."""
 
 
 def define(*kinds: type[Op]) -> Callable[[Any], Any]:
@@ -94,7 +94,7 @@ def run(graph: Graph, x: Any) -> dict[str, Array]:
         _check_integer(graph)
     data = _inputs(graph, x)
     steps, batch = next(iter(data.values())).shape[:2]
-    states = {n.name: DEFINITIONS[type(n.op)](n, arith, batch) for n in graph if isinstance(n.op, STATEFUL)}
+    states = {n.name: DEFINITIONS[type(n.op)](n.op, n.type, arith, batch) for n in graph if isinstance(n.op, STATEFUL)}
     series: dict[str, list[Array]] = {n.name: [] for n in graph}
     for t in range(steps):
         values: dict[str, Array] = {}
@@ -106,7 +106,7 @@ def run(graph: Graph, x: Any) -> dict[str, Array]:
             if isinstance(node.op, Neuron):
                 values[node.name] = states[node.name](*sources)  # the input and the late input, if any
             else:
-                values[node.name] = DEFINITIONS[type(node.op)](node, sources, arith)
+                values[node.name] = DEFINITIONS[type(node.op)](node.op, sources, node.type, arith)
         for node in graph:
             if isinstance(node.op, Delay):
                 states[node.name].write(values[node.inputs[0]])
@@ -171,18 +171,17 @@ def _result(value: Array, arith: Arithmetic | None) -> Array:
 
 
 @define(Input)
-def graph_input(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def graph_input(op: Input, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """The data at step t (Input docstring): float32; in a quantized graph integers, real data
     for a quantized input (`format`) first turned into its integers by `format.encode`."""
     (x,) = xs
-    fmt = node.op.format
-    if arith is not None and fmt is not None and x.dtype.kind == "f":
-        x = fmt.encode(x)
+    if arith is not None and op.format is not None and x.dtype.kind == "f":
+        x = op.format.encode(x)
     return _number(x, arith)
 
 
 @define(Output)
-def graph_output(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def graph_output(op: Output, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     return xs[0]
 
 
@@ -190,10 +189,10 @@ def graph_output(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array
 
 
 @define(Linear)
-def linear(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def linear(op: Linear, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """y = W x + b (Linear docstring): y[o] = Σ_i W[o, i]·x[i] + b[o]; in integers the exact sum
     enters the synapse register."""
-    op, (x,) = node.op, xs
+    (x,) = xs
     y = (x[:, None, :] * _number(op.weight, arith)).sum(axis=-1)  # [B, out]
     if op.bias is not None:
         y = y + _number(op.bias, arith)
@@ -201,17 +200,17 @@ def linear(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
 
 
 @define(Conv1d, Conv2d)
-def conv(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def conv(op: Conv1d | Conv2d, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """Cross-correlation as torch.nn.functional.conv1d/conv2d (Conv docstrings): output channel o,
     in group g = o // (out/groups), at position p is the sum over its group's input channels c and
     kernel taps k of w[o, c, k] · x[g·(in/groups) + c, p·stride + k·dilation − padding] (zero
     outside the input), plus bias[o]; in integers the exact sum enters the conv register."""
-    op, (x,) = node.op, xs
+    (x,) = xs
     weight = _number(op.weight, arith)
     padded = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in op.padding])  # zeros
-    out_channels, *spatial = node.type.shape
+    out_channels, *spatial = out.shape
     per_group, group_inputs = out_channels // op.groups, weight.shape[1]
-    y = _zeros((x.shape[0], *node.type.shape), arith)
+    y = _zeros((x.shape[0], *out.shape), arith)
     for o in range(out_channels):
         first = (o // per_group) * group_inputs
         for position in np.ndindex(*spatial):
@@ -230,31 +229,35 @@ def conv(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
 
 
 @define(BatchNorm)
-def batchnorm(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def batchnorm(op: BatchNorm, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """y = (x − mean) / sqrt(var + eps) · weight + bias per channel (BatchNorm docstring)."""
-    op, (x,), shape = node.op, xs, node.type.shape
-    mean, var, weight, bias = (as_float(p, shape) for p in (op.mean, op.var, op.weight, op.bias))
-    return (x - mean) / np.sqrt(var + f32(op.eps)) * weight + bias
+    mean, var, weight, bias = (as_float(p, out.shape) for p in (op.mean, op.var, op.weight, op.bias))
+    return (xs[0] - mean) / np.sqrt(var + f32(op.eps)) * weight + bias
 
 
 @define(Scale)
-def scale(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def scale(op: Scale, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """y = x · factor, one factor per channel or one for all (Scale docstring)."""
-    return xs[0] * as_float(node.op.factor, node.type.shape)
+    return xs[0] * as_float(op.factor, out.shape)
 
 
 # --- pooling ----------------------------------------------------------------------------------
 
+Pool = AvgPool2d | SumPool2d | MaxPool2d
 
-def _windows(op: AvgPool2d | SumPool2d | MaxPool2d, size: tuple[int, ...], out: tuple[int, ...]):
+
+def _windows(
+    op: Pool, size: tuple[int, ...], out: tuple[int, ...]
+) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...], int]]:
     """(output position, the window's rows and columns inside the input, its area counting padding)
     for every output position. As torch defines pooling windows (torch/_inductor/lowering.py
     `_avg_poolnd`, fn_count): a window starts at o·stride − padding and ends at
     min(start + kernel, size + padding), so a ceil_mode window may be cut at the right padding;
     positions outside the input hold nothing (zero for a sum, never the maximum)."""
+    stride = op.stride or op.kernel  # None: equal to the kernel, as in PyTorch
     for position in np.ndindex(*out):
         spans, area = [], 1
-        for o, n, k, s, p in zip(position, size, op.kernel, op.stride, op.padding):
+        for o, n, k, s, p in zip(position, size, op.kernel, stride, op.padding):
             start = o * s - p
             end = min(start + k, n + p)
             area *= end - start
@@ -262,88 +265,87 @@ def _windows(op: AvgPool2d | SumPool2d | MaxPool2d, size: tuple[int, ...], out: 
         yield position, tuple(spans), area
 
 
-def _pool(node: Node, x: Array, arith: Arithmetic | None, reduce: Callable[[Array, int], Any]) -> Array:
+def _pool(op: Pool, x: Array, out: TensorType, arith: Arithmetic | None, reduce: Callable[[Array, int], Any]) -> Array:
     """y[..., position] = reduce(values of the window [B, C, rows, cols], its padded area)."""
-    y = _zeros((x.shape[0], *node.type.shape), arith)
-    for position, (rows, cols), area in _windows(node.op, x.shape[2:], node.type.shape[1:]):
+    y = _zeros((x.shape[0], *out.shape), arith)
+    for position, (rows, cols), area in _windows(op, x.shape[2:], out.shape[1:]):
         y[(slice(None), slice(None), *position)] = reduce(x[:, :, rows, cols], area)
     return y
 
 
 @define(AvgPool2d)
-def avgpool2d(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def avgpool2d(op: AvgPool2d, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """torch.nn.functional.avg_pool2d (AvgPool2d docstring): the window's sum divided by its area
     counting padding (count_include_pad), or by the number of input values in it."""
-    op = node.op
 
     def mean(window: Array, area: int) -> Array:
         count = area if op.count_include_pad else window.shape[-2] * window.shape[-1]
         return window.sum(axis=(-2, -1)) / f32(count)
 
-    return _pool(node, xs[0], arith, mean)
+    return _pool(op, xs[0], out, arith, mean)
 
 
 @define(SumPool2d)
-def sumpool2d(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def sumpool2d(op: SumPool2d, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """The sum over each window (SumPool2d docstring). In float32 in sinabs' order, the window
     mean times the kernel area, fl(fl(Σ / area) · area) (sinabs/layers/pool2d.py SumPool2d is
     nn.LPPool2d(1, k); torch/nn/functional.py lp_pool2d); in integers the exact sum, which enters
     the synapse register if it is an integer of a format (Int dtype)."""
-    area = f32(math.prod(node.op.kernel))
+    area = f32(math.prod(op.kernel))
     if arith is None:
-        return _pool(node, xs[0], arith, lambda window, _: window.sum(axis=(-2, -1)) / area * area)
-    y = _pool(node, xs[0], arith, lambda window, _: window.sum(axis=(-2, -1)))
-    return in_register(y, arith.synapse) if isinstance(node.type.dtype, Int) else y
+        return _pool(op, xs[0], out, arith, lambda window, _: window.sum(axis=(-2, -1)) / area * area)
+    y = _pool(op, xs[0], out, arith, lambda window, _: window.sum(axis=(-2, -1)))
+    return in_register(y, arith.synapse) if isinstance(out.dtype, Int) else y
 
 
 @define(MaxPool2d)
-def maxpool2d(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def maxpool2d(op: MaxPool2d, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """torch.nn.functional.max_pool2d (MaxPool2d docstring): the largest input value in the window."""
-    return _pool(node, xs[0], arith, lambda window, _: window.max(axis=(-2, -1)))
+    return _pool(op, xs[0], out, arith, lambda window, _: window.max(axis=(-2, -1)))
 
 
 # --- shape ------------------------------------------------------------------------------------
 
 
 @define(Flatten)
-def flatten(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def flatten(op: Flatten, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """Per-sample axes start..end (inclusive, negative from the end) joined, row-major (Flatten docstring)."""
     (x,) = xs
     shape = x.shape[1:]
-    start, end = node.op.start % len(shape), node.op.end % len(shape)
+    start, end = op.start % len(shape), op.end % len(shape)
     return x.reshape(x.shape[0], *shape[:start], math.prod(shape[start : end + 1]), *shape[end + 1 :])
 
 
 @define(Reshape)
-def reshape(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def reshape(op: Reshape, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """Row-major reshape of the per-sample tensor (Reshape docstring)."""
-    return xs[0].reshape(xs[0].shape[0], *node.op.shape)
+    return xs[0].reshape(xs[0].shape[0], *op.shape)
 
 
 @define(Concat)
-def concat(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def concat(op: Concat, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """Concatenation along a per-sample axis (Concat docstring)."""
-    return np.concatenate(xs, axis=node.op.axis + 1)
+    return np.concatenate(xs, axis=op.axis + 1)
 
 
 # --- elementwise ------------------------------------------------------------------------------
 
 
 @define(Elementwise)
-def elementwise(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def elementwise(op: Elementwise, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """a + b, a − b, a · b; on spikes a and b, a or b, iand(a, b) = (not a) and b (Elementwise
     docstring). In integers a result that is an integer of a format enters the synapse register."""
-    fn, (a, b) = node.op.fn, xs
-    if fn in LOGIC_KINDS:
+    a, b = xs
+    if op.fn in LOGIC_KINDS:
         p, q = a != 0, b != 0
-        truth = p & q if fn == "and" else p | q if fn == "or" else ~p & q
+        truth = p & q if op.fn == "and" else p | q if op.fn == "or" else ~p & q
         return _number(truth, arith)
-    y = a + b if fn == "add" else a - b if fn == "sub" else a * b
-    return in_register(y, arith.synapse) if arith is not None and isinstance(node.type.dtype, Int) else y
+    y = a + b if op.fn == "add" else a - b if op.fn == "sub" else a * b
+    return in_register(y, arith.synapse) if arith is not None and isinstance(out.dtype, Int) else y
 
 
 @define(ReLU)
-def relu(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
+def relu(op: ReLU, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """max(x, 0) (ReLU docstring)."""
     return np.maximum(xs[0], f32(0) if arith is None else 0)
 
@@ -352,10 +354,9 @@ def relu(node: Node, xs: list[Array], arith: Arithmetic | None) -> Array:
 
 
 @define(Neuron)
-def neuron_state(node: Node, arith: Arithmetic | None, batch: int) -> FloatNeuron | IntNeuron:
-    """The Neuron's state for one run, stepped by the equations of its docstring (reference_neuron.py)."""
-    shape = node.type.shape
-    return FloatNeuron(node.op, shape, batch) if arith is None else IntNeuron(node.op, arith, shape, batch)
+def neuron_state(op: Neuron, out: TensorType, arith: Arithmetic | None, batch: int) -> FloatNeuron | IntNeuron:
+    """A Neuron node's state for one run, stepped by the equations of its docstring (reference_neuron.py)."""
+    return FloatNeuron(op, out.shape, batch) if arith is None else IntNeuron(op, arith, out.shape, batch)
 
 
 @define(Delay)
@@ -363,8 +364,8 @@ class DelayLine:
     """y[t] = x[t − steps], zero for t < steps (Delay docstring): a ring of `steps` slots, where
     slot t mod steps holds x[t − steps] during step t and x[t] after it."""
 
-    def __init__(self, node: Node, arith: Arithmetic | None, batch: int) -> None:
-        self.slots = [_zeros((batch, *node.type.shape), arith)] * node.op.steps
+    def __init__(self, op: Delay, out: TensorType, arith: Arithmetic | None, batch: int) -> None:
+        self.slots = [_zeros((batch, *out.shape), arith)] * op.steps
         self.t = 0
 
     def read(self) -> Array:

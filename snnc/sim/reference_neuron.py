@@ -60,13 +60,13 @@ def broadcastable(value: Array, shape: tuple[int, ...]) -> Array:
     return value
 
 
-def as_float(value: Array | None, shape: tuple[int, ...]) -> Array | None:
-    return None if value is None else broadcastable(np.asarray(value, f32), shape)
+def as_float(value: Array, shape: tuple[int, ...]) -> Array:
+    return broadcastable(np.asarray(value, f32), shape)
 
 
-def as_integer(value: Array | None, shape: tuple[int, ...]) -> Array | None:
+def as_integer(value: Array, shape: tuple[int, ...]) -> Array:
     """An integer parameter as exact Python integers (a numpy object array)."""
-    return None if value is None else broadcastable(np.asarray(value).astype(np.int64).astype(object), shape)
+    return broadcastable(np.asarray(value).astype(np.int64).astype(object), shape)
 
 
 class _Traces:
@@ -95,20 +95,21 @@ class FloatNeuron(_Traces):
         super().__init__()
         self.op = op
         self.order = op.float_order or FloatOrder()
-        self.theta = as_float(op.threshold, shape)
+        self.theta, self.v_reset = as_float(op.threshold, shape), as_float(op.v_reset, shape)
         self.v_decay, self.gain, self.bias = (as_float(p, shape) for p in (op.v_decay, op.gain, op.bias))
-        self.i_decay, self.v_reset, self.v_min = (as_float(p, shape) for p in (op.i_decay, op.v_reset, op.v_min))
         self.rate, self.v_rest = as_float(self.order.rate, shape), as_float(self.order.v_rest, shape)
+        self.v_min = None if op.v_min is None else as_float(op.v_min, shape)
         full = (batch, *shape)
-        self.v: Array = np.broadcast_to(as_float(op.v_init, shape), full).astype(f32)  # v[−1] = v_init
-        self.i = np.broadcast_to(as_float(op.i_init, shape), full).astype(f32) if op.has_current else None
+        self.v: Array = np.broadcast_to(as_float(op.v_init, shape), full)  # v[−1] = v_init
+        self.i_decay, self.i = None, None  # a current state, if i_decay is set
+        if op.i_decay is not None:
+            self.i_decay, self.i = as_float(op.i_decay, shape), np.broadcast_to(as_float(op.i_init, shape), full)
 
     def __call__(self, x: Array, z: Array | None = None) -> Array:
         """One step: input x[t] (and the late input z[t]) → s[t], or v[t] for spikes "none"."""
-        op = self.op
-        if self.i is not None:
-            previous = self.i
-            self.i = self.current(previous, x)  # i[t]
+        op, previous, i_decay = self.op, self.i, self.i_decay
+        if previous is not None and i_decay is not None:
+            self.i = self.current(previous, i_decay, x)  # i[t]
             current = self.i if op.input_order == "current_first" else previous  # I[t]
         else:
             current = x  # I[t] = x[t] without a current state
@@ -123,19 +124,19 @@ class FloatNeuron(_Traces):
         s = self.fire(h)
         v = self.reset(h, s) if op.reset_timing == "same_step" else h
         if self.v_min is not None:
-            v = np.maximum(v - self.v_min, f32(0)) + self.v_min  # sinabs' clamp order
+            v = np.maximum(v - self.v_min, f32(0)) + self.v_min  # sinabs' order (sinabs/layers/functional/lif.py)
         self.v = v
         self.add(h, v, self.i)
         return v if op.spikes == "none" else s
 
-    def current(self, i: Array, x: Array) -> Array:
+    def current(self, i: Array, i_decay: Array, x: Array) -> Array:
         """i[t] from i[t−1] and x[t] (FloatOrder.current)."""
         form = self.order.current
         if form == "affine":
-            return self.i_decay * i + x
+            return i_decay * i + x
         if form == "decay_after":
-            return self.i_decay * (i + x)
-        return (i + self.i_decay * i) + x  # euler
+            return i_decay * (i + x)
+        return (i + i_decay * i) + x  # euler
 
     def charge(self, u: Array, current: Array) -> Array:
         """h[t] from u and I[t] (FloatOrder.charge; ∘k is ·rate, or /rate with rate_op "div")."""
@@ -185,20 +186,21 @@ class IntNeuron(_Traces):
     def __init__(self, op: Neuron, arith: Arithmetic, shape: tuple[int, ...], batch: int) -> None:
         super().__init__()
         self.op, self.arith = op, arith
-        self.theta = as_integer(op.threshold, shape)
+        self.theta, self.v_reset = as_integer(op.threshold, shape), as_integer(op.v_reset, shape)
         self.v_decay, self.gain, self.bias = (as_integer(p, shape) for p in (op.v_decay, op.gain, op.bias))
-        self.i_decay, self.v_reset, self.v_min = (as_integer(p, shape) for p in (op.i_decay, op.v_reset, op.v_min))
+        self.v_min = None if op.v_min is None else as_integer(op.v_min, shape)
         full = (batch, *shape)
         self.v: Array = np.broadcast_to(as_integer(op.v_init, shape), full)
-        self.i = np.broadcast_to(as_integer(op.i_init, shape), full) if op.has_current else None
+        self.i_decay, self.i = None, None  # a current state, if i_decay is set
+        if op.i_decay is not None:
+            self.i_decay, self.i = as_integer(op.i_decay, shape), np.broadcast_to(as_integer(op.i_init, shape), full)
 
     def __call__(self, x: Array, z: Array | None = None) -> Array:
         """One step: integer input x[t] (and the late input z[t]) → s[t], or v[t] for spikes "none"."""
-        op, arith = self.op, self.arith
+        op, arith, previous, i_decay = self.op, self.arith, self.i, self.i_decay
         a = in_register(self.gain * x, arith.input)  # the input, scaled where it enters the state
-        if self.i is not None:
-            previous = self.i
-            self.i = in_register(self.decay(previous, self.i_decay) + a, arith.current)  # i[t]
+        if previous is not None and i_decay is not None:
+            self.i = in_register(self.decay(previous, i_decay) + a, arith.current)  # i[t]
             current = self.i if op.input_order == "current_first" else previous  # I[t]
         else:
             current = a
