@@ -56,6 +56,7 @@ class AbsorbScale:
 
 def _absorb(rw: Rewriter, node: Node) -> Diagnostic | None:
     """Absorb the Scale `node`: None when done, else the diagnostic saying why not."""
+    assert isinstance(node.op, Scale)
     factor = node.op.factor
     into_layer = fold_into_reader(rw, node.name, factor, None)
     if into_layer is None:
@@ -83,6 +84,7 @@ def _absorb(rw: Rewriter, node: Node) -> Diagnostic | None:
             limit="> 0",
         )
     for user in users:
+        assert isinstance(user.op, Neuron)  # _neuron_problem accepts only neurons
         rw.set_op(user.name, divide_voltages(user.op, node.type.shape, factor))
     rw.bypass(node.name)
     return None

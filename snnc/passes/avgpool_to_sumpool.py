@@ -54,7 +54,8 @@ class AvgpoolToSumpool:
             op = node.op
             rw.set_op(node.name, sum_pool(op))
             area = op.kernel[0] * op.kernel[1]
-            scale = rw.insert_after(node.name, f"{node.name}.scale", Scale(np.float32(1) / np.float32(area)), node.name)
+            factor = np.asarray(np.float32(1) / np.float32(area))
+            scale = rw.insert_after(node.name, f"{node.name}.scale", Scale(factor), node.name)
             rw.redirect(node.name, scale)
             converted += 1
         if not converted:
@@ -66,6 +67,7 @@ class AvgpoolToSumpool:
 def _uneven_windows(graph: Graph, node: Node) -> str | None:
     """Why some window of the pool divides by less than kh·kw (None: none does)."""
     op = node.op
+    assert isinstance(op, AvgPool2d)
     if any(op.padding) and not op.count_include_pad:
         return f"padding {op.padding} with count_include_pad=False divides border windows by fewer elements"
     if op.ceil_mode and infer_type(op.replace(ceil_mode=False), graph.input_types(node)) != node.type:

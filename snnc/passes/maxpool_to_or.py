@@ -64,6 +64,7 @@ def _not_an_or(graph: Graph, node: Node) -> str | None:
     (x,) = graph.input_types(node)
     if not isinstance(x.dtype, Spike):
         return f"its input is {x}, not spikes, and a max of those is not an OR"
+    assert isinstance(node.op, MaxPool2d)
     area = np.float32(node.op.kernel[0] * node.op.kernel[1])
     one = (np.float32(1) / area) * area  # the simulator's float sum pool of a single spike
     if one < 1:
