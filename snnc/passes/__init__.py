@@ -24,6 +24,7 @@ PASSES: dict[str, str] = {
     "logic-to-neurons": "LogicToNeurons",
     "ann-to-snn": "AnnToSnn",
     "quantize": "Quantize",
+    "set-arithmetic": "SetArithmetic",
     "check-spike-driven": "CheckSpikeDriven",
 }
 """Pass name → its class, found in the module `snnc.passes.<name with _ for ->`."""

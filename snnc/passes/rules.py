@@ -74,6 +74,14 @@ RULES = (
         "--input-dtype spike (input_dtype='spike') to declare spike input and drop this note.",
     ),
     Rule(
+        "PASS-ARITHMETIC-NARROWER",
+        "a target's pipeline set an arithmetic narrower than the one the graph was quantized for",
+        "set-arithmetic gives a quantized graph the registers a target's time-stepped model computes "
+        "with (Speck: a step's summed events held before firing). It only widens: narrower registers or "
+        "another decay shift could lose quantized values, so the graph keeps its arithmetic. This is a "
+        "bug in the target's pipeline, not in the model; please report it.",
+    ),
+    Rule(
         "PASS-MAXPOOL-NOT-CONVERTED",
         "a max pool cannot be expressed as an OR of spikes",
         "maxpool-to-or replaces a max pool of spikes by a sum pool and a neuron firing on a sum "

@@ -89,6 +89,11 @@ class InputStage:
     def pooling(self) -> tuple[int, int]:
         return Destination(None, self.pools).pooling
 
+    @property
+    def dvs_layer(self) -> bool:
+        """The model has a DVS layer (sinabs DVSLayer, converted to the first of these pools)."""
+        return any((p.origin or "").endswith(".DVSLayer") for p in self.pools)
+
 
 @dataclass
 class Network:

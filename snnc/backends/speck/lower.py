@@ -172,9 +172,11 @@ def _param_shape(value: np.ndarray, channels: int) -> tuple[int, ...]:
 
 
 def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> dict[str, Any]:
-    """The DVS layer: configured when the input comes from the sensor, else passing nothing."""
+    """The DVS layer: configured when the input comes from the sensor or the model has a DVS layer
+    (sinabs then configures it with the pixel array off unless dvs_input, `DynapcnnNetwork`),
+    else passing nothing."""
     stage = net.input
-    if not dvs_input or stage is None:
+    if stage is None or not (dvs_input or stage.dvs_layer):
         return {
             "pass_sensor_events": False,
             "merge": False,
@@ -194,7 +196,7 @@ def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> d
     py, px = stage.pooling
     slots = [{"layer": int(cores[name]), "enable": True} for name in stage.layers]  # type: ignore[arg-type]
     return {
-        "pass_sensor_events": True,
+        "pass_sensor_events": dvs_input,
         "merge": channels == 1,  # sinabs inserts DVSLayer(merge_polarities = C == 1)
         "pooling": _xy(px, py),
         "origin": _xy(0, 0),
@@ -253,16 +255,17 @@ def build_config(graph: Graph, net: Network, placed: Placement, options: Any) ->
 
 
 def dumps(config: dict[str, Any]) -> bytes:
-    """Deterministic JSON: objects one key per line, numeric arrays one innermost 2-d block per line
-    (a kernel's [x][y] block, a state's [x][y] map), so that a changed weight is a one-line diff."""
+    """Deterministic JSON: objects one key per line (small objects of plain values on one line),
+    numeric arrays one innermost 2-d block per line (a kernel's [x][y] block, a state's [x][y] map),
+    so that a changed weight is a one-line diff."""
     return (_dump(config, 0) + "\n").encode("utf-8")
 
 
 def _dump(value: Any, depth: int) -> str:
     pad, inner = "  " * depth, "  " * (depth + 1)
     if isinstance(value, dict):
-        if not value:
-            return "{}"
+        if not any(isinstance(v, (dict, list)) for v in value.values()) and len(value) <= 4:
+            return json.dumps(value, separators=(", ", ": "))
         items = [f"{inner}{json.dumps(k)}: {_dump(v, depth + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(value, list) and value and isinstance(value[0], (list, dict)) and _depth(value) > 2:

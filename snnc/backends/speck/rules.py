@@ -86,7 +86,7 @@ def input_pooling(graph: Graph, options: Any) -> Iterator[Diagnostic]:
     if stage is None or not stage.pools:
         return
     pooling = stage.pooling
-    if not options.dvs_input:
+    if not (options.dvs_input or stage.dvs_layer):
         yield _error(
             "SPECK-INPUT-POOLING",
             f"the input is pooled {pooling[0]}x{pooling[1]} before the first layer; only the DVS layer pools "
@@ -112,7 +112,7 @@ def input_pooling(graph: Graph, options: Any) -> Iterator[Diagnostic]:
 @check
 def dvs_size(graph: Graph, options: Any) -> Iterator[Diagnostic]:
     stage = network(graph).input
-    if stage is None or not options.dvs_input:
+    if stage is None or not (options.dvs_input or stage.dvs_layer):
         return
     shape = stage.node.type.shape
     c, h, w = shape if len(shape) == 3 else (0, 0, 0)
@@ -407,7 +407,7 @@ def fanout(graph: Graph, options: Any) -> Iterator[Diagnostic]:
                 measured=len(targets),
                 limit=limit,
             )
-    if net.input is not None and options.dvs_input and len(net.input.layers) > limit:
+    if net.input is not None and (options.dvs_input or net.input.dvs_layer) and len(net.input.layers) > limit:
         yield _error(
             "SPECK-FANOUT",
             f"the DVS layer sends to {len(net.input.layers)} layers ({', '.join(net.input.layers)}); it has {limit} "

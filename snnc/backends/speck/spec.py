@@ -48,6 +48,12 @@ none, so that SPECK-VMIN-UNSET can name it instead of quantizing every weight to
 (speck.md §3.3, §9: such a model is refused, never written as sinabs writes it). Its state then
 saturates at the 16-bit register's minimum, which is what `threshold_low = −32768` does on chip."""
 
+STEPS = replace(SPECK.arithmetic, name="speck-steps", voltage=IntRange(32, "saturate"))
+"""The arithmetic of the time-stepped model: the parameters are SPECK's (16-bit state), but a step's
+summed events are held before the neuron fires, as sinabs' float32 discretized network holds them;
+on chip each event updates the 16-bit state alone (speck.md §4), so it never holds such a sum.
+(snnc/passes/set_arithmetic.py)"""
+
 T = TypeVar("T")
 
 

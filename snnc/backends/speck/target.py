@@ -76,9 +76,10 @@ class SpeckTarget(Target):
 
     def pipeline(self, options: SpeckOptions, calib: Any = None) -> list[Pass]:
         """input-events, fold-bn, avgpool-to-sumpool, consolidate-pool-scales, absorb-scale,
-        linear-to-conv, quantize to sinabs' formats (spec.SPECK_COMPILE). `calib` data, if given,
+        linear-to-conv, quantize to sinabs' formats (spec.SPECK_COMPILE), and the time-stepped
+        model's registers (set-arithmetic to spec.STEPS). `calib` data, if given,
         is kept for the bandwidth check (`check`), which needs the layers' cores."""
-        from snnc.backends.speck.spec import SPECK_COMPILE
+        from snnc.backends.speck.spec import SPECK_COMPILE, STEPS
         from snnc.passes.absorb_scale import AbsorbScale
         from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
         from snnc.passes.consolidate_pool_scales import ConsolidatePoolScales
@@ -86,6 +87,7 @@ class SpeckTarget(Target):
         from snnc.passes.input_events import InputEvents
         from snnc.passes.linear_to_conv import LinearToConv
         from snnc.passes.quantize import Quantize
+        from snnc.passes.set_arithmetic import SetArithmetic
 
         self._calib = calib
         return [
@@ -96,6 +98,7 @@ class SpeckTarget(Target):
             AbsorbScale(),
             LinearToConv(),
             Quantize(SPECK_COMPILE),
+            SetArithmetic(STEPS),
         ]
 
     def check(self, graph: Graph, options: SpeckOptions) -> list[Diagnostic]:
