@@ -33,8 +33,10 @@ reset_value to every membrane on every step, spiking or not).
 
 An initialised state is part of the layer: sinabs' forward continues from it, and its Speck
 configuration writes it as the neurons' initial values (`backend/dynapcnn/chips/dynapcnn.py::
-get_dynapcnn_layer_config_dict`, batch row 0). snnc takes it where every sample's row is the same
-(one row, or a state set for all); a state that differs between samples is refused (FE-STATE).
+get_dynapcnn_layer_config_dict`, batch row 0). snnc takes it as the initial state where every
+sample's row is the same (one row, or a state set for all); a state that differs between samples
+is what a run on a batch left behind, and snnc starts from zero, as a newly built layer does
+(call `reset_states()` before loading to start a one-sample model from zero too).
 
 sinabs' `backend/dynapcnn/dvs_layer.py: DVSLayer` (Speck's DVS pre-processing: merge polarities →
 sum pooling → crop → flip) becomes the SumPool2d of its pooling, also 1x1, so that a backend sees
@@ -178,7 +180,7 @@ def _neuron(ctx: ConvertContext, m: sl.LIF, shape: tuple[int, ...]) -> ops.Neuro
     def param(name: str, value: Any) -> np.ndarray:
         return _compact(_full(ctx, name, value, shape))
 
-    initial = {name: param(name, value) for name, value in _initial_state(ctx, m).items()}
+    initial = {name: param(name, value) for name, value in _initial_state(m).items()}
     return ops.Neuron(
         threshold=param("spike_threshold", m.spike_threshold),
         v_decay=param("alpha_mem", alpha_mem),
@@ -195,21 +197,13 @@ def _neuron(ctx: ConvertContext, m: sl.LIF, shape: tuple[int, ...]) -> ops.Neuro
     )
 
 
-def _initial_state(ctx: ConvertContext, m: sl.LIF) -> dict[str, torch.Tensor]:
-    """The state the layer held when loaded, one row for all samples (FE-STATE where rows differ)."""
-    found = {}
-    for name, value in _INITIAL.get(m, {}).items():
-        if name not in ("v_mem", "i_syn"):
-            continue
-        if not bool((value == value[:1]).all()):
-            ctx.fail(
-                "FE-STATE",
-                f"the layer holds a {name} that differs between the {value.shape[0]} samples of its last batch "
-                "(left from a run?); snnc's neurons start from one initial state",
-                "call reset_states() before loading, or set one initial state for every sample",
-            )
-        found[name] = value[0]
-    return found
+def _initial_state(m: sl.LIF) -> dict[str, torch.Tensor]:
+    """The state the layer held when loaded where it is one row for all samples (module docstring)."""
+    return {
+        name: value[0]
+        for name, value in _INITIAL.get(m, {}).items()
+        if name in ("v_mem", "i_syn") and bool((value == value[:1]).all())
+    }
 
 
 def _spike_fn(ctx: ConvertContext, m: sl.LIF) -> tuple[str, int | None]:

@@ -730,7 +730,8 @@ RULES = (
     Rule(
         "SPECK-CHANNELS",
         "a layer has more than 1024 output channels",
-        "A core has at most 1024 output features. Reduce out_channels.",
+        "A core has at most 1024 output features (its neurons' channel address and its bias memory "
+        "both end there). Reduce out_channels to 1024 or split the layer.",
         spec.MAX_CHANNELS.cite(),
     ),
     Rule(
@@ -815,7 +816,8 @@ RULES = (
     Rule(
         "SPECK-MEMORY-BIAS",
         "a layer's bias memory exceeds every core's",
-        "A layer with a bias needs one word per output channel; every core holds 1,024.",
+        "A layer with a bias (or a folded BatchNorm) needs one leak word per output channel; every "
+        "core holds 1,024. Reduce out_channels or drop the bias.",
         spec.BIAS_MEMORY.cite(),
     ),
     Rule(
@@ -841,6 +843,16 @@ RULES = (
         "layers to cores: the names must be layers (their conv/linear module or neuron), the cores 0..8, one "
         "layer per core, and each layer must fit its core. Unnamed layers are matched to the remaining cores.",
         "sinabs dynapcnn_network.py::_make_config (layer2core_map)",
+    ),
+    Rule(
+        "SPECK-BANDWIDTH",
+        "a core's synaptic operations per second exceed the limit on the calibration data",
+        "Each input event of a core updates every output neuron whose receptive field holds it; a core "
+        "above its throughput stalls and then behaves unpredictably (sinabs docs/speck/faqs/"
+        "tips_for_training.md). SynSense publishes no number, so the limit is yours (--max-sops-per-core); "
+        "the count is exact on the --calib data, each step lasting --seconds-per-step, and the message names the "
+        "core, its layer and the worst step. Lower the input rate or the layer's fan-out (channels, kernel).",
+        "user-given (speck.md §4: the bandwidth is not published)",
     ),
     Rule(
         "SPECK-PLACEMENT",

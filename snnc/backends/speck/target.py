@@ -52,15 +52,17 @@ class SpeckOptions:
             "(SPECK-BANDWIDTH)"
         },
     )
-    dt: float = field(default=1e-3, metadata={"help": "seconds per time step of the data, for rates (default 1e-3)"})
+    seconds_per_step: float = field(
+        default=1e-3, metadata={"help": "how long one time step of the data lasts, for rates (default 1e-3)"}
+    )
 
     def __post_init__(self) -> None:
         if self.max_sops_per_core is not None and not (
             self.max_sops_per_core > 0 and math.isfinite(self.max_sops_per_core)
         ):
             raise ValueError(f"max_sops_per_core {self.max_sops_per_core:g} must be a positive number")
-        if not (self.dt > 0 and math.isfinite(self.dt)):
-            raise ValueError(f"dt {self.dt:g} must be a positive number of seconds")
+        if not (self.seconds_per_step > 0 and math.isfinite(self.seconds_per_step)):
+            raise ValueError(f"seconds_per_step {self.seconds_per_step:g} must be a positive number")
 
 
 class SpeckTarget(Target):
@@ -112,7 +114,9 @@ class SpeckTarget(Target):
             return found
         placed = placement(graph, options)
         assert placed is not None  # no error above: the override is usable
-        return found + bandwidth.check(graph, network(graph), placed, calib, options.max_sops_per_core, options.dt)
+        return found + bandwidth.check(
+            graph, network(graph), placed, calib, options.max_sops_per_core, options.seconds_per_step
+        )
 
     def lower(self, graph: Graph, out_dir: Path, options: SpeckOptions) -> Artefacts:
         from snnc.backends.speck import lower
