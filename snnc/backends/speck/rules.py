@@ -855,6 +855,22 @@ RULES = (
         "user-given (speck.md §4: the bandwidth is not published)",
     ),
     Rule(
+        "SPECK-CONFIG",
+        "a Speck configuration file cannot be used",
+        "snnc reads .speck.json files back (snnc simulate, to_samna) as untrusted input: the file's size, "
+        "every field's type and range, every array's shape and the memory it implies on its core are "
+        "checked before anything is built, and the cores' destinations must fit each other's shapes and "
+        "form no cycle. The message names the JSON path. Use a file written by snnc compile --target speck.",
+        "docs/targets/speck.md §9",
+    ),
+    Rule(
+        "SPECK-SAMNA",
+        "the configuration cannot be converted to samna's object",
+        "to_samna needs SynSense's samna, which snnc never installs or requires; or the installed samna "
+        "does not know a field of the file (another samna version than sinabs 3.1.3 targets). Install samna "
+        "to program a chip, or hand the .speck.json to your own tools.",
+    ),
+    Rule(
         "SPECK-PLACEMENT",
         "where a layer is placed and how much of its core it uses",
         "One note per layer: "

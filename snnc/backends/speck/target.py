@@ -141,11 +141,14 @@ class SpeckTarget(Target):
         if mode == "steps":
             return super().simulate(graph, x, record=record, **how)
         if mode == "events":
-            from snnc.backends.speck.events import simulate_config
+            from snnc.backends.speck import events
+            from snnc.backends.speck.read import parse_config
 
             if how or tuple(record):
-                raise input_error("TARGET-OPTION", "the event model takes no other options", hint="drop them")
-            return simulate_config(self.config(graph), x)
+                raise input_error(
+                    "TARGET-OPTION", "the event model records no traces and takes no options", hint="drop them"
+                )
+            return events.simulate(parse_config(self.config(graph)), x).result
         raise input_error("TARGET-OPTION", f"speck simulates in mode 'steps' or 'events', not {mode!r}")
 
     def energy_model(self, **settings: Any):
