@@ -132,7 +132,7 @@ def group(graph: Graph) -> Network:
         entries = tuple(layer.name for layer in net.layers if layer.entry)
         pools = {input_pools[name] for name in entries}
         net.input = InputStage(inputs[0], next(iter(pools)) if len(pools) == 1 else (), entries)
-        if not entries:
+        if not entries and not net.problems:
             net.problems.append(_structure(inputs[0], "no layer reads the graph input"))
         if len(pools) > 1:
             net.problems.append(
@@ -218,8 +218,7 @@ def _sources(graph: Graph, conv: Node, problems: list[Diagnostic], input_pools: 
             stack.append((node.inputs[0], (*pools, node)))
         elif isinstance(op, _ADDRESS_ONLY) or (isinstance(op, Elementwise) and op.fn == "add"):
             stack.extend((i, pools) for i in node.inputs)
-        elif isinstance(op, Conv2d):
-            problems.append(_structure(conv, f"it reads the weighted sums of {name} directly; put an IAF between"))
+        # a Conv2d read directly is reported at that conv (it does not feed one IAF)
     if entry and sources:
         problems.append(_structure(conv, "it adds graph input events to events of other layers"))
     return tuple(sources), entry
