@@ -36,7 +36,10 @@ layer order with their memory and the cores they fit.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -268,15 +271,42 @@ def _dump(value: Any, depth: int) -> str:
             return json.dumps(value, separators=(", ", ": "))
         items = [f"{inner}{json.dumps(k)}: {_dump(v, depth + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list) and value and isinstance(value[0], (list, dict)) and _depth(value) > 2:
-        return "[\n" + ",\n".join(inner + _dump(v, depth + 1) for v in value) + "\n" + pad + "]"
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return "[\n" + ",\n".join(inner + _dump(v, depth + 1) for v in value) + "\n" + pad + "]"
+    if isinstance(value, list) and _rank(value) > 2:
+        return _numbers(value, depth)
     return json.dumps(value, separators=(",", ":"))
 
 
-def _depth(value: Any) -> int:
-    return 1 + _depth(value[0]) if isinstance(value, list) and value else 0
+def _rank(value: Any) -> int:
+    rank = 0
+    while isinstance(value, list) and value:
+        value, rank = value[0], rank + 1
+    return rank
+
+
+def _numbers(value: list, depth: int) -> str:
+    """A nested list of integers of rank > 2: one innermost 2-d block per line."""
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if _rank(value) == 3:
+        rows = (inner + "[" + ",".join("[" + ",".join(map(str, row)) + "]" for row in block) + "]" for block in value)
+    else:
+        rows = (inner + _numbers(v, depth + 1) for v in value)
+    return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Without the cyclic garbage collector: a chip's configuration is some 10^5 small lists, whose
+    creation would trigger collections that scan all of them again (measured: 1.6x the time of the
+    9-layer benchmark, benchmarks/bench_speck_compile.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def write(config: dict[str, Any], report: str, graph: Graph, out_dir: Path) -> dict[str, Path]:

@@ -478,9 +478,11 @@ def _hint_kernel(layer: Layer) -> str:
     f, c, kh, kw = layer.conv.op.weight.shape  # type: ignore[attr-defined]
     words = 2 ** clog2(kh * kw)
     best = LARGEST.kernel // (c * words)
+    fewer_inputs = LARGEST.kernel // (words * 2 ** clog2(f))
+    inputs = f" or in_channels from {c} to {fewer_inputs}" if fewer_inputs >= 1 else ""
     if best >= 1:
         most = 2 ** (best.bit_length() - 1)
-        return f"reduce out_channels from {f} to {most} (kernel words count it rounded up to a power of two)"
+        return f"reduce out_channels from {f} to {most}{inputs} (kernel words count out_channels rounded up to 2^n)"
     return f"reduce in_channels from {c} or the kernel {kh}x{kw}"
 
 

@@ -121,8 +121,9 @@ class SpeckTarget(Target):
     def lower(self, graph: Graph, out_dir: Path, options: SpeckOptions) -> Artefacts:
         from snnc.backends.speck import lower
 
-        config = self.config(graph, options)
-        return lower.write(config, lower.report(config), graph, out_dir)
+        with lower.no_gc():
+            config = self.config(graph, options)
+            return lower.write(config, lower.report(config), graph, out_dir)
 
     def config(self, graph: Graph, options: SpeckOptions | None = None) -> dict[str, Any]:
         """The configuration of a lowered graph that passed the rules (docs/targets/speck.md §9)."""

@@ -69,7 +69,7 @@ def test_zero_reset_and_the_lower_bound():
 
 def test_leak_is_added_once_per_step_and_can_fire():
     """Bias 60 per tick on one channel (threshold 100): the neuron fires every other step."""
-    compiled, chip = one_neuron(1.0, 100.0 / 127, bias=60.0 / 127)
+    _, chip = one_neuron(1.0, 100.0 / 127, bias=60.0 / 127)
     core = chip.cores[0]
     assert core.leak and core.biases.tolist() == [60] and core.threshold_high == 100
     assert spikes_of(chip, counts(0, 0, 0, 0)) == [0, 1, 0, 1]
@@ -117,6 +117,6 @@ def test_compiled_simulate_in_events_mode():
 
 
 def test_counts_synaptic_operations_per_core():
-    compiled, chip = one_neuron(60.0, 100.0)
+    _, chip = one_neuron(60.0, 100.0)
     run_ = events.simulate(chip, counts(2, 0, 3))
     assert run_.sops[chip.cores[0].index][:, 0].tolist() == [2, 0, 3]  # one neuron per event

@@ -85,7 +85,7 @@ def test_each_damage_is_named_by_its_path(config):
         return refused(data)
 
     core = config["placement"][0]["core"]
-    assert "cnn_layers[%d].weights" % core in damaged(lambda d: d["cnn_layers"][core]["weights"][0].pop())
+    assert f"cnn_layers[{core}].weights" in damaged(lambda d: d["cnn_layers"][core]["weights"][0].pop())
     assert "threshold_high" in damaged(lambda d: d["cnn_layers"][core].__setitem__("threshold_high", 0))
     assert "in -128..127, found 300" in damaged(lambda d: d["cnn_layers"][core]["weights"][0][0][0].__setitem__(0, 300))
     assert "not the declared" in damaged(lambda d: d["cnn_layers"][core]["dimensions"].__setitem__("kernel_size", 5))

@@ -10,7 +10,7 @@ import pytest
 
 import snnc
 from snnc.diagnostics import Severity
-from snnc.ir import SPIKE, Conv2d, Delay, Elementwise, Graph, GraphBuilder, Int, MaxPool2d, Neuron, SumPool2d
+from snnc.ir import SPIKE, Conv2d, Elementwise, Graph, GraphBuilder, Int, MaxPool2d, Neuron, SumPool2d
 from snnc.ir.types import TensorType
 
 IAF = Neuron(threshold=1.0, spikes="multi", v_min=-1.0)
