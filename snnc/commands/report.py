@@ -13,9 +13,9 @@ from typing import Any
 import snnc
 from snnc.commands.common import add_model_arguments, load_model, print_json, read_data
 from snnc.cost import PRECISIONS, CostReport
-from snnc.cost.report import format_count as _n
-from snnc.cost.report import format_rate as _r
-from snnc.cost.report import layer_table
+from snnc.cost.table import format_count as _n
+from snnc.cost.table import format_rate as _r
+from snnc.cost.table import layer_table
 from snnc.driver.report import GENERIC, energy_targets
 
 PROFILE_ROWS = 20  # the text profile bins the steps into at most this many rows

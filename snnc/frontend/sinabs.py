@@ -61,7 +61,7 @@ from sinabs.activation import MaxSpike, MembraneReset, MembraneSubtract, MultiSp
 from sinabs.network import Network
 
 from snnc.diagnostics import input_error
-from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import EXAMPLE_BATCH, EXAMPLE_STEPS, Layout
 from snnc.frontend.registry import TRANSPARENT, module_converter
 from snnc.ir import ops
@@ -186,7 +186,7 @@ def _neuron(ctx: ConvertContext, m: sl.LIF, shape: tuple[int, ...]) -> ops.Neuro
         v_decay=param("alpha_mem", alpha_mem),
         gain=param("1 - alpha_mem", gain),
         i_decay=None if alpha_syn is None else param("alpha_syn", alpha_syn.detach()),
-        current="affine" if alpha_syn is None else "decay_after",
+        float_order=None if alpha_syn is None else ops.FloatOrder(current="decay_after"),
         reset=_reset_fn(ctx, m, shape),
         fire_op="ge",
         spikes=spikes,
