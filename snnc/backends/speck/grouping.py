@@ -33,11 +33,6 @@ from snnc.ir.ops import Conv2d, Delay, Elementwise, Flatten, Input, Neuron, Outp
 _ADDRESS_ONLY = (Flatten, Reshape)  # (C, 1, 1) ↔ (C,): the same events at the same addresses
 
 
-def source_of(node: Node) -> str:
-    """The user's module this node came from (Node.source once every graph records it)."""
-    return getattr(node, "source", None) or node.name
-
-
 @dataclass(frozen=True)
 class Destination:
     """Where a core's events go: a layer (its Conv2d's name) or, with `layer` None, a graph output

@@ -48,7 +48,7 @@ import numpy as np
 from snnc.atomic import write_atomically
 from snnc.backends.output import artefact_path
 from snnc.backends.speck import spec
-from snnc.backends.speck.grouping import Layer, Network, source_of
+from snnc.backends.speck.grouping import Layer, Network
 from snnc.backends.speck.placement import Placement
 from snnc.ir.graph import Graph
 
@@ -139,7 +139,7 @@ def core_config(layer: Layer, cores: dict[str, int | None], monitored: bool) -> 
     f, c, kh, _ = conv.weight.shape  # type: ignore[attr-defined]
     _, ho, wo = layer.conv.type.shape
     _, h, w = layer.in_shape
-    bias = conv.bias if conv.bias is not None else np.zeros(f, np.int64)  # type: ignore[attr-defined]
+    bias = _channel_bias(layer)
     state = np.broadcast_to(np.asarray(neuron.v_init).reshape(_param_shape(neuron.v_init, f)), (f, ho, wo))  # type: ignore[attr-defined]
     slots = [_slot(cores[d.layer], True, d.pooling[0]) for d in layer.to_layers]  # type: ignore[index]
     return {
@@ -161,11 +161,22 @@ def core_config(layer: Layer, cores: dict[str, int | None], monitored: bool) -> 
         "neurons_initial_value": _ints(np.swapaxes(state, 1, 2)),
         **UNWRITTEN,
         "source": {
-            "weight": source_of(layer.conv),
-            "neuron": source_of(layer.neuron),
-            "pooling": [[source_of(p) for p in d.pools] for d in layer.to_layers],
+            "weight": layer.conv.source,
+            "neuron": layer.neuron.source,
+            "pooling": [[p.source for p in d.pools] for d in layer.to_layers],
         },
     }
+
+
+def _channel_bias(layer: Layer) -> np.ndarray:
+    """The core's leak word per channel: the convolution's bias plus a bias the neuron carries (both
+    in state units; the neuron's is one value per channel, SPECK-NEURON-SCALAR)."""
+    f, ho, wo = layer.conv.type.shape
+    conv, neuron = layer.conv.op, layer.neuron.op
+    bias = np.zeros(f, np.int64) if conv.bias is None else conv.bias.astype(np.int64)  # type: ignore[attr-defined]
+    extra = np.asarray(neuron.bias)  # type: ignore[attr-defined]
+    per_channel = extra.reshape(-1, 1, 1) if extra.ndim == 1 else extra.reshape(_param_shape(extra, f))
+    return bias + np.broadcast_to(per_channel, (f, ho, wo)).reshape(f, -1)[:, 0].astype(np.int64)
 
 
 def _param_shape(value: np.ndarray, channels: int) -> tuple[int, ...]:
@@ -211,7 +222,7 @@ def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> d
         "monitor_enable": False,
         "raw_monitor_enable": False,
         "destinations": [*slots, {"layer": 0, "enable": False}, {"layer": 0, "enable": False}][:2],
-        "source": [source_of(p) for p in stage.pools],
+        "source": [p.source for p in stage.pools],
     }
 
 
@@ -224,7 +235,7 @@ def monitored_layers(net: Network, monitor: tuple[str, ...] | None) -> set[str]:
         return {layer.name for layer in net.layers}
     if monitor == ("none",):
         return set()
-    keys = {k: layer.name for layer in net.layers for k in (layer.name, layer.neuron.name, source_of(layer.conv))}
+    keys = {k: layer.name for layer in net.layers for k in (layer.name, layer.neuron.name, layer.conv.source)}
     return {keys[m] for m in monitor if m in keys} | (exits if "exit" in monitor else set())
 
 

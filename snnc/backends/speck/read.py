@@ -417,8 +417,6 @@ def _neuron(core: Core) -> Neuron:
         v_decay=np.int64(1),
         gain=np.int64(1),
         bias=np.zeros((), np.int64),
-        rate=np.int64(1),
-        v_rest=np.int64(0),
         v_reset=np.int64(0),
         i_init=np.int64(0),
         state_format=NumberFormat(spec.STATE_BITS.value, True, 1.0),

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from snnc.backends.speck import spec
-from snnc.backends.speck.grouping import Layer, Network, group, source_of
+from snnc.backends.speck.grouping import Layer, Network, group
 from snnc.backends.speck.placement import LARGEST, Memory, Placement, capacity_table, clog2, place
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.diagnostics.rules import Rule
 from snnc.ir.graph import Graph
+from snnc.ir.neuron_features import unsupported
 from snnc.ir.ops import Neuron
 from snnc.ir.types import Count, Spike
 
@@ -45,11 +47,6 @@ def placement(graph: Graph, options: Any) -> Placement | None:
     if _override_problems(net, override):
         return None
     return place(net, _resolved(net, override))
-
-
-def _layer_label(layer: Layer) -> str:
-    names = [layer.name, *({source_of(layer.conv), layer.neuron.name} - {layer.name})]
-    return " / ".join(names)
 
 
 def _error(rule: str, message: str, node: str | None, hint: str, measured: Any = None, limit: Any = None, **kw):
@@ -132,36 +129,53 @@ def dvs_size(graph: Graph, options: Any) -> Iterator[Diagnostic]:
 # --- neurons ----------------------------------------------------------------------------------
 
 
+QUANTIZER_FEATURES = {"leak": True, "current": True}
+"""Reported by quantization (QUANT-UNSUPPORTED, from the same NeuronFeatures), not again here."""
+
+
 @check
 def neuron_features(graph: Graph, options: Any) -> Iterator[Diagnostic]:
+    decay_one = graph.arithmetic.decay_one if graph.arithmetic is not None else None
+    features = replace(spec.NEURON, **QUANTIZER_FEATURES)
     for layer in network(graph).layers:
-        op: Neuron = layer.neuron.op  # type: ignore[assignment]
-        wrong = [f"{name}={getattr(op, name)!r}" for name, ok in spec.FEATURES.items() if getattr(op, name) not in ok]
-        if wrong:
-            allowed = "; ".join(f"{name} in {', '.join(ok)}" for name, ok in spec.FEATURES.items())
+        reasons = unsupported(layer.neuron.op, features, decay_one=decay_one)  # type: ignore[arg-type]
+        if reasons:
             yield _error(
                 "SPECK-NEURON",
-                f"Speck's IAF neuron cannot run {', '.join(wrong)}",
+                f"Speck's IAF neuron cannot run this neuron: {'; '.join(reasons)}",
                 layer.neuron.name,
-                f"use an IAF neuron ({allowed}): sinabs IAFSqueeze or SpikingJelly IFNode",
+                "use an integrate-and-fire neuron firing on v >= threshold, one threshold per layer, reset to 0 or "
+                "by subtraction (sinabs IAFSqueeze, SpikingJelly IFNode)",
             )
 
 
 @check
 def neuron_scalars(graph: Graph, options: Any) -> Iterator[Diagnostic]:
+    """One threshold_low per core, one leak word (bias) per channel."""
     for layer in network(graph).layers:
         op: Neuron = layer.neuron.op  # type: ignore[assignment]
-        for name, field in (("threshold", "threshold_high"), ("v_min", "threshold_low")):
-            value = getattr(op, name)
-            if value is not None and np.ndim(value) and not np.all(value == np.ravel(value)[0]):
-                yield _error(
-                    "SPECK-NEURON-SCALAR",
-                    f"{name} differs between neurons ({np.unique(value).size} values); a core has one {field}",
-                    layer.neuron.name,
-                    f"train with one {name} for the whole layer",
-                    measured=np.unique(value).size,
-                    limit=1,
-                )
+        shape = layer.neuron.type.shape
+        if op.v_min is not None and np.ptp(op.v_min) != 0:
+            yield _error(
+                "SPECK-NEURON-SCALAR",
+                f"v_min differs between neurons ({np.unique(op.v_min).size} values); a core has one threshold_low",
+                layer.neuron.name,
+                "train with one min_v_mem for the whole layer",
+                measured=np.unique(op.v_min).size,
+                limit=1,
+            )
+        bias = np.asarray(op.bias)
+        per_channel = bias.reshape(-1, *([1] * (len(shape) - 1))) if bias.ndim == 1 else bias
+        rows = np.broadcast_to(per_channel, shape).reshape(shape[0], -1)
+        if np.any(np.ptp(rows, axis=1) != 0):
+            yield _error(
+                "SPECK-NEURON-SCALAR",
+                "the neuron bias differs within a channel; a core has one leak word per output channel",
+                layer.neuron.name,
+                "use one bias per channel (a convolution's bias)",
+                measured=int(np.ptp(rows, axis=1).astype(bool).sum()),
+                limit=0,
+            )
 
 
 @check
@@ -464,7 +478,7 @@ def _layer_keys(net: Network) -> dict[str, str]:
     """The names a user may give a layer by (its conv/linear node, that node's module, its neuron) → the layer."""
     keys = {}
     for layer in net.layers:
-        for key in (layer.neuron.name, source_of(layer.conv), layer.name):
+        for key in (layer.neuron.name, layer.conv.source, layer.name):
             keys[key] = layer.name
     return keys
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
+from snnc.ir.neuron_features import NeuronFeatures
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.passes.quantize.spec import QuantSpec
 
@@ -116,16 +117,22 @@ UNUSED_MEMORY = Limit(
     False,
 )
 
-FEATURES = {
-    "reset": ("subtract", "zero"),  # return_to_zero False / True (chips/dynapcnn.py, speck.md §4)
-    "reset_timing": ("same_step",),
-    "fire_op": ("ge",),  # fires on v >= threshold_high (speck.md §4)
-    "spikes": ("single", "multi"),  # sinabs simulates either; the chip fires once per update (speck.md §4)
-    "input_order": ("current_first",),
-}
-"""The Neuron switches Speck's IAF supports, as data (the neuron rule reports every other value).
-No leak (v_decay 1), no current state, no late input, one scalar threshold and lower bound per
-core (speck.md §2.1, §4). To be replaced by snnc/ir/neuron_features.py's NeuronFeatures."""
+NEURON = NeuronFeatures(
+    "Speck",
+    resets=frozenset({"subtract", "zero"}),  # return_to_zero False / True (chips/dynapcnn.py, speck.md §4)
+    reset_timings=frozenset({"same_step"}),  # the reset follows the spike in the same update ([DS §3.2.4.6.2])
+    fire_ops=frozenset({"ge"}),  # fires on v >= threshold_high (speck.md §4)
+    spikes=frozenset({"single", "multi"}),  # sinabs simulates either; the chip fires once per event (speck.md §4)
+    leak=False,  # IAF: no decay, only a constant leak (bias) per slow-clock tick ([DS §3.2.4.7])
+    current=False,
+    voltage_first=False,
+    late_input=False,
+    v_reset=False,  # return_to_zero resets to 0
+    per_channel_threshold=False,  # one threshold_high per core ([DS §3.2.4.4])
+)
+"""The neuron switches Speck's IAF computes (speck.md §2.1, §4). Per neuron it holds an initial
+state (neurons_initial_value) and per channel a bias (the leak words); one lower bound per core
+(SPECK-NEURON-SCALAR)."""
 
 SPECK_MEMORY_ORDER = ("kernel", "neuron", "bias")
 

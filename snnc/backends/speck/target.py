@@ -77,13 +77,14 @@ class SpeckTarget(Target):
         return CHECKS
 
     def pipeline(self, options: SpeckOptions, calib: Any = None) -> list[Pass]:
-        """input-events, fold-bn, avgpool-to-sumpool, consolidate-pool-scales, absorb-scale,
+        """canonicalize-neuron, input-events, fold-bn, avgpool-to-sumpool, consolidate-pool-scales, absorb-scale,
         linear-to-conv, quantize to sinabs' formats (spec.SPECK_COMPILE), and the time-stepped
         model's registers (set-arithmetic to spec.STEPS). `calib` data, if given,
         is kept for the bandwidth check (`check`), which needs the layers' cores."""
         from snnc.backends.speck.spec import SPECK_COMPILE, STEPS
         from snnc.passes.absorb_scale import AbsorbScale
         from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
+        from snnc.passes.canonicalize_neuron import CanonicalizeNeuron
         from snnc.passes.consolidate_pool_scales import ConsolidatePoolScales
         from snnc.passes.fold_bn import FoldBN
         from snnc.passes.input_events import InputEvents
@@ -93,6 +94,7 @@ class SpeckTarget(Target):
 
         self._calib = calib
         return [
+            CanonicalizeNeuron(),
             InputEvents(),
             FoldBN(),
             AvgpoolToSumpool(),

@@ -97,8 +97,13 @@ CASES: dict[str, tuple[Callable[[], Graph], dict, list[tuple[str, str | None]]]]
         {},
         [("SPECK-NEURON", "a.iaf")],
     ),
-    "neuron-scalar": (
+    "neuron-threshold-per-channel": (
         lambda: chain((2, 8, 8), *layer("a", 2, 2, neuron=Neuron(threshold=np.array([1.0, 2.0]), v_min=-1.0))),
+        {},
+        [("SPECK-NEURON", "a.iaf")],
+    ),
+    "neuron-scalar": (
+        lambda: chain((2, 8, 8), *layer("a", 2, 2, neuron=Neuron(threshold=1.0, v_min=np.array([-1.0, -2.0])))),
         {},
         [("SPECK-NEURON-SCALAR", "a.iaf")],
     ),
