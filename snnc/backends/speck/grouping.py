@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from snnc.diagnostics import Diagnostic
 from snnc.ir.graph import Graph, Node
@@ -96,13 +95,6 @@ class Network:
     layers: tuple[Layer, ...] = ()
     input: InputStage | None = None
     problems: list[Diagnostic] = field(default_factory=list)
-
-    @cached_property
-    def by_name(self) -> dict[str, Layer]:
-        return {layer.name: layer for layer in self.layers}
-
-    def index(self, name: str) -> int:
-        return [layer.name for layer in self.layers].index(name)
 
 
 def group(graph: Graph) -> Network:

@@ -109,14 +109,6 @@ DVS_POOL_SIZES = Limit((1, 2, 4), f"{DS} §3.2.3.2 (per axis, stride = kernel) (
 WEIGHT_BITS = Limit(8, f"{DS} Table 3; sinabs discretize.py DYNAPCNN_WEIGHT_PRECISION_BITS (speck.md §3.1)", True)
 STATE_BITS = Limit(16, f"{DS} Table 3; sinabs discretize.py DYNAPCNN_STATE_PRECISION_BITS (speck.md §3.1)", True)
 THRESHOLD_LOW_MAX = Limit(-1, f"{DS} §3.2.4.6.3: threshold_low 0 is a known silicon bug, use −1 (speck.md §3.3)", True)
-THRESHOLD_HIGH_MIN = Limit(1, "a threshold of 0 fires on every event (speck.md §3.3, §8)", False)
-UNUSED_MEMORY = Limit(
-    "f·2^(clog2 Ho + clog2 Wo) neuron words, f not rounded",
-    "sinabs dynapcnn_layer.py::DynapcnnLayer.memory_summary; read-back addresses use clog2(f) channel bits, "
-    "so the real footprint may be larger (speck.md 'Biggest uncertainties' 2)",
-    False,
-)
-
 NEURON = NeuronFeatures(
     "Speck",
     resets=frozenset({"subtract", "zero"}),  # return_to_zero False / True (chips/dynapcnn.py, speck.md §4)
@@ -133,8 +125,6 @@ NEURON = NeuronFeatures(
 """The neuron switches Speck's IAF computes (speck.md §2.1, §4). Per neuron it holds an initial
 state (neurons_initial_value) and per channel a bias (the leak words); one lower bound per core
 (SPECK-NEURON-SCALAR)."""
-
-SPECK_MEMORY_ORDER = ("kernel", "neuron", "bias")
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ class SpeckTarget(Target):
 
     @property
     def rules(self):  # type: ignore[override]
-        from snnc.backends.speck.rules import CHECKS
+        from snnc.backends.speck import memory  # noqa: F401  (registers the memory and placement rules)
+        from snnc.backends.speck.checks import CHECKS
 
         return CHECKS
 
@@ -106,9 +107,11 @@ class SpeckTarget(Target):
         ]
 
     def check(self, graph: Graph, options: SpeckOptions) -> list[Diagnostic]:
-        """Every rule (rules.py), and SPECK-BANDWIDTH on the calibration data the pipeline was given."""
+        """Every rule (checks.py, memory.py; documented in rules.py), and SPECK-BANDWIDTH on the
+        calibration data the pipeline was given."""
         from snnc.backends.speck import bandwidth
-        from snnc.backends.speck.rules import network, placement
+        from snnc.backends.speck.checks import network
+        from snnc.backends.speck.memory import placement
 
         found = super().check(graph, options)
         calib = getattr(self, "_calib", None)
@@ -130,7 +133,8 @@ class SpeckTarget(Target):
     def config(self, graph: Graph, options: SpeckOptions | None = None) -> dict[str, Any]:
         """The configuration of a lowered graph that passed the rules (docs/targets/speck.md §9)."""
         from snnc.backends.speck import lower
-        from snnc.backends.speck.rules import network, placement
+        from snnc.backends.speck.checks import network
+        from snnc.backends.speck.memory import placement
 
         options = options or SpeckOptions()
         placed = placement(graph, options)
