@@ -4,22 +4,21 @@ equals sinabs' discretized network, spike for spike (docs/targets/speck.md §5, 
 sinabs' own `DynapcnnNetwork(...).make_config(...)` runs through the recording samna stand-in
 (conftest.py); layers are matched by the module name of their weight layer (sinabs numbers them by
 a set-order accident, §8). The networks are in networks.py; the configurations snnc writes for the
-small ones are kept in tests/golden/speck/ (regenerate: `python -m tests.golden.regenerate`).
+small ones are kept in tests/golden/speck/ (tests/golden_files.py; regenerate: `make golden`).
 """
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
+from golden_files import assert_golden
 from networks import BATCHNORM_EPS, CASES, Case
 from sinabs_reference import Reference, compare, events, sinabs_forward, sinabs_reference, snnc_compiled, snnc_config
 
 from snnc.backends.speck.lower import dumps
 
-GOLDEN = Path(__file__).parents[2] / "golden" / "speck"
 BY_NAME = {case.name: case for case in (*CASES, BATCHNORM_EPS)}
 
 
@@ -96,9 +95,8 @@ def test_batchnorm_differs_from_sinabs_only_by_the_eps_sinabs_ignores(dynapcnn) 
     assert 0 < np.abs(ours - theirs).max() <= 0.25 * np.abs(theirs).max()
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("case", [c for c in CASES if c.golden], ids=lambda c: c.name)
 def test_configuration_matches_its_golden_file(dynapcnn, case: Case) -> None:
-    """The emitted file, byte for byte (reviewed as a diff when it changes; regenerate with
-    `python -m tests.golden.regenerate`)."""
-    path = GOLDEN / f"{case.name}.speck.json"
-    assert dumps(snnc_config(compiled(case.name))) == path.read_bytes()
+    """The emitted file, byte for byte (reviewed as a diff when it changes)."""
+    assert_golden(f"speck/{case.name}.speck.json", dumps(snnc_config(compiled(case.name))).decode("utf-8"))
