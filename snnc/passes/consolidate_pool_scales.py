@@ -64,7 +64,13 @@ def _move_one(rw: Rewriter, ctx: PassContext) -> bool:
 
 
 def _scalar(node: Node) -> bool:
-    return isinstance(node.op, Scale) and np.ndim(node.op.factor) == 0
+    return _factor(node) is not None
+
+
+def _factor(node: Node) -> float | None:
+    """The factor of a Scale with one factor for all channels; None for anything else."""
+    op = node.op
+    return float(op.factor) if isinstance(op, Scale) and np.ndim(op.factor) == 0 else None
 
 
 def _through_next(rw: Rewriter, scale: Node) -> bool:
@@ -72,9 +78,10 @@ def _through_next(rw: Rewriter, scale: Node) -> bool:
     if len(users) != 1:
         return False
     (user,) = users
-    if _scalar(user):  # s1 then s2: one Scale s1·s2
-        product = np.float32(np.float64(scale.op.factor) * np.float64(user.op.factor))
-        rw.set_op(user.name, Scale(product))
+    factor, after = scale.op, _factor(user)
+    assert isinstance(factor, Scale)  # the caller selected a Scale
+    if after is not None:  # s1 then s2: one Scale s1·s2
+        rw.set_op(user.name, Scale(np.asarray(np.asarray(factor.factor, np.float64) * after, np.float32)))
         rw.bypass(scale.name)
         return True
     if isinstance(user.op, SumPool2d) or (_scalar(scale) and isinstance(user.op, (Flatten, Reshape))):
@@ -92,7 +99,7 @@ def _through_add(rw: Rewriter, add: Node, ctx: PassContext) -> bool:
         return False
     if not all(_scalar(n) or not isinstance(n.op, Scale) for n in inputs):
         return False  # a per-channel Scale stays for absorb-scale to report
-    factors = [float(n.op.factor) if _scalar(n) else 1.0 for n in inputs]
+    factors = [1.0 if (f := _factor(n)) is None else f for n in inputs]
     distinct = sorted(set(factors))
     factor = distinct[0] if len(distinct) == 1 else round(float(np.mean(distinct)) * LAMBDA, 2)
     for n in inputs:
@@ -100,7 +107,7 @@ def _through_add(rw: Rewriter, add: Node, ctx: PassContext) -> bool:
             rw.set_inputs(add.name, *(n.inputs[0] if i == n.name else i for i in rw.node(add.name).inputs))
             if not rw.users(n.name):
                 rw.remove(n.name)
-    after = rw.insert_after(add.name, f"{add.name}.scale", Scale(np.float32(factor)), add.name)
+    after = rw.insert_after(add.name, f"{add.name}.scale", Scale(np.asarray(factor, np.float32)), add.name)
     rw.redirect(add.name, after, keep=(after,))
     if len(distinct) > 1:
         ctx.emit(

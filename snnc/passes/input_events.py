@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph
-from snnc.ir.ops import Input
+from snnc.ir.ops import Input, Op
 from snnc.ir.types import Count, Float
 from snnc.passes.base import PassContext
 from snnc.passes.rewrite import Rewriter
@@ -30,12 +30,13 @@ class InputEvents:
     name: ClassVar[str] = "input-events"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        real = [n for n in graph.inputs if isinstance(n.type.dtype, Float) and n.op.format is None]  # type: ignore[attr-defined]
+        real = [n for n in graph.inputs if isinstance(n.type.dtype, Float) and _unquantized(n.op)]
         if not real:
             return graph
         rw = Rewriter(graph)
         for node in real:
-            op: Input = node.op  # type: ignore[assignment]
+            op = node.op
+            assert isinstance(op, Input)  # graph.inputs are Input nodes
             rw.set_op(node.name, op.replace(dtype=Count()))
             ctx.emit(
                 Diagnostic(
@@ -49,3 +50,7 @@ class InputEvents:
             )
         ctx.count(self.name, len(real))
         return rw.build()
+
+
+def _unquantized(op: Op) -> bool:
+    return isinstance(op, Input) and op.format is None

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from snnc.ir.graph import Graph
 from snnc.ir.ops import Conv2d, Flatten, Linear, Neuron, Reshape
+from snnc.ir.types import TensorType
 from snnc.passes.base import PassContext
 from snnc.passes.rewrite import Rewriter, flattens_all
 
@@ -46,14 +47,14 @@ class LinearToConv:
 
 def _convert(rw: Rewriter, name: str) -> None:
     node = rw.node(name)
-    op: Linear = node.op  # type: ignore[assignment]
+    op = node.op
+    assert isinstance(op, Linear)  # the pass selected Linear nodes
     (source,) = node.inputs
     read = rw.node(source)
-    before = rw.node(read.inputs[0]).type if isinstance(read.op, Flatten) else None
     flatten = None
-    if before is not None and len(before.shape) == 3 and flattens_all(read.op, before):  # type: ignore[arg-type]
+    if isinstance(read.op, Flatten) and _flattens_a_map(read.op, rw.node(read.inputs[0]).type):
         flatten, source = source, read.inputs[0]
-        shape = before.shape
+        shape = rw.node(source).type.shape
     else:  # a vector of N values: the map (N, 1, 1)
         shape = (rw.node(source).type.numel, 1, 1)
         source = rw.insert_after(source, f"{name}.map", Reshape(shape), source)
@@ -68,3 +69,7 @@ def _convert(rw: Rewriter, name: str) -> None:
     rw.redirect(last, flat, keep=(flat,))
     if flatten is not None and not rw.users(flatten):
         rw.remove(flatten)
+
+
+def _flattens_a_map(op: Flatten, x: TensorType) -> bool:
+    return len(x.shape) == 3 and flattens_all(op, x)
