@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))  # digits_events.py beside this file
-from digits_events import digits, digits_events, events  # noqa: E402
+from digits_events import digits, digits_events, events
 
 HERE = Path(__file__).parent
 STEPS = 16

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))  # digits_events.py beside this file
-from digits_events import MAX_INTENSITY, digits, digits_events  # noqa: E402
+from digits_events import MAX_INTENSITY, digits, digits_events
 
 HERE = Path(__file__).parent
 STEPS = 32

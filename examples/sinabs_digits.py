@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))  # digits_events.py beside this file
-from digits_events import MAX_INTENSITY, digits, digits_events  # noqa: E402
+from digits_events import MAX_INTENSITY, digits, digits_events
 
 HERE = Path(__file__).parent
 STEPS = 32
@@ -118,7 +118,9 @@ def main() -> None:
     snn_accuracy = (spike_counts(snn, x).argmax(1) == y).mean()
     np.savez_compressed(HERE / "sinabs_digits_sample.npz", x=x[:, :64], y=y[:64])
     print(f"trained and converted in {seconds:.1f} s")
-    print(f"accuracy on the {len(y)} test digits: ANN {ann_accuracy:.1%}, sinabs SNN ({STEPS} steps) {snn_accuracy:.1%}")
+    print(
+        f"accuracy on the {len(y)} test digits: ANN {ann_accuracy:.1%}, sinabs SNN ({STEPS} steps) {snn_accuracy:.1%}"
+    )
     print(f"wrote {HERE / 'sinabs_digits.pt'} and {HERE / 'sinabs_digits_sample.npz'}")
 
 
