@@ -133,7 +133,8 @@ class PairComparison:
     def _add_layer(self, sums: _Sums, ta: LayerTrace, tb: LayerTrace) -> tuple[int, int, int | None] | None:
         """Add one batch of one layer; the first difference (step, sample, flat neuron) if any."""
         va, vb = self._values(ta), self._values(tb)
-        if va is not None and vb is not None and va.shape == vb.shape:
+        if va is not None and vb is not None and va.shape[:2] == vb.shape[:2] and va[0, 0].size == vb[0, 0].size:
+            # the same neurons, maybe in another per-sample shape (a Linear lowered to a 1×1 conv)
             steps, batch = va.shape[:2]
             flat_a, flat_b = va.reshape(steps, batch, -1), vb.reshape(steps, batch, -1)
             sums.samples += batch
@@ -171,9 +172,12 @@ class PairComparison:
 
     @staticmethod
     def _add_membranes(sums: _Sums, ta: LayerTrace, tb: LayerTrace) -> None:
-        if ta.v is None or tb.v is None or ta.v.shape != tb.v.shape:
+        if ta.v is None or tb.v is None:
             return
-        error = np.abs(ta.v - tb.v)
+        va, vb = ta.v.reshape(*ta.v.shape[:2], -1), tb.v.reshape(*tb.v.shape[:2], -1)
+        if va.shape != vb.shape:
+            return
+        error = np.abs(va - vb)
         sums.membrane_abs += float(error.sum())
         sums.membrane_max = max(sums.membrane_max, float(error.max(initial=0.0)))
         sums.membrane_n += error.size

@@ -86,8 +86,9 @@ def explain(
     if n is None:
         if event_driven:
             return "event-ordering", (
-                f"{b.name} has {_g(vb)} events in this layer at this step, {a.name} {_g(va)}; the event model traces "
-                "no membranes, so the neuron is not known"
+                f"{b.name} has {_g(vb)} events in this layer at this step, {a.name} {_g(va)}: the event-driven model "
+                "takes the step's events one at a time (their order, and one spike per event, change what fires); "
+                "it traces no membranes, so the neuron is not known"
             )
         return "unexplained", f"only events per step are known: {_g(va)} vs {_g(vb)}"
     ha, hb = _series(ta.h, s, n, t), _series(tb.h, s, n, t)

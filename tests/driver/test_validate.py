@@ -5,6 +5,7 @@ target's own execution model (the ExecutionModel plug-in) and the targets withou
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +21,8 @@ from snnc.backends.target import ExecutionModel
 from snnc.diagnostics import SnncError
 from snnc.driver.validate import Tolerance
 from snnc.ir import GraphBuilder, Linear, Neuron
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def weight_fault_net() -> nn.Module:
@@ -221,16 +224,18 @@ def test_a_target_without_execution_model_says_so_and_runs_the_other_stages(monk
 
 
 @pytest.mark.parametrize("target", ["speck", "loihi"])
-def test_a_target_that_cannot_compile_is_a_clear_diagnostic(target):
-    """Until a chip backend compiles, its validate is its compile error (exit code 2), not a crash.
-    (Once it compiles, its stages run: see the test above.)"""
+def test_chip_targets_validate_or_say_why_not(target):
+    """A chip backend that cannot compile yet stops with its compile error (exit code 2), not a
+    crash; one that compiles runs every stage, its input laid out as the lowering made it (the
+    Linear of this net becomes a 1×1 convolution on Speck, its input [2] an image [2, 1, 1])."""
     graph, x = two_neurons()
     try:
-        snnc.validate(graph, target, x)
+        report = snnc.validate(graph, target, x)
     except SnncError as e:
-        assert e.exit_code in (1, 2) and e.diagnostics[0].rule.startswith(("TARGET-", target.upper()))
-    else:  # the backend has landed: validate runs
-        pass
+        assert e.exit_code == 2 and e.diagnostics[0].rule == "TARGET-UNAVAILABLE"
+    else:
+        assert [s.name for s in report.stages][:2] == ["ir", "quantized"]
+        assert report.layer("if", ("ir", "quantized")).spike_mismatch == 0
 
 
 def test_tolerance_parsing_and_bad_input():
@@ -255,3 +260,17 @@ def test_batches_give_the_same_report_as_one_run():
     whole = snnc.validate(net, "sim", x, input_dtype="spike").to_dict()
     split = snnc.validate(net, "sim", x, input_dtype="spike", batch_size=1).to_dict()
     assert split == whole
+
+
+def test_speck_is_validated_against_its_event_driven_model():
+    """The shipped Speck example: four stages, the last the event model, compared by its events
+    per step (it traces no neurons); sinabs and the IR agree exactly."""
+    data = np.load(EXAMPLES / "speck_digits_sample.npz")
+    report = snnc.validate(EXAMPLES / "speck_digits.pt", "speck", data["x"][:, :16], labels=data["y"][:16])
+    assert [s.name for s in report.stages] == ["source", "ir", "quantized", "target"]
+    assert report.stages[-1].title == "Speck event-driven model"
+    chip = [a for a in report.layers if a.pair == ("quantized", "target")]
+    assert len(chip) == 3 and {a.compared for a in chip} == {"events"}
+    assert all(a.spike_mismatch == 0 for a in report.layers if a.pair == ("source", "ir"))
+    # the linear layer became a 1×1 convolution: its neurons are still compared one by one
+    assert {a.compared for a in report.layers if a.pair == ("ir", "quantized")} == {"neurons"}
