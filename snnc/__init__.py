@@ -87,7 +87,9 @@ def simulate(graph: Graph, x: np.ndarray | dict[str, np.ndarray], *, record: Ite
     The simulator is the executable definition of the IR, so its outputs and per-node activity
     are what every backend and cost figure is compared against. `record` names the state
     variables to trace: "v", "h", "i", "out" on every node that has them, or "node:var" for one
-    (SimResult.traces[node][var]). Bad input raises SnncError (SIM-* rules).
+    (SimResult.traces[node][var]); "activity" (or "node:activity") measures the events of every
+    node (SimResult.activity), which is only done where asked since it costs a pass over each
+    output. Bad input raises SnncError (SIM-* rules).
     """
     from snnc import sim  # torch is imported here, not by `import snnc`
 

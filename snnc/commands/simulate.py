@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     graph = load_model(args)
     x = read_data(Path(args.data), graph)
     record = tuple(v.strip() for v in args.record.split(",") if v.strip())
-    result = snnc.simulate(graph, x, record=record)
+    result = snnc.simulate(graph, x, record=(*record, "activity"))
     if args.output:
         arrays = dict(result.outputs) | {
             f"trace/{node}/{var}": trace for node, by_var in result.traces.items() for var, trace in by_var.items()

@@ -30,15 +30,15 @@ import torch
 
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Delay, Input, Output
+from snnc.ir.ops import Delay, Input
 from snnc.ir.verify import verify_or_raise
-from snnc.sim.checks import OUT, check_device, check_inputs, parse_record
+from snnc.sim.checks import ACTIVITY, OUT, check_device, check_inputs, parse_record
 from snnc.sim.int_neuron import IntNeuronState
 from snnc.sim.int_ops import Plan, feed_dtype, integer_impls, integer_plan, is_quantized
 from snnc.sim.neuron import NeuronState
 from snnc.sim.ops import IMPLS, Setup
 from snnc.sim.record import ActivityMeter, SequenceSink, host_dtype
-from snnc.sim.result import SimResult
+from snnc.sim.result import ActivityMap, SimResult
 
 Tensor = torch.Tensor
 Block = tuple[tuple[Node, ...], bool]  # nodes in evaluation order, and whether they run step by step
@@ -60,8 +60,10 @@ def run(
     graph runs in integers with its target's arithmetic (int_ops.py), on the CPU.
 
     `record` names variables to trace: "v", "h", "i", "out" for every node that has them, or
-    "node:var" for one. `observers` maps a node name to a callable that sees each chunk of that
-    node's output as it is computed, `observer(chunk [n, B, *shape] tensor, first_step)` (float32;
+    "node:var" for one; "activity" measures every node's events (SimResult.activity), which
+    costs a pass over each output, so it is only done where asked. `observers` maps a node name
+    to a callable that sees each chunk of that node's output as it is computed,
+    `observer(chunk [n, B, *shape] tensor, first_step)` (float32;
     in a quantized graph the integer or float32 dtype that holds the node's values exactly),
     chunks in step order and covering every step once: analyses such as the cost model's per-step
     synaptic operations read what they need without keeping whole traces. An observer must not
@@ -217,12 +219,14 @@ class _Run:
         self.feeds: dict[str, Tensor] = {}  # the current window of each graph input
         self.values: dict[str, Tensor] = {}  # the current window of each node output still to be read
         self.states = {n.name: self.impls[type(n.op)].init(n.op, n, self._setup(n)) for n in graph}
-        self.meters = {n.name: ActivityMeter(n.type, self.steps, self.batch) for n in graph if not _is_output(n)}
+        self.meters = {
+            n.name: ActivityMeter(n.type, self.steps, self.batch) for n in graph if ACTIVITY in requests.get(n.name, ())
+        }
         self.outputs = {n.name: self._sink(n, host_dtype(n.type.dtype)) for n in graph.outputs}
         self.out_traces = {n.name: self._sink(n, np.float32) for n in graph if OUT in requests.get(n.name, ())}
 
     def _setup(self, node: Node) -> Setup:
-        return Setup(self.batch, self.device, self.requests.get(node.name, frozenset()) - {OUT})
+        return Setup(self.batch, self.device, self.requests.get(node.name, frozenset()) - {OUT, ACTIVITY})
 
     def _feed_dtype(self, name: str) -> type[np.generic]:
         return feed_dtype(self.carriers[name]) if name in self.carriers else np.float32
@@ -294,19 +298,17 @@ class _Run:
                 self.values.pop(node.name, None)
 
     def _result(self) -> SimResult:
-        traces: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.requests}
+        traces: dict[str, dict[str, np.ndarray]] = {
+            name: {} for name, wanted in self.requests.items() if wanted - {ACTIVITY}
+        }
         for name, sink in self.out_traces.items():
             traces[name][OUT] = sink.array
-        for name in self.requests:
+        for name in traces:
             state = self.states[name]
             if isinstance(state, (NeuronState, IntNeuronState)):
                 traces[name].update({var: t.cpu().numpy() for var, t in state.recorded().items()})
         return SimResult(
             outputs={name: sink.array for name, sink in self.outputs.items()},
-            activity={name: meter.activity() for name, meter in self.meters.items()},
+            activity=ActivityMap({name: meter.activity() for name, meter in self.meters.items()}),
             traces=traces,
         )
-
-
-def _is_output(node: Node) -> bool:
-    return isinstance(node.op, Output)
