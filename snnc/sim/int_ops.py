@@ -68,6 +68,7 @@ from snnc.sim.ops import (
     elementwise,
     flatten,
     identity,
+    padded,
     reshape,
     window_sums,
 )
@@ -300,7 +301,7 @@ def sumpool2d(op: SumPool2d, xs: list[Tensor], st: tuple[torch.dtype, IntRange |
         )
     else:
         assert op.stride is not None  # the op's __post_init__ replaced None by the kernel
-        y = window_sums(F.pad(wide, (op.padding[1],) * 2 + (op.padding[0],) * 2), op.kernel, op.stride)
+        y = window_sums(padded(wide, op.padding), op.kernel, op.stride)
     return (y if register is None else in_register(y, register)).to(out)
 
 

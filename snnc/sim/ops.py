@@ -207,11 +207,16 @@ def sumpool2d(op: SumPool2d, xs: list[Tensor], exact: bool) -> Tensor:
     area = op.kernel[0] * op.kernel[1]
     if exact and not op.ceil_mode:
         assert op.stride is not None  # the op's __post_init__ replaced None by the kernel
-        total = window_sums(F.pad(x, (op.padding[1],) * 2 + (op.padding[0],) * 2), op.kernel, op.stride)
+        total = window_sums(padded(x, op.padding), op.kernel, op.stride)
         return total if area & (area - 1) == 0 else (total / area) * area
     flat = x.flatten(0, 1)
     mean = F.avg_pool2d(flat, op.kernel, op.stride, op.padding, op.ceil_mode, True, divisor_override=area)
     return (mean * area).unflatten(0, x.shape[:2])
+
+
+def padded(x: Tensor, padding: tuple[int, int]) -> Tensor:
+    """x with `padding` zeros around its last two axes (x itself, not a copy, without padding)."""
+    return F.pad(x, (padding[1],) * 2 + (padding[0],) * 2) if any(padding) else x
 
 
 def window_sums(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> Tensor:
