@@ -60,8 +60,12 @@ class SimResult:
     traces: node → variable ("v", "h", "i", "out") → [T, B, *shape] float32, as requested by `record`."""
 
     outputs: dict[str, np.ndarray]
-    activity: ActivityMap
+    activity: dict[str, Activity]  # an ActivityMap (__post_init__), which names what was not recorded
     traces: dict[str, dict[str, np.ndarray]]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.activity, ActivityMap):
+            object.__setattr__(self, "activity", ActivityMap(self.activity))
 
     @property
     def output(self) -> np.ndarray:
