@@ -37,8 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-ROOT = Path(__file__).parents[1]
-sys.path.insert(0, str(ROOT / "examples"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import nmnist_cnn
@@ -48,13 +47,18 @@ import snnc
 from snnc.ir import GraphBuilder, Linear, Neuron
 from snnc.sim import run
 
+ROOT = Path(__file__).parents[1]
 T, B = 100, 16
 Forward = Callable[[], np.ndarray]  # a run of the network → output spikes [T, B, 10]
 
 
 def machine() -> str:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
         platform.processor() or "unknown CPU",
     )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
