@@ -42,7 +42,10 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", metavar="REPORT.html", help="also write the HTML report with plots here")
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=64, metavar="N", help="samples run at a time (default 64)"
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="samples run at a time (default: as many as 512 MB of traces hold)",
     )
     add_target_arguments(parser)
     parser.set_defaults(run=run)

@@ -34,6 +34,11 @@ from snnc.driver.stages import Stage, graph_stage, layer_nodes, source_stage
 from snnc.ir.graph import Graph
 from snnc.ir.verify import verify_or_raise
 
+TRACE_BYTES = 512 << 20
+"""What the traces of one batch may take: validate keeps every neuron's values, charge and
+membrane in every stage (float64), so it runs as many samples at a time as fit in this."""
+BYTES_PER_NEURON_STEP = 8 * 8  # float64 × (source output, IR out/v/h, integer out/v/h, target out)
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -170,7 +175,7 @@ def validate(
     labels: Any = None,
     tolerance: Tolerance | dict[str, Any] | str | None = None,
     calib: Any = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     input_shape: tuple[int, ...] | None = None,
     input_dtype: str = "float",
     trust_pickle: bool = False,
@@ -180,14 +185,15 @@ def validate(
     **options: Any,
 ) -> ValidationReport:
     """Run `data` ([T, B, *input shape]) through every stage of `source` compiled for `target`
-    (with the target's `options` and `calib` data) and compare them (module docstring). The
-    loading options are `snnc.load`'s; `graph`, if given, is `source` already loaded."""
+    (with the target's `options` and `calib` data) and compare them (module docstring), in batches
+    of `batch_size` samples (default: as many as TRACE_BYTES of traces hold). The loading options
+    are `snnc.load`'s; `graph`, if given, is `source` already loaded."""
     from snnc import frontend, sim
     from snnc.driver.compile import compile
 
     tol = Tolerance.parse(tolerance)
-    if batch_size < 1:
-        raise input_error("VALIDATE-DATA", f"batch_size must be at least 1, got {batch_size}", hint="e.g. 64")
+    if batch_size is not None and batch_size < 1:
+        raise input_error("VALIDATE-DATA", f"batch_size must be at least 1, got {batch_size}", hint="e.g. 16")
     model = frontend.module_of(source, trust_pickle=trust_pickle, weights=weights)
     if graph is None:
         graph = (
@@ -220,6 +226,7 @@ def validate(
     layers = list(layer_nodes(graph))
     numel = {s: math.prod(n.type.shape) for s, n in layer_nodes(graph).items()}
     steps, samples = x.shape[:2]
+    batch_size = batch_size or max(1, TRACE_BYTES // (steps * sum(numel.values()) * BYTES_PER_NEURON_STEP))
     pairs = [PairComparison(a, b, layers, steps, numel) for a, b in itertools.pairwise(stages)]
     decisions: list[list[np.ndarray]] = [[] for _ in stages]
     for start in range(0, samples, batch_size):
