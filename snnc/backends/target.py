@@ -65,8 +65,8 @@ class ExecutionModel:
     event_driven  it processes events one at a time, so the order of events within a step can
                   change what fires (validate then considers "event-ordering" as a cause)
     records       which variables `simulate(..., record=...)` can trace per node ("out", "v", "h");
-                  with "out" validate compares every neuron, else each node's events per step
-                  (`SimResult.activity`)
+                  with "out" validate compares every neuron, else each node's events per step,
+                  which such a model reports in `SimResult.activity` without being asked
 
     Contract of its `simulate`: a SimResult whose outputs, traces and activity are keyed by the
     names of the compiled graph's nodes (or by the user's module paths, `Node.source`), values in
