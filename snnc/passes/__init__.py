@@ -20,7 +20,10 @@ PASSES: dict[str, str] = {
     "distribute-sew-add": "DistributeSewAdd",
     "logic-to-neurons": "LogicToNeurons",
     "ann-to-snn": "AnnToSnn",
+    "fold-sumpool": "FoldSumpool",
+    "sumpool-to-conv": "SumpoolToConv",
     "quantize": "Quantize",
+    "ge-to-gt": "GeToGt",
     "check-spike-driven": "CheckSpikeDriven",
 }
 """Pass name → its class, found in the module `snnc.passes.<name with _ for ->`."""

@@ -240,7 +240,9 @@ def _unplaced(graph: Graph, node: Node) -> Diagnostic:
         )
     if isinstance(node.op, (Input, Output)):
         return layer_error(node, "is not connected as a Loihi network", _STRUCTURE_HINT)
-    return layer_error(node, "has no Loihi counterpart (Lava has synapses, LIF neurons and graded pools)", _STRUCTURE_HINT)
+    return layer_error(
+        node, "has no Loihi counterpart (Lava has synapses, LIF neurons and graded pools)", _STRUCTURE_HINT
+    )
 
 
 _STRUCTURE_HINT = (

@@ -164,7 +164,9 @@ LOIHI2 = ChipResources(
     ),
     weight_bits=Limit(8, "bits", "lava-source", "8-bit weight mantissa, Lava Dense clip_weights (loihi.md §2.1)"),
     state_bits=Limit(24, "bits", "lava-source", "u, v: 24-bit state of the bit-accurate LIF (loihi.md §1.2, §1.3)"),
-    threshold_bits=Limit(17, "bits", "published", "vth: unsigned 17-bit mantissa << 6 (Dey & Dimitrov 2022; loihi.md §5)"),
+    threshold_bits=Limit(
+        17, "bits", "published", "vth: unsigned 17-bit mantissa << 6 (Dey & Dimitrov 2022; loihi.md §5)"
+    ),
     bias_mantissa_bits=Limit(
         13, "bits", "lava-source", "bias_mant: signed 13-bit mantissa, bias_exp 0..7 (LIF docstring, loihi.md §1.2)"
     ),
