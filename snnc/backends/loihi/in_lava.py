@@ -11,9 +11,9 @@ Lava result compares element for element with `snnc.simulate` of the same graph.
 from __future__ import annotations
 
 import tempfile
-from types import SimpleNamespace
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np

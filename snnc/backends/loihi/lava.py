@@ -140,7 +140,7 @@ class LavaDescription:
             layers = []
             for k, record in enumerate(header["layers"]):
                 for key in ("weights", "bias_mant", "bias_exp"):
-                    record[key] = data[f"{k}.{key}"] if f"{k}.{key}" in data else None
+                    record[key] = data.get(f"{k}.{key}")
                 for key in ("in_shape", "out_shape", "stride", "padding", "dilation"):
                     record[key] = tuple(record[key])
                 layers.append(LavaLayer(**record))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, fields
 
 import numpy as np
 
@@ -148,22 +148,8 @@ class Partition:
             f"{lim.fan_in} input axons, {lim.fan_out} output axons (sources: docs/targets/loihi.md §5)",
             "",
         ]
-        header = ("layer", "kind", "neurons", "cores", "synapses", "max neurons", "max synapses", "max fan-in",
-                  "max fan-out")  # fmt: skip
-        rows = [
-            (
-                s.layer,
-                s.kind,
-                s.neurons,
-                s.cores,
-                s.synapses,
-                s.max_neurons,
-                s.max_synapses,
-                s.max_fan_in,
-                s.max_fan_out,
-            )  # fmt: skip
-            for s in self.layers()
-        ]
+        header = tuple(f.name.replace("max_", "max ").replace("_", "-") for f in fields(LayerSummary))
+        rows = [astuple(s) for s in self.layers()]
         lines += _table(header, rows)
         lines += ["", "per core:"]
         rows = [(c.index, c.layer, f"{c.first}..{c.first + c.neurons - 1}", c.neurons, c.synapses, c.fan_in,

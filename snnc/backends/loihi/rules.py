@@ -389,8 +389,8 @@ def check_per_layer(graph: Graph, options: Any) -> Iterator[Diagnostic]:
             if uniform(value) is None:
                 yield Diagnostic(
                     "LOIHI-PER-LAYER",
-                    f"{name} takes {len(np.unique(value))} values in one layer ({int(value.min())}..{int(value.max())}): "
-                    "a Lava LIF process has one",
+                    f"{name} takes {len(np.unique(value))} values in one layer "
+                    f"({int(value.min())}..{int(value.max())}): a Lava LIF process has one",
                     node=n.name,
                     hint="use one value per layer",
                     measured=len(np.unique(value)),
@@ -444,7 +444,8 @@ def check_state_width(graph: Graph, options: Any) -> Iterator[Diagnostic]:
     if arith is None or (arith.voltage, arith.current, arith.decay_shift) != (ours.voltage, ours.current, 12):
         yield Diagnostic(
             "LOIHI-STATE-WIDTH",
-            f"the graph computes as {arith.name if arith else 'float'}, not with Loihi's 24-bit states and 12-bit decays",
+            f"the graph computes as {arith.name if arith else 'float'}, "
+            "not with Loihi's 24-bit states and 12-bit decays",
             hint="compile the float model for loihi",
         )
         return
