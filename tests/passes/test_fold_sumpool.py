@@ -85,7 +85,7 @@ def test_a_conv_fold_is_exact_whenever_it_is_made(size, kernel, stride, pad, con
 )
 def test_a_linear_after_a_flattened_pool_spreads_its_weights_over_the_windows(pool):
     g = pool_then(pool, "fc", shape=(2, 7, 7))
-    out, ctx = apply(FoldSumpool(), g)
+    out, _ = apply(FoldSumpool(), g)
     assert kinds(out) == ["input", "neuron", "flatten", "linear", "neuron", "output"]
     assert out.node("fc").op.weight.shape == (5, 2 * 7 * 7)
     assert_same_spikes(g, out, random_events((2, 7, 7), steps=10, p=0.5))

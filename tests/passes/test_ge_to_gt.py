@@ -63,7 +63,7 @@ def test_the_lattice_step_is_the_largest_common_power_of_two():
 )
 def test_neurons_it_cannot_shift_keep_ge(neuron):
     g = net(neuron)
-    out, ctx = apply(GeToGt(), g)
+    out, _ = apply(GeToGt(), g)
     assert out is g and all(n.op.fire_op == "ge" for n in out if isinstance(n.op, Neuron))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from snnc.ir import Conv2d, Flatten, Graph, GraphBuilder, Linear, Neuron
@@ -18,7 +20,7 @@ def mlp(sizes=(16, 12, 4), neuron: Neuron = LIF, seed: int = 0, name: str = "mlp
     rng = np.random.default_rng(seed)
     b = GraphBuilder(name)
     last = b.input("x", (sizes[0],))
-    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+    for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         last = b.add(f"n{k}", neuron, b.add(f"fc{k}", Linear(weight=ints(rng, n_out, n_in)), last))
     b.output("out", last)
     return b.build()

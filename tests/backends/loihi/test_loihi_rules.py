@@ -13,7 +13,7 @@ import snnc
 from snnc.backends.loihi import rules
 from snnc.backends.sim.spec import SIM_INT8
 from snnc.diagnostics import Severity
-from snnc.ir import Conv2d, Count, Delay, Elementwise, Flatten, GraphBuilder, Linear, Neuron
+from snnc.ir import Count, Delay, Elementwise, GraphBuilder, Linear, Neuron
 from snnc.passes.base import PassContext
 from snnc.passes.quantize import Quantize
 
@@ -92,7 +92,7 @@ def test_netx_weights_it_would_change():
         (
             Neuron(threshold=2.0, reset="zero", fire_op="gt", i_decay=0.5, input_order="voltage_first"),
             "LOIHI-CURRENT-ORDER",
-        ),  # fmt: skip
+        ),
         (Neuron(threshold=2.0, reset="zero", fire_op="gt", v_min=-1.0), "LOIHI-V-MIN"),
         (Neuron(threshold=2.0, reset="zero", fire_op="gt", v_init=0.5), "LOIHI-INITIAL-STATE"),
         (Neuron(threshold=np.array([1.0, 2.0, 1.0, 2.0], np.float32), reset="zero", fire_op="gt"), "LOIHI-PER-LAYER"),

@@ -20,7 +20,7 @@ def test_each_patch_rewrites_its_pattern():
 
 
 def test_a_missing_pattern_fails_loudly():
-    with pytest.raises(ImportError, match="cannot patch lava.lib.dl.netx.hdf5"):
+    with pytest.raises(ImportError, match=r"cannot patch lava\.lib\.dl\.netx\.hdf5"):
         shim.patched_source("lava.lib.dl.netx.hdf5", "import numpy\n")
 
 
