@@ -111,7 +111,7 @@ def test_a_pool_with_two_readers_is_reported():
     pooled = b.add("pool", SumPool2d(kernel=2), b.add("if0", IF, b.input("x", (1, 4, 4))))
     b.output("a", b.add("n1", IF, b.add("c1", Conv2d(weight=np.ones((1, 1, 1, 1))), pooled)))
     b.output("b", b.add("n2", IF, b.add("c2", Conv2d(weight=np.ones((1, 1, 1, 1))), pooled)))
-    out, ctx = apply(FoldSumpool(), b.build())
+    _, ctx = apply(FoldSumpool(), b.build())
     assert (
         rules_at(ctx.diagnostics) == [("PASS-SUMPOOL-NOT-FOLDED", "pool")] and "2 readers" in ctx.diagnostics[0].message
     )
