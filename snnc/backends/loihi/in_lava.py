@@ -54,19 +54,23 @@ def lava_inputs(net: LoihiNet, x: Any, via: Via) -> np.ndarray:
 
 
 def probes(net: LoihiNet, record: Iterable[str]) -> tuple[Probe, ...]:
-    """Each graph output (spikes, or the membrane of a non-spiking readout) and each block's v
-    asked for by `record` ("v" for every block, "name:v" for one)."""
+    """Each graph output (spikes, or the membrane of a non-spiking readout), and what `record` asks
+    of the blocks: "v" (the membrane after the step) or "out" (the spikes), for every block or
+    "name:v" for one."""
     found = [
-        Probe(f"out:{name}", k, net.lava_delay(k), "spikes" if net.blocks[k].spiking else "v")
+        Probe(f"output:{name}", k, net.lava_delay(k), "spikes" if net.blocks[k].spiking else "v")
         for name, k in net.outputs.items()
     ]
     for request in [record] if isinstance(record, str) else record:
         name, _, var = str(request).rpartition(":")
-        if var != "v":
-            raise input_error("SIM-RECORD", f"Lava runs record only v, not {request!r}", hint="record 'v' or 'node:v'")
+        if var not in ("v", "out"):
+            raise input_error(
+                "SIM-RECORD", f"Lava runs record v and out, not {request!r}", hint="record 'v', 'out' or 'node:v'"
+            )
         for b in net.blocks:
             if b.neuron is not None and name in ("", b.name):
-                found.append(Probe(f"v:{b.name}", b.index, net.lava_delay(b.index), "v"))
+                what = "v" if var == "v" or not b.spiking else "spikes"
+                found.append(Probe(f"{var}:{b.name}", b.index, net.lava_delay(b.index), what))
     return tuple(found)
 
 
@@ -74,12 +78,15 @@ def simulate_in_lava(graph: Graph, x: Any, via: Via, record: Iterable[str] = (),
     """Run the lowered `graph` in Lava (see the module docstring)."""
     if via not in VIAS:
         raise input_error("TARGET-OPTION", f"via={via!r}: Lava runs a graph via netx or processes", hint="via='netx'")
-    (result,) = run_graphs([(graph, x, via, record)], timeout=timeout)
+    ((result, _),) = run_graphs([(graph, x, via, record)], timeout=timeout)
     return result
 
 
-def run_graphs(jobs: list[tuple[Graph, Any, Via, Iterable[str]]], timeout: float = 600.0) -> list[SimResult]:
-    """Several runs in one child interpreter (Lava is imported once): (graph, x, via, record) each."""
+def run_graphs(
+    jobs: list[tuple[Graph, Any, Via, Iterable[str]]], timeout: float = 600.0
+) -> list[tuple[SimResult, dict[str, float]]]:
+    """Several runs in one child interpreter (Lava is imported once): (graph, x, via, record) each;
+    per run its result and the child's wall times (import, build, run, read_and_stop, steps)."""
     with tempfile.TemporaryDirectory(prefix="snnc-loihi-") as tmp:
         runs, nets = [], []
         for k, (graph, x, via, record) in enumerate(jobs):
@@ -97,19 +104,20 @@ def run_graphs(jobs: list[tuple[Graph, Any, Via, Iterable[str]]], timeout: float
             bits = net.blocks[0].input_bits
             runs.append(LavaRun(via, path, lava_inputs(net, x, via), probes(net, record), bits))
             nets.append(net)
-        return [_as_sim_result(net, r) for net, r in zip(nets, run_in_lava(runs, timeout=timeout))]
+        done = run_in_lava(runs, timeout=timeout)
+        return [(_as_sim_result(net, r), r.seconds) for net, r in zip(nets, done)]
 
 
 def _as_sim_result(net: LoihiNet, result: LavaResult) -> SimResult:
-    outputs, traces = {}, {}
+    outputs: dict[str, np.ndarray] = {}
+    traces: dict[str, dict[str, np.ndarray]] = {}
     for key, value in result.values.items():
         kind, _, name = key.partition(":")
-        block = net.blocks[net.outputs[name]] if kind == "out" else next(b for b in net.blocks if b.name == name)
+        block = net.blocks[net.outputs[name]] if kind == "output" else next(b for b in net.blocks if b.name == name)
         shape = block.out_shape
-        flat = value.reshape(*value.shape[:2], *lava_shape(shape))
-        ir = from_lava_layout(flat, shape)
-        if kind == "out":
+        ir = from_lava_layout(value.reshape(*value.shape[:2], *lava_shape(shape)), shape)
+        if kind == "output":
             outputs[name] = ir
         else:
-            traces.setdefault(name, {})["v"] = ir
+            traces.setdefault(name, {})[kind] = ir
     return SimResult(outputs, {}, traces)

@@ -616,3 +616,16 @@ CHECKS = (
     check_cores_per_chip,
     check_chips,
 )
+
+STRUCTURAL = (
+    check_layers,
+    check_netx_layers,
+    check_reset,
+    check_reset_timing,
+    check_spikes,
+    check_current_order,
+    check_v_min,
+    check_initial_state,
+    check_per_layer,
+)
+"""The rules that judge a graph quantize could not quantize (see LoihiTarget.check)."""

@@ -140,10 +140,16 @@ def _child(work: Path) -> None:
     from snnc.backends.loihi.shim import install
 
     install()
-    import lava.magma.core.run_conditions  # noqa: F401  (the import cost, timed once)
+    jobs = json.loads((work / "jobs.json").read_text())
+    import lava.proc.conv.process
+    import lava.proc.dense.process
+    import lava.proc.lif.process
+
+    if any(job["via"] == "netx" for job in jobs):
+        import lava.lib.dl.netx  # noqa: F401
 
     imported = time.perf_counter() - started
-    for job in json.loads((work / "jobs.json").read_text()):
+    for job in jobs:
         values, seconds = _run_job(work, job)
         seconds["import"] = imported
         np.savez(work / job["result"], seconds=np.array(json.dumps(seconds)), **values)

@@ -92,6 +92,15 @@ class LoihiTarget(Target):
 
         return CHECKS
 
+    def check(self, graph: Graph, options: LoihiOptions) -> list:
+        """Every rule on a quantized graph; on a graph quantize could not quantize (it reported
+        why), only the rules that do not judge numbers: widths, gains and placement would only
+        restate that it is not quantized."""
+        from snnc.backends.loihi.rules import CHECKS, STRUCTURAL
+
+        rules = CHECKS if graph.arithmetic is not None else STRUCTURAL
+        return [d for rule in rules for d in rule(graph, options)]
+
     def pipeline(self, options: LoihiOptions, calib: Any = None) -> list[Pass]:
         """fold-bn, avgpool-to-sumpool, maxpool-to-or, absorb-scale, fold-sumpool (pooling=fold),
         sumpool-to-conv, quantize to Lava's formats, ge-to-gt."""
