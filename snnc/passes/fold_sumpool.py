@@ -33,7 +33,7 @@ from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Conv2d, Linear, ShapeError, SumPool2d, infer_type
 from snnc.ir.types import TensorType
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Reader, Rewriter, synaptic_reader
+from snnc.passes.rewrite import Outcome, Reader, Rewriter, rewrite_each, synaptic_reader
 
 
 @dataclass(frozen=True)
@@ -41,33 +41,24 @@ class FoldSumpool:
     name: ClassVar[str] = "fold-sumpool"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        folded = 0
-        for node in graph.nodes:
-            if not isinstance(node.op, SumPool2d):
-                continue
-            reader, why = synaptic_reader(rw, node.name)
-            (x,) = graph.input_types(node)
-            if reader is not None:
-                op, why = _folded(reader, node, x)
-                if op is not None:
-                    rw.set_op(reader.layer.name, op)
-                    rw.bypass(node.name)
-                    folded += 1
-                    continue
-            ctx.emit(
-                Diagnostic(
-                    "PASS-SUMPOOL-NOT-FOLDED",
-                    f"sum pool not folded into the next layer's weights: {why}",
-                    node=node.name,
-                    hint="a sum pool folds into one Conv2d, or one Linear after a Flatten, that alone reads it",
-                    severity=Severity.WARNING,
-                )
-            )
-        if not folded:
-            return graph
-        ctx.count(self.name, folded)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, lambda n: isinstance(n.op, SumPool2d), _fold)
+
+
+def _fold(rw: Rewriter, node: Node) -> Outcome:
+    reader, why = synaptic_reader(rw, node.name)
+    if reader is not None:
+        op, why = _folded(reader, node, rw.node(node.inputs[0]).type)
+        if op is not None:
+            rw.set_op(reader.layer.name, op)
+            rw.bypass(node.name)
+            return True
+    return Diagnostic(
+        "PASS-SUMPOOL-NOT-FOLDED",
+        f"sum pool not folded into the next layer's weights: {why}",
+        node=node.name,
+        hint="a sum pool folds into one Conv2d, or one Linear after a Flatten, that alone reads it",
+        severity=Severity.WARNING,
+    )
 
 
 def _folded(reader: Reader, pool: Node, x: TensorType):

@@ -25,10 +25,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from snnc.ir.graph import Graph
+from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Neuron
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter
+from snnc.passes.rewrite import Outcome, Rewriter, rewrite_each
 
 
 @dataclass(frozen=True)
@@ -39,26 +39,22 @@ class GeToGt:
         arith = graph.arithmetic
         if arith is None:  # a float graph: ≥ and > differ only on ties, which quantization decides
             return graph
-        rw = Rewriter(graph)
-        changed = 0
-        for node in graph.nodes:
+
+        def candidate(node: Node) -> bool:
             op = node.op
-            if not (isinstance(op, Neuron) and op.fire_op == "ge" and op.spikes == "single"):
-                continue
-            if op.reset == "subtract":  # the reset subtracts θ itself: a lower θ would change it
-                continue
+            # a subtractive reset subtracts θ itself: a lower θ would change it
+            return isinstance(op, Neuron) and op.fire_op == "ge" and op.spikes == "single" and op.reset != "subtract"
+
+        def shift(rw: Rewriter, node: Node) -> Outcome:
+            op: Neuron = node.op  # type: ignore[assignment]
             step = lattice_step(op, arith.decay_one)
-            if step <= 1:
-                continue
             lowered = np.asarray(op.threshold, np.int64) - step
-            if not (bool(arith.threshold.representable(lowered).all()) and bool((lowered >= 0).all())):
-                continue
+            if step <= 1 or not (arith.threshold.representable(lowered).all() and (lowered >= 0).all()):
+                return False  # left for the target's check to report
             rw.set_op(node.name, op.replace(fire_op="gt", threshold=lowered))
-            changed += 1
-        if not changed:
-            return graph
-        ctx.count(self.name, changed)
-        return rw.build()
+            return True
+
+        return rewrite_each(graph, ctx, self.name, candidate, shift)
 
 
 def lattice_step(op: Neuron, decay_one: int) -> int:

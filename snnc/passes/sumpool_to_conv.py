@@ -19,10 +19,10 @@ from typing import ClassVar
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity
-from snnc.ir.graph import Graph
+from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Conv2d, Neuron, SumPool2d, infer_type
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter, describe
+from snnc.passes.rewrite import Outcome, Rewriter, describe, rewrite_each
 
 
 @dataclass(frozen=True)
@@ -30,33 +30,29 @@ class SumpoolToConv:
     name: ClassVar[str] = "sumpool-to-conv"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        converted = 0
-        for node in graph.nodes:
-            if not isinstance(node.op, SumPool2d):
-                continue
-            readers = graph.users(node.name)
-            if not readers or not all(isinstance(u.op, Neuron) for u in readers):
-                continue  # not this pass's case (fold-sumpool's, or nothing reads it)
-            conv = as_conv(node.op, graph.input_types(node)[0].channels)
-            if infer_type(conv, graph.input_types(node)).shape != node.type.shape:
-                ctx.emit(
-                    Diagnostic(
-                        "PASS-SUMPOOL-NOT-CONVERTED",
-                        f"sum pool feeding {', '.join(describe(u) for u in readers)} not turned into a "
-                        f"convolution: its ceil_mode windows give {node.type.shape}, which no convolution does",
-                        node=node.name,
-                        hint="use ceil_mode=False, or an input size the windows divide",
-                        severity=Severity.WARNING,
-                    )
-                )
-                continue
-            rw.set_op(node.name, conv)
-            converted += 1
-        if not converted:
-            return graph
-        ctx.count(self.name, converted)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, lambda n: _read_by_neurons(graph, n), _convert)
+
+
+def _read_by_neurons(graph: Graph, node: Node) -> bool:
+    """A sum pool whose readers are all neurons (a pool read by a synapse is fold-sumpool's case)."""
+    readers = graph.users(node.name)
+    return isinstance(node.op, SumPool2d) and bool(readers) and all(isinstance(u.op, Neuron) for u in readers)
+
+
+def _convert(rw: Rewriter, node: Node) -> Outcome:
+    x = rw.node(node.inputs[0]).type
+    conv = as_conv(node.op, x.channels)  # type: ignore[arg-type]
+    if infer_type(conv, [x]).shape != node.type.shape:
+        return Diagnostic(
+            "PASS-SUMPOOL-NOT-CONVERTED",
+            f"sum pool feeding {', '.join(describe(u) for u in rw.users(node.name))} not turned into a "
+            f"convolution: its ceil_mode windows give {node.type.shape}, which no convolution does",
+            node=node.name,
+            hint="use ceil_mode=False, or an input size the windows divide",
+            severity=Severity.WARNING,
+        )
+    rw.set_op(node.name, conv)
+    return True
 
 
 def as_conv(pool: SumPool2d, channels: int) -> Conv2d:

@@ -25,10 +25,10 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Conv1d, Conv2d, Delay, Flatten, Input, Linear, Neuron, Output, SumPool2d
+from snnc.ir.layers import Layer, layers
+from snnc.ir.ops import SYNAPTIC, Delay, Flatten, Input, Linear, Neuron, Output, SumPool2d
 from snnc.ir.types import Count, Int, Spike, count_max
 
-SYNAPTIC = (Linear, Conv1d, Conv2d)
 Kind = Literal["dense", "conv", "pool"]
 
 
@@ -117,8 +117,9 @@ def blocks(graph: Graph) -> LoihiNet:
     source_of: dict[str, int | None] = {inputs[0].name: None} if inputs else {}
     found: list[Block] = []
     used: set[str] = {n.name for n in inputs}
+    layer_of = {layer.neuron.name: layer for layer in layers(graph) if layer.neuron is not None}
     for node in graph.order:
-        block = _block_at(graph, node, source_of, len(found))
+        block = _block_at(graph, node, layer_of.get(node.name), source_of, len(found))
         if block is None:
             continue
         found.append(block)
@@ -155,13 +156,17 @@ def _members(graph: Graph, block: Block) -> list[str]:
     return names
 
 
-def _block_at(graph: Graph, node: Node, source_of: dict[str, int | None], index: int) -> Block | None:
-    """The block whose last node is `node` (a neuron fed by a synapse, or a graded sum pool), if any."""
+def _block_at(
+    graph: Graph, node: Node, layer: Layer | None, source_of: dict[str, int | None], index: int
+) -> Block | None:
+    """The block whose last node is `node` (a neuron fed by a synapse, or a graded sum pool), if any.
+    A neuron's layer (snnc/ir/layers.py) must be one synapse feeding it alone and directly: Lava
+    connects one synaptic process's a_out to the LIF's a_in, and adds no other input to it."""
     if isinstance(node.op, Neuron):
-        if len(node.inputs) != 1:
+        if layer is None or len(node.inputs) != 1 or len(layer.synapses) != 1 or layer.through:
             return None
-        synapse = graph.node(node.inputs[0])
-        if not isinstance(synapse.op, SYNAPTIC) or len(graph.users(synapse.name)) != 1:
+        (synapse,) = layer.synapses
+        if len(graph.users(synapse.name)) != 1:
             return None
         kind: Kind = "dense" if isinstance(synapse.op, Linear) else "conv"
         neuron: Node | None = node

@@ -8,6 +8,7 @@ Each rule says where its limit comes from and whether it is published, read in L
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from snnc.backends.loihi.spec import LAVA_LIF, LOIHI, LOIHI2, pipeline_spec
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.diagnostics.rules import Rule
 from snnc.ir.graph import Graph, Node
+from snnc.ir.neuron_features import EVERYTHING, unsupported
 from snnc.ir.ops import Conv1d, Conv2d, Delay, Linear, Neuron
 
 _NETX = "lava-dl 0.6.0 netx/hdf5.py, docs/targets/netx.md"
@@ -289,110 +291,53 @@ def check_netx_weights(graph: Graph, options: Any) -> Iterator[Diagnostic]:
 # --- what Lava's LIF computes ----------------------------------------------------------------------
 
 
-def check_reset(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        op = n.op
-        if not _spiking(n):
-            continue
-        if op.reset not in LAVA_LIF.resets:
-            yield Diagnostic(
-                "LOIHI-RESET",
-                f"reset {op.reset!r}: Lava's LIF sets v to 0 when it fires",
-                node=n.name,
-                hint="train with a hard reset to 0",
-            )
-        elif np.any(op.v_reset != 0):
-            yield Diagnostic(
-                "LOIHI-RESET",
-                f"reset to {int(np.max(np.abs(op.v_reset)))}: Lava's LIF resets v to 0 only",
-                node=n.name,
-                hint="train with v_reset = 0",
-                measured=int(np.max(np.abs(op.v_reset))),
-                limit=0,
-            )
+def _lost(node: Node, *switches: str) -> list[str]:
+    """What `node` uses of the named NeuronFeatures `switches` that Lava's LIF lacks (one rule's
+    share of `unsupported(node, LAVA_LIF)`), one phrase each."""
+    features = dataclasses.replace(
+        EVERYTHING, name=LAVA_LIF.name, **{switch: getattr(LAVA_LIF, switch) for switch in switches}
+    )
+    return unsupported(node.op, features, decay_one=LOIHI.arithmetic.decay_one)
 
 
-def check_reset_timing(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        if _spiking(n) and n.op.reset_timing not in LAVA_LIF.reset_timings:
-            yield Diagnostic(
-                "LOIHI-RESET-TIMING",
-                f"reset_timing {n.op.reset_timing!r}: Lava resets in the step the neuron fires",
-                node=n.name,
-                hint="snnTorch: reset_delay=False",
-            )
+def _feature_rule(rule: str, switches: tuple[str, ...], hint: str, why: str = ""):
+    """A check reporting every neuron that uses one of `switches` beyond Lava's LIF."""
+
+    def check(graph: Graph, options: Any) -> Iterator[Diagnostic]:
+        for n in _neurons(graph):
+            for phrase in _lost(n, *switches):
+                yield Diagnostic(rule, phrase + why, node=n.name, hint=hint)
+
+    check.__name__ = f"check_{rule.removeprefix('LOIHI-').lower().replace('-', '_')}"
+    return check
 
 
-def check_fire_op(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        if _spiking(n) and n.op.fire_op not in LAVA_LIF.fire_ops:
-            yield Diagnostic(
-                "LOIHI-FIRE-OP",
-                "fires on h >= θ, and its state is not on a lattice that lets h > θ − 2^6 say the same "
-                "(a decay multiplies its state)",
-                node=n.name,
-                hint="use an IF neuron, or a neuron that fires on h > θ",
-            )
-
-
-def check_spikes(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        if n.op.spikes not in LAVA_LIF.spikes:
-            yield Diagnostic(
-                "LOIHI-SPIKES", f"spikes {n.op.spikes!r}: Lava's LIF sends 0/1", node=n.name, hint="use single spikes"
-            )
-
-
-def check_current_order(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        if n.op.has_current and n.op.input_order not in LAVA_LIF.input_orders:
-            yield Diagnostic(
-                "LOIHI-CURRENT-ORDER",
-                f"input_order {n.op.input_order!r}: Lava's v adds the current of the same step",
-                node=n.name,
-                hint="use a current-first neuron",
-            )
-
-
-def check_v_min(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        if n.op.v_min is not None:
-            yield Diagnostic(
-                "LOIHI-V-MIN",
-                f"lower bound v_min = {int(np.min(n.op.v_min))}: Lava's LIF has none",
-                node=n.name,
-                hint="drop the lower bound",
-                measured=int(np.min(n.op.v_min)),
-            )
-
-
-def check_initial_state(graph: Graph, options: Any) -> Iterator[Diagnostic]:
-    for n in _neurons(graph):
-        for name in ("v_init", "i_init"):
-            value = getattr(n.op, name)
-            if np.any(value != 0):
-                yield Diagnostic(
-                    "LOIHI-INITIAL-STATE",
-                    f"{name} = {int(np.max(np.abs(value)))}: Lava starts every sample from 0",
-                    node=n.name,
-                    hint="start the neuron from 0",
-                    measured=int(np.max(np.abs(value))),
-                    limit=0,
-                )
+check_reset = _feature_rule("LOIHI-RESET", ("resets", "v_reset"), "train with a hard reset to 0")
+check_reset_timing = _feature_rule("LOIHI-RESET-TIMING", ("reset_timings",), "snnTorch: reset_delay=False")
+check_fire_op = _feature_rule(
+    "LOIHI-FIRE-OP",
+    ("fire_ops",),
+    "use an IF neuron, or a neuron that fires on v > threshold",
+    " (ge-to-gt found no threshold for it: a decay multiplies its state)",
+)
+check_spikes = _feature_rule("LOIHI-SPIKES", ("spikes",), "use single spikes")
+check_current_order = _feature_rule("LOIHI-CURRENT-ORDER", ("voltage_first",), "use a current-first neuron")
+check_v_min = _feature_rule("LOIHI-V-MIN", ("v_min",), "drop the lower bound")
+check_initial_state = _feature_rule("LOIHI-INITIAL-STATE", ("initial_state",), "start the neuron from 0")
+_per_channel_threshold = _feature_rule("LOIHI-PER-LAYER", ("per_channel_threshold",), "use one threshold per layer")
 
 
 def check_per_layer(graph: Graph, options: Any) -> Iterator[Diagnostic]:
+    yield from _per_channel_threshold(graph, options)
     for n in _neurons(graph):
-        fields = ["v_decay"] + (["i_decay"] if n.op.has_current else []) + (["threshold"] if _spiking(n) else [])
-        for name in fields:
+        for name in ["v_decay"] + (["i_decay"] if n.op.has_current else []):
             value = np.asarray(getattr(n.op, name))
             if uniform(value) is None:
                 yield Diagnostic(
                     "LOIHI-PER-LAYER",
-                    f"{name} takes {len(np.unique(value))} values in one layer "
-                    f"({int(value.min())}..{int(value.max())}): a Lava LIF process has one",
+                    f"{name} takes {len(np.unique(value))} values in one layer; a Lava LIF process has one du and dv",
                     node=n.name,
-                    hint="use one value per layer",
+                    hint="use one time constant per layer",
                     measured=len(np.unique(value)),
                     limit=1,
                 )

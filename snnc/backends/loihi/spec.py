@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from snnc.ir.neuron_features import NeuronFeatures
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.passes.quantize.spec import QuantSpec
 
@@ -52,36 +53,20 @@ def pipeline_spec(fmt: Format) -> QuantSpec:
 
 # --- what Lava's fixed-point LIF computes (loihi.md §1.3, §7) ------------------------------------
 
-
-@dataclass(frozen=True)
-class NeuronFeatures:
-    """The Neuron switches (snnc/ir/ops.py) a target's neuron implements. (The IR is getting one
-    shared `NeuronFeatures` in snnc/ir/neuron_features.py; this is the Loihi subset until then.)"""
-
-    resets: tuple[str, ...]
-    reset_to_zero_only: bool
-    reset_timings: tuple[str, ...]
-    fire_ops: tuple[str, ...]
-    spikes: tuple[str, ...]
-    input_orders: tuple[str, ...]
-    lower_bound: bool
-    initial_state: bool
-    late_input: bool
-    per_neuron_dynamics: bool  # per-neuron thresholds and decays, or one per layer
-
-
 LAVA_LIF = NeuronFeatures(
-    resets=("zero",),  # v[s] = 0, u kept; no subtractive reset anywhere in Lava (loihi.md §7.1 item 2)
-    reset_to_zero_only=True,
-    reset_timings=("same_step",),  # the reset follows the spike in the same run_spk (loihi.md §1.3)
-    fire_ops=("gt",),  # s = v > vth << 6 (loihi.md §1.3, §7.1 item 1)
-    spikes=("single", "none"),  # s_out is 0/1; a neuron that never fires is NetX's read-out integrator (§4.1)
-    input_orders=("current_first",),  # v uses the new u' of the same step (loihi.md §1.3, §7.2 item 3)
-    lower_bound=False,  # v only saturates at −(2^23 − 1) (loihi.md §1.3)
-    initial_state=False,  # LIFReset zeroes u and v before each sample (netx.md §5)
+    "Lava's LIF",
+    resets=frozenset({"zero"}),  # v[s] = 0, u kept; no subtractive reset in any Lava LIF (loihi.md §7.1 item 2)
+    reset_timings=frozenset({"same_step"}),  # the reset follows the spike in the same run_spk (loihi.md §1.3)
+    fire_ops=frozenset({"gt"}),  # s = v > vth << 6 (loihi.md §1.3, §7.1 item 1)
+    spikes=frozenset({"single", "none"}),  # s_out is 0/1; "none": NetX's never-firing read-out (netx.md §3)
+    voltage_first=False,  # v adds the u' of the same step (loihi.md §1.3, §7.2 item 3)
+    v_min=False,  # v only saturates at −(2^23 − 1) (loihi.md §1.3)
     late_input=False,  # every input enters u through a_in (loihi.md §3.1)
-    per_neuron_dynamics=False,  # du, dv, vth are one scalar per LIF process (loihi.md §1.1)
+    v_reset=False,  # reset to 0 only (loihi.md §7.1 item 2)
+    initial_state=False,  # LIFReset zeroes u and v before each sample (netx.md §5)
+    per_channel_threshold=False,  # vth is one scalar per LIF process (loihi.md §1.1); biases may differ
 )
+"""The Neuron switches Lava's fixed-point LIF (and so Loihi through NetX) computes exactly."""
 
 
 # --- chip resources (loihi.md §5) ---------------------------------------------------------------

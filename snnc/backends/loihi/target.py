@@ -97,16 +97,18 @@ class LoihiTarget(Target):
         why), only the rules that do not judge numbers: widths, gains and placement would only
         restate that it is not quantized."""
         from snnc.backends.loihi.rules import CHECKS, STRUCTURAL
+        from snnc.passes.base import with_sources
 
         rules = CHECKS if graph.arithmetic is not None else STRUCTURAL
-        return [d for rule in rules for d in rule(graph, options)]
+        return with_sources([d for rule in rules for d in rule(graph, options)], graph)
 
     def pipeline(self, options: LoihiOptions, calib: Any = None) -> list[Pass]:
-        """fold-bn, avgpool-to-sumpool, maxpool-to-or, absorb-scale, fold-sumpool (pooling=fold),
-        sumpool-to-conv, quantize to Lava's formats, ge-to-gt."""
+        """canonicalize-neuron, fold-bn, avgpool-to-sumpool, maxpool-to-or, absorb-scale,
+        fold-sumpool (pooling=fold), sumpool-to-conv, quantize to Lava's formats, ge-to-gt."""
         from snnc.backends.loihi.spec import pipeline_spec
         from snnc.passes.absorb_scale import AbsorbScale
         from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
+        from snnc.passes.canonicalize_neuron import CanonicalizeNeuron
         from snnc.passes.fold_bn import FoldBN
         from snnc.passes.fold_sumpool import FoldSumpool
         from snnc.passes.ge_to_gt import GeToGt
@@ -116,6 +118,7 @@ class LoihiTarget(Target):
 
         folding: list[Pass] = [FoldSumpool()] if options.pooling == "fold" else []
         return [
+            CanonicalizeNeuron(),
             FoldBN(),
             AvgpoolToSumpool(),
             MaxpoolToOr(),

@@ -33,8 +33,17 @@ def test_bad_options_are_input_errors(given, words):
 def test_the_pipeline_follows_the_pooling_option():
     target = get_target("loihi")
     names = [p.name for p in target.pipeline(target.options())]
-    assert names == ["fold-bn", "avgpool-to-sumpool", "maxpool-to-or", "absorb-scale", "fold-sumpool",
-                     "sumpool-to-conv", "quantize", "ge-to-gt"]  # fmt: skip
+    assert names == [
+        "canonicalize-neuron",
+        "fold-bn",
+        "avgpool-to-sumpool",
+        "maxpool-to-or",
+        "absorb-scale",
+        "fold-sumpool",
+        "sumpool-to-conv",
+        "quantize",
+        "ge-to-gt",
+    ]
     graded = [p.name for p in target.pipeline(target.options(emit="lava", pooling="graded"))]
     assert "fold-sumpool" not in graded
 
