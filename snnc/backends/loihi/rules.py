@@ -531,7 +531,8 @@ def check_chips(graph: Graph, options: Any) -> Iterator[Diagnostic]:
             "LOIHI-CHIPS",
             f"{len(p.cores)} cores need {p.chips} chips of {p.limits.cores_per_chip} cores; "
             f"--max-chips is {options.max_chips}",
-            hint="raise --max-chips, or shrink the network",
+            hint="raise --max-chips, or shrink the network; with --emit lava, sum pools become layers of graded "
+            "spikes, which need far fewer cores than pools folded into a NetX file's weights",
             measured=p.chips,
             limit=options.max_chips,
         )

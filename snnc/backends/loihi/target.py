@@ -19,8 +19,10 @@ that convention.
 
 Pooling (`pooling`): "fold" merges each sum pool into the next layer's weights (fold-sumpool);
 "graded" keeps it as a layer of its own whose GradedVec neurons send the window sums as graded
-spikes (Lava processes only). Both are exact in Lava; docs/targets/loihi-backend.md has the
-measurement behind the default.
+spikes (Lava processes only). Both are exact in Lava. NetX has no pool layer, so a NetX file
+folds; Lava processes default to graded pooling, which on the nmnist-cnn needs 21 cores instead
+of 496, a third of the synapses, and runs 6× faster in Lava, for one step of latency per pool
+(docs/targets/loihi-backend.md §3, measured by benchmarks/bench_loihi.py).
 """
 
 from __future__ import annotations
@@ -45,11 +47,12 @@ class LoihiOptions:
             "(default: netx)"
         },
     )
-    pooling: Literal["fold", "graded"] = field(
-        default="fold",
+    pooling: Literal["auto", "fold", "graded"] = field(
+        default="auto",
         metadata={
-            "help": "fold: sum pooling merged into the next layer's weights; graded: a layer of its own sending "
-            "window sums as graded spikes (needs --emit lava) (default: fold)"
+            "help": "fold: sum pooling merged into the next layer's weights (what NetX holds); graded: a layer of its "
+            "own sending window sums as graded spikes (Lava processes only; far fewer cores); auto: fold for "
+            "--emit netx, graded for --emit lava (default: auto)"
         },
     )
     neurons_per_core: int | None = field(
@@ -69,6 +72,8 @@ class LoihiOptions:
     )
 
     def __post_init__(self) -> None:
+        if self.pooling == "auto":
+            object.__setattr__(self, "pooling", "fold" if self.emit == "netx" else "graded")
         if self.pooling == "graded" and self.emit != "lava":
             raise ValueError("pooling=graded needs emit=lava: NetX has no layer for graded pooling")
         for name in ("neurons_per_core", "cores_per_chip", "max_chips"):

@@ -21,6 +21,7 @@ from snnc.ir import AvgPool2d, Conv2d, Flatten, GraphBuilder, Linear, MaxPool2d,
         ({"pooling": "graded"}, "needs emit=lava"),
         ({"neurons_per_core": 0}, "at least 1"),
         ({"emit": "hdf5"}, "expected one of netx, lava"),
+        ({"emit": "netx", "pooling": "graded"}, "needs emit=lava"),
         ({"bits": 8}, "has no option(s) bits"),
     ],
 )
@@ -44,8 +45,9 @@ def test_the_pipeline_follows_the_pooling_option():
         "quantize",
         "ge-to-gt",
     ]
-    graded = [p.name for p in target.pipeline(target.options(emit="lava", pooling="graded"))]
+    graded = [p.name for p in target.pipeline(target.options(emit="lava"))]  # auto: graded for Lava processes
     assert "fold-sumpool" not in graded
+    assert target.options(emit="lava", pooling="fold").pooling == "fold"
 
 
 def pooled_net() -> snnc.Graph:
