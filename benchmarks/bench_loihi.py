@@ -72,8 +72,8 @@ def main() -> None:
     print(f"  spikes                  : {'identical' if same else 'DIFFERENT'}")
 
     print("\npooling on Loihi: folded into the next layer vs a layer of graded spikes (Lava processes)")
-    header = f"  {'variant':<16}{'Lava run':>10}{'processes':>11}{'cores':>7}{'chips':>7}{'synapses':>11}{'latency':>9}  spikes"
-    print(header)
+    print(f"  {'variant':<16}{'Lava run':>10}{'processes':>11}{'cores':>7}{'chips':>7}", end="")
+    print(f"{'synapses':>11}{'latency':>9}  spikes")
     rows = (("fold (NetX)", "fold", netx, netx_s), ("graded (Lava)", "graded", graded, graded_s))
     for label, variant, result, seconds in rows:
         compiled = variants[variant]
