@@ -10,8 +10,9 @@ RULES = (
     Rule(
         "TARGET-UNKNOWN",
         "no compilation target has this name",
-        "compile and check take a target name from the registry (snnc/backends/__init__.py): today `sim`, "
-        "the reference simulator with integer arithmetic. Pick one of the names the message lists.",
+        "compile and check take a target name from the registry (snnc/backends/__init__.py): `sim`, "
+        "the reference simulator with integer arithmetic, and `loihi` (Intel Loihi 2 through Lava). Pick "
+        "one of the names the message lists.",
     ),
     Rule(
         "TARGET-OPTION",
