@@ -2,7 +2,10 @@
 
 Eight networks (MLP; conv with stride, padding and groups; conv → pool → dense with average and
 max pooling; biases with a real-valued input; a LIF with both decays; one each from
-SpikingJelly, snnTorch and Norse that Loihi can express) are compiled for loihi; each is run for
+SpikingJelly, snnTorch and Norse that Loihi can express), and three more for the layer types the
+IR can produce (a 1-d conv with dilation, per-neuron bias and a non-spiking readout; a dense
+layer reading a flattened 3-d input; a synaptic delay; a branch, Lava processes only), are
+compiled for loihi; each is run for
 T = 50 steps on B = 3 samples back to back by
 
 - lava-dl 0.6.0's own `netx.hdf5.Network` reading the emitted NetX file, and
@@ -35,7 +38,7 @@ from snnc.backends.loihi.blocks import blocks
 from snnc.backends.loihi.in_lava import probes, run_graphs
 from snnc.backends.loihi.netx import dense_weight_problem, write_netx
 from snnc.backends.loihi.runner import LavaRun, run_in_lava
-from snnc.ir import AvgPool2d, Conv2d, Flatten, Graph, GraphBuilder, Linear, MaxPool2d, Neuron, serialize
+from snnc.ir import AvgPool2d, Conv1d, Conv2d, Delay, Flatten, Graph, GraphBuilder, Linear, MaxPool2d, Neuron, serialize
 
 T, B = 50, 3
 
@@ -177,6 +180,53 @@ def norse():
     return snnc.frontend.load(_NorseNet(), (20,), input_dtype="spike"), spikes((20,), p=0.3), {}
 
 
+def conv1d_readout():
+    """Conv1d with stride, padding and dilation, a per-neuron bias, a non-spiking readout (its
+    membrane is the output) and a second output tapping the hidden layer."""
+    rng = np.random.default_rng(7)
+    b = GraphBuilder("conv1d")
+    c = b.add("conv", Conv1d(weight=ints(rng, 4, 3, 3), stride=2, padding=1, dilation=2), b.input("x", (3, 20)))
+    bias = (rng.integers(-2, 3, (4, 9)) / 4).astype(np.float32)
+    n0 = b.add("lif0", Neuron(threshold=3.0, v_decay=0.75, bias=bias, reset="zero", fire_op="gt"), c)
+    readout = Neuron(threshold=1.0, v_decay=0.5, spikes="none", reset="zero", fire_op="gt")
+    b.output(
+        "out", b.add("readout", readout, b.add("fc", Linear(weight=ints(rng, 5, 36)), b.add("flat", Flatten(), n0)))
+    )
+    b.output("hidden", n0)
+    return b.build(), spikes((3, 20), p=0.3), {}
+
+
+def flat_input():
+    """A dense first layer reading a (C, H, W) input through a Flatten (NetX then takes the input
+    already flattened in C-H-W order), IF neurons shifted to > by ge-to-gt."""
+    rng = np.random.default_rng(8)
+    b = GraphBuilder("flat")
+    flat = b.add("flat", Flatten(), b.input("x", (2, 5, 5)))
+    n0 = b.add("if0", IF, b.add("fc0", Linear(weight=ints(rng, 20, 50)), flat))
+    b.output("out", b.add("if1", IF, b.add("fc1", Linear(weight=ints(rng, 6, 20)), n0)))
+    return b.build(), spikes((2, 5, 5), p=0.3), {}
+
+
+def delayed():
+    """A 3-step synaptic delay in front of a dense layer (NetX's `delay`, Lava's DelayDense); its
+    buffer carries spikes across samples, so each sample runs in a network of its own."""
+    rng = np.random.default_rng(9)
+    b = GraphBuilder("delayed")
+    n0 = b.add("lif0", LIF, b.add("fc0", Linear(weight=ints(rng, 16, 12)), b.input("x", (12,))))
+    b.output("out", b.add("lif1", LIF, b.add("fc1", Linear(weight=ints(rng, 6, 16)), b.add("d", Delay(3), n0))))
+    return b.build(), spikes((12,), p=0.3), {}
+
+
+def branch():
+    """Lava processes only: a layer read by two others, a graph output each."""
+    rng = np.random.default_rng(10)
+    b = GraphBuilder("branch")
+    n0 = b.add("lif0", LIF, b.add("fc0", Linear(weight=ints(rng, 16, 12)), b.input("x", (12,))))
+    b.output("a", b.add("lif1", LIF, b.add("fc1", Linear(weight=ints(rng, 6, 16)), n0)))
+    b.output("b", b.add("lif2", LIF, b.add("fc2", Linear(weight=ints(rng, 6, 16)), n0)))
+    return b.build(), spikes((12,), p=0.3), {"emit": "lava"}
+
+
 NETWORKS = {
     "mlp": mlp,
     "conv_stride_padding": conv_stride_padding,
@@ -186,7 +236,12 @@ NETWORKS = {
     "spikingjelly": spikingjelly,
     "snntorch": snntorch,
     "norse": norse,
+    "conv1d_readout": conv1d_readout,
+    "flat_input": flat_input,
+    "delayed": delayed,
+    "branch": branch,
 }
+VIAS = {"branch": ("processes",), "graded_pooling": ("processes",)}  # NetX cannot hold them
 # float model vs Lava, the lowest fraction of equal spikes in a layer (measured: biases 0.968, spikingjelly
 # 0.967, snntorch 0.990, norse 0.973; the integer-valued models are exact)
 FLOAT_AGREEMENT = {"biases": 0.96, "spikingjelly": 0.96, "snntorch": 0.98, "norse": 0.97}
@@ -212,14 +267,15 @@ def cases() -> dict[str, Case]:
         compiled = snnc.compile(graph, "loihi", calib=x if graph.inputs[0].op.dtype == snnc.ir.FLOAT else None, **opts)
         record = ("out", "v") if name in ("mlp", "both_decays") else ("out",)
         built[name] = Case(graph, compiled, x, compiled.simulate(x, record=record), {})
-        jobs += [(compiled.graph, x, "netx", record), (compiled.graph, x, "processes", record)]
+        vias = VIAS.get(name, ("netx", "processes"))
+        jobs += [(compiled.graph, x, via, record) for via in vias]
     graph, x, _ = conv_pool_dense()
     graded = snnc.compile(graph, "loihi", emit="lava", pooling="graded")
     built["graded_pooling"] = Case(graph, graded, x, graded.simulate(x, record=("out",)), {})
     jobs.append((graded.graph, x, "processes", ("out",)))
     results = iter(run_graphs(jobs))
     for name, case in built.items():
-        for via in ("netx", "processes") if name != "graded_pooling" else ("processes",):
+        for via in VIAS.get(name, ("netx", "processes")):
             case.lava[via], seconds = next(results)
             print(f"{name} via {via}: Lava {seconds['run']:.2f} s for {int(seconds['steps'])} steps")
     return built
@@ -250,11 +306,13 @@ def test_membranes_are_recorded_and_equal(cases):
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_float_model_against_lava_per_layer(cases, name):
     case = cases[name]
-    layers = [layer for layer in case.lava["netx"].traces if layer in case.float_graph]
+    lava = next(iter(case.lava.values()))
+    spiking = {n.name for n in case.float_graph if isinstance(n.op, Neuron) and n.op.spikes != "none"}
+    layers = [layer for layer in lava.traces if layer in spiking and "out" in lava.traces[layer]]
     reference = snnc.simulate(case.float_graph, case.x, record=[f"{layer}:out" for layer in layers])
     rows = []
     for layer in layers:
-        agree = float((reference.traces[layer]["out"] == case.lava["netx"].traces[layer]["out"]).mean())
+        agree = float((reference.traces[layer]["out"] == lava.traces[layer]["out"]).mean())
         rows.append(f"{layer} {agree:.4f}")
         assert agree >= FLOAT_AGREEMENT.get(name, 1.0), f"{name} {layer}: {agree}"
     print(f"float vs Lava, {name}: " + ", ".join(rows))

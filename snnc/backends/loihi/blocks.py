@@ -26,7 +26,7 @@ import numpy as np
 from snnc.diagnostics import Diagnostic
 from snnc.ir.graph import Graph, Node
 from snnc.ir.layers import Layer, layers
-from snnc.ir.ops import SYNAPTIC, Delay, Flatten, Input, Linear, Neuron, Output, SumPool2d
+from snnc.ir.ops import SYNAPTIC, Delay, Flatten, Input, Linear, Neuron, Output, Reshape, SumPool2d
 from snnc.ir.types import Count, Int, Spike, count_max
 
 Kind = Literal["dense", "conv", "pool"]
@@ -72,12 +72,18 @@ class LoihiNet:
     problems: tuple[Diagnostic, ...] = field(default=())
 
     def lava_delay(self, index: int) -> int:
-        """Lava steps between a frame entering the network and block `index`'s neurons seeing it:
-        2 for a block reading the input (the source RingBuffer and the synapse each add one,
-        netx.md §5), one more per synaptic process and per Delay step on the way."""
+        """The Lava step (1-based) at which block `index`'s neurons compute snnc's step 0: 2 for a
+        block reading the input (the source RingBuffer and the synapse each add one, netx.md
+        §5), one more per synaptic process on the way. A Delay is not counted: it delays the
+        data in snnc's time too, and Lava's DelayDense does the same."""
         block = self.blocks[index]
-        before = 1 if block.source is None else self.lava_delay(block.source)
-        return before + 1 + block.delay
+        return (1 if block.source is None else self.lava_delay(block.source)) + 1
+
+    @property
+    def has_delays(self) -> bool:
+        """Whether a synaptic delay holds spikes back: its buffer then carries the last spikes of one
+        sample into the next, so samples cannot follow each other in one Lava run."""
+        return any(b.delay for b in self.blocks)
 
     @property
     def is_chain(self) -> bool:
@@ -150,7 +156,7 @@ def _members(graph: Graph, block: Block) -> list[str]:
     """The nodes a block stands for: its neuron, synapse, and the Flatten/Delay in front."""
     names = [block.synapse.name] + ([block.neuron.name] if block.neuron else [])
     name = block.synapse.inputs[0]
-    while isinstance(graph.node(name).op, (Flatten, Delay)) and len(graph.users(name)) == 1:
+    while isinstance(graph.node(name).op, (Flatten, Reshape, Delay)) and len(graph.users(name)) == 1:
         names.append(name)
         name = graph.node(name).inputs[0]
     return names
@@ -178,8 +184,8 @@ def _block_at(
     if reach is None or reach[0] not in source_of:
         return None
     origin, flatten, delay = reach
-    if kind == "pool" and (flatten or delay):
-        return None
+    if (kind == "pool" and flatten) or (kind != "dense" and delay):
+        return None  # a delay reaches Loihi only as a dense layer's synaptic delay (DelayDense)
     src = graph.node(origin)
     return Block(
         index=index,
@@ -196,14 +202,15 @@ def _block_at(
 
 
 def _reach(graph: Graph, name: str) -> tuple[str, bool, int] | None:
-    """Walk back from a synapse's input through at most one Flatten (of every axis) and one Delay:
-    (the node it reads, whether it flattens, the delay), or None if something else is in between."""
+    """Walk back from a synapse's input through at most one flatten of every axis (a Flatten, or a
+    Reshape to one axis: both row-major, C-H-W) and one Delay: (the node it reads, whether it
+    flattens, the delay), or None if something else is in between."""
     flatten, delay = False, 0
     while True:
         node = graph.node(name)
-        if len(graph.users(name)) != 1 and isinstance(node.op, (Flatten, Delay)):
+        if len(graph.users(name)) != 1 and isinstance(node.op, (Flatten, Reshape, Delay)):
             return None
-        if isinstance(node.op, Flatten) and not flatten and not delay:
+        if isinstance(node.op, (Flatten, Reshape)) and not flatten and not delay:
             (x,) = graph.input_types(node)
             if node.type.shape != (math.prod(x.shape),):
                 return None
@@ -242,6 +249,13 @@ def _unplaced(graph: Graph, node: Node) -> Diagnostic:
             node,
             "is a sum pool NetX cannot hold: it could not be folded into the next layer's weights",
             "compile with --pooling graded --format lava (pooling as its own Lava layer of graded spikes)",
+        )
+    if isinstance(node.op, Delay):
+        return layer_error(
+            node,
+            "is not a delay in front of a dense layer: Loihi delays spikes only in dense synapses "
+            "(Lava's DelayDense; its Conv has none), and a recurrent loop has no Loihi form",
+            "move the delay in front of a linear layer, or remove it",
         )
     if isinstance(node.op, (Input, Output)):
         return layer_error(node, "is not connected as a Loihi network", _STRUCTURE_HINT)

@@ -102,7 +102,7 @@ def run_graphs(
                 path = Path(tmp) / f"net{k}.npz"
                 describe(net).save(path)
             bits = net.blocks[0].input_bits
-            runs.append(LavaRun(via, path, lava_inputs(net, x, via), probes(net, record), bits))
+            runs.append(LavaRun(via, path, lava_inputs(net, x, via), probes(net, record), bits, net.has_delays))
             nets.append(net)
         done = run_in_lava(runs, timeout=timeout)
         return [(_as_sim_result(net, r), r.seconds) for net, r in zip(nets, done)]

@@ -279,7 +279,9 @@ class LavaNetwork:
 def build(description: LavaDescription, reset_interval: int | None = None) -> LavaNetwork:
     """The Lava processes of `description`, connected. With `reset_interval` R, every neuron
     resets u and v before its first input of each R-step sample (LIFReset, reset_offset = its
-    Lava delay), so samples can follow each other back to back (netx.md §5)."""
+    Lava delay), so samples can follow each other back to back (netx.md §5) — except through a
+    synaptic delay, whose DelayDense buffer carries a sample's last spikes into the next: run
+    such a network one sample at a time (with R beyond the run: one reset, before the input)."""
     lava = _import_lava()
     synapses, neurons = [], []
     for layer in description.layers:

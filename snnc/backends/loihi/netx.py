@@ -21,6 +21,8 @@ follows it field by field:
   vThMant = θ / 2^6, a never-firing vThMant 2^17 for a non-spiking read-out (§3); `bias` in HDF5
   units, bias / 2^6, because NetX sets bias_exp = 6 (§3): per channel (C,), or per neuron in
   Lava's (W, H, C) order, which is the only per-neuron shape NetX accepts for a conv (§2).
+- A Delay in front of a dense layer is its `delay` (a scalar: every synapse), which NetX turns into
+  a DelayDense; NetX clamps delays beyond 62 (§2), which LOIHI-DELAY refuses first.
 - Per-layer reset: the file holds none. Samples following each other are separated by running
   it with `Network(reset_interval=T, reset_offset=1)`: block k then resets before its first input
   of each sample, at Lava step 2 + k (§5). runner.py does that.
@@ -83,6 +85,8 @@ def _layer(block: Block) -> dict[str, object]:
         entry["bias"] = bias
     op = block.synapse.op
     if isinstance(op, Linear):
+        if block.delay:  # NetX builds a DelayDense (hdf5.py: create_dense); a scalar applies to every synapse
+            entry["delay"] = np.int64(block.delay)
         entry.update(
             type="dense",
             weight=op.weight.astype(np.int32),

@@ -35,8 +35,8 @@ RULES = (
         "Loihi runs layers of synapses (Lava Dense or Conv) whose output enters one LIF neuron "
         "process; sum pooling folds into the next layer or becomes a layer of its own, a Flatten "
         "is a reading order, a Delay before a dense layer is a synaptic delay. Anything else (adds, "
-        "concatenations, a synapse with no neuron after it, a recurrent input, several graph "
-        "inputs) has no counterpart. Express that part of the model as synapse → neuron layers.",
+        "concatenations, a synapse with no neuron after it, a recurrent input, a delay before a "
+        "convolution, several graph inputs) has no counterpart. Express that part of the model as synapse → neuron layers.",
         f"{_LIF}; {_NETX} §2",
     ),
     Rule(
@@ -44,9 +44,8 @@ RULES = (
         "NetX cannot hold this network's structure",
         "A NetX file is a chain: layer k reads layer k − 1, and only dense or conv layers with "
         "their neurons (pool, concat and average layers raise NotImplementedError in NetX 0.6.0). "
-        "Branches, graded pooling layers and dense delays (NetX resets every layer one step after "
-        "the previous one, so a delayed layer would miss its reset) need a Lava process network: "
-        "compile with --emit lava and build it with snnc.backends.loihi.to_lava.",
+        "Branches (a layer read by two others) and graded pooling layers need a Lava process "
+        "network: compile with --emit lava and build it with snnc.backends.loihi.to_lava.",
         f"{_NETX} §1, §5",
     ),
     Rule(
@@ -262,13 +261,6 @@ def check_netx_layers(graph: Graph, options: Any) -> Iterator[Diagnostic]:
         if b.kind == "pool":
             yield Diagnostic(
                 "LOIHI-NETX-LAYER", "a graded sum-pooling layer: NetX has no pool layer", node=b.name, hint=hint
-            )
-        if b.delay:
-            yield Diagnostic(
-                "LOIHI-NETX-LAYER",
-                f"a {b.delay}-step delay before {b.synapse.name}: NetX would reset this layer before its input arrives",
-                node=b.name,
-                hint=hint,
             )
 
 
