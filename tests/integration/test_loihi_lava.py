@@ -38,6 +38,7 @@ from snnc.backends.loihi.blocks import blocks
 from snnc.backends.loihi.in_lava import probes, run_graphs
 from snnc.backends.loihi.netx import dense_weight_problem, write_netx
 from snnc.backends.loihi.runner import LavaRun, run_in_lava
+from snnc.diagnostics import SnncError, errors
 from snnc.ir import AvgPool2d, Conv1d, Conv2d, Delay, Flatten, Graph, GraphBuilder, Linear, MaxPool2d, Neuron, serialize
 
 T, B = 50, 3
@@ -395,3 +396,73 @@ def test_to_lava_builds_a_network_a_user_runs(cases, tmp_path):
     got = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
     # layer 1 sees frame t at Lava step t + 3; the sink stores step s at index s − 1
     np.testing.assert_array_equal(got[2 : 2 + T], case.snnc.outputs["out"][:, 0])
+
+
+# --- networks nobody wrote by hand: random chains through the NetX reader -------------------------
+
+
+def random_chain(seed: int) -> tuple[Graph, np.ndarray]:
+    """A random Loihi-expressible chain: convolutions (kernel, stride, padding, dilation, groups
+    drawn), IF or LIF neurons with biases, pooling (average, max or sum), then dense layers and
+    maybe a non-spiking readout."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder(f"random{seed}")
+    shape = (int(rng.integers(1, 4)), int(rng.integers(8, 14)), int(rng.integers(8, 14)))
+    last = b.input("x", shape)
+    for k in range(int(rng.integers(1, 3))):
+        c, h, w = b.type_of(last).shape
+        out = int(rng.choice([2, 4]))
+        groups = 2 if c % 2 == 0 and rng.random() < 0.3 else 1
+        kernel = int(rng.integers(1, 4))
+        conv = Conv2d(
+            weight=ints(rng, out, c // groups, kernel, kernel),
+            stride=int(rng.integers(1, 3)),
+            padding=int(rng.integers(0, 2)),
+            dilation=int(rng.integers(1, 3)) if kernel > 1 and min(h, w) > 6 else 1,
+            groups=groups,
+        )
+        last = b.add(f"n{k}", _random_neuron(rng, out), b.add(f"conv{k}", conv, last))
+        if min(b.type_of(last).shape[1:]) >= 4 and rng.random() < 0.6:
+            pool = rng.choice([AvgPool2d(kernel=2), MaxPool2d(kernel=2), snnc.ir.SumPool2d(kernel=2)])
+            last = b.add(f"pool{k}", pool, last)
+    last = b.add("flat", Flatten(), last)
+    n = b.type_of(last).shape[0]
+    for k in range(int(rng.integers(1, 3))):
+        out = int(rng.integers(4, 12))
+        readout = k > 0 and rng.random() < 0.5
+        neuron = Neuron(threshold=2.0, v_decay=0.5, spikes="none", reset="zero", fire_op="gt") if readout else None
+        last = b.add(
+            f"d{k}", neuron or _random_neuron(rng, out), b.add(f"fc{k}", Linear(weight=ints(rng, out, n)), last)
+        )
+        n = out
+    b.output("out", last)
+    return b.build(), spikes(shape, p=float(rng.uniform(0.1, 0.5)), seed=seed)[:20, :2]
+
+
+def _random_neuron(rng, channels: int) -> Neuron:
+    bias = np.float32(rng.integers(-1, 2) / 4)
+    if rng.random() < 0.5:
+        return Neuron(threshold=float(rng.integers(1, 4)), reset="zero", bias=bias)  # IF, fires on >=
+    decay = float(rng.choice([0.5, 0.75, 0.875, 1.0]))
+    current = float(rng.choice([0.5, 0.75])) if rng.random() < 0.4 else None
+    return Neuron(threshold=float(rng.integers(1, 5)), v_decay=decay, i_decay=current, bias=bias,
+                  reset="zero", fire_op="gt")  # fmt: skip
+
+
+def test_random_chains_through_lava_dl_s_reader():
+    """Each compiles for NetX, or is refused only for what NetX cannot hold (a sum pool that does not
+    fold exactly) and then runs as Lava processes with graded pooling."""
+    jobs, expected, vias = [], [], []
+    for seed in range(8):
+        graph, x = random_chain(seed)
+        try:
+            compiled, via = snnc.compile(graph, "loihi", max_chips=8), "netx"
+        except SnncError as e:
+            assert {d.rule for d in errors(e.diagnostics)} <= {"LOIHI-NETX-LAYER", "LOIHI-NETX-WEIGHTS"}, e
+            compiled, via = snnc.compile(graph, "loihi", emit="lava", max_chips=8), "processes"
+        jobs.append((compiled.graph, x, via, ()))
+        expected.append(compiled.simulate(x).output)
+        vias.append(via)
+    assert vias.count("netx") >= 4, vias
+    for seed, ((lava, _), want) in enumerate(zip(run_graphs(jobs), expected)):
+        np.testing.assert_array_equal(lava.output, want, err_msg=f"random chain {seed}")

@@ -36,7 +36,8 @@ RULES = (
         "process; sum pooling folds into the next layer or becomes a layer of its own, a Flatten "
         "is a reading order, a Delay before a dense layer is a synaptic delay. Anything else (adds, "
         "concatenations, a synapse with no neuron after it, a recurrent input, a delay before a "
-        "convolution, several graph inputs) has no counterpart. Express that part of the model as synapse → neuron layers.",
+        "convolution, several graph inputs) has no counterpart. Express that part of the model as "
+        "synapse → neuron layers.",
         f"{_LIF}; {_NETX} §2",
     ),
     Rule(
@@ -260,7 +261,11 @@ def check_netx_layers(graph: Graph, options: Any) -> Iterator[Diagnostic]:
             )
         if b.kind == "pool":
             yield Diagnostic(
-                "LOIHI-NETX-LAYER", "a graded sum-pooling layer: NetX has no pool layer", node=b.name, hint=hint
+                "LOIHI-NETX-LAYER",
+                "a sum pool kept as a layer of its own: NetX has no pool layer (fold-sumpool folds a pool into "
+                "the next layer's weights only where that is exact; see PASS-SUMPOOL-NOT-FOLDED)",
+                node=b.name,
+                hint=hint,
             )
 
 
