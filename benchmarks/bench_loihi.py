@@ -1,14 +1,17 @@
 """snnc's integer simulator against Lava's CPU fixed-point run of the same network, and the two
 ways of putting sum pooling on Loihi, measured in Lava.
 
-    python benchmarks/bench_loihi.py [--steps 100] [--batch 16] [--repeats 5]
+    python benchmarks/bench_loihi.py [--steps 100] [--batch 16] [--repeats 5] [--threads 1]
 
 1. The nmnist-cnn (examples/nmnist_cnn.py) compiled for loihi: snnc's integer simulation of the
    compiled graph (median of --repeats runs) and Lava running the emitted NetX file through
    lava-dl's `netx.hdf5.Network` (`Loihi2SimCfg(select_tag="fixed_pt")`, CPU, one run in a
    torch-free child; Lava's `run` only: its import and the network's construction are printed
    apart), on the same T × B Bernoulli(0.1) spikes. Prints both times, the ratio (the Loihi
-   backend issue asks for ≥ 100×), and whether Lava's spikes equal snnc's.
+   backend issue asks for ≥ 100×), and whether Lava's spikes equal snnc's. snnc runs with
+   --threads torch threads (default 1: this small network's integer simulation is bound by its
+   per-step overhead, and on a loaded 2-core machine two threads measured 5-10× slower than one;
+   Lava's runtime is one OS process per Lava process and uses every core anyway).
 2. Pooling: the same network with its sum pools folded into the next layer's weights
    (pooling=fold, the NetX file of 1.) and as layers of their own sending graded spikes
    (pooling=graded, Lava processes): Lava's run time, the Lava processes, the cores and chips of
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 
@@ -50,7 +54,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for snnc's simulation (default 1)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     graph = nmnist_cnn.build()
     x = nmnist_cnn.sample_input(T=args.steps, B=args.batch)
     variants = {
@@ -63,7 +69,7 @@ def main() -> None:
     sim_s, expected = snnc_seconds(variants["fold"], x, args.repeats)
     same = np.array_equal(netx.output, expected)
     print(f"nmnist-cnn, T={args.steps}, B={args.batch} ({int(expected.sum())} output spikes)")
-    print(f"  snnc integer simulation : {sim_s * 1e3:9.1f} ms (median of {args.repeats})")
+    print(f"  snnc integer simulation : {sim_s * 1e3:9.1f} ms (median of {args.repeats}, {args.threads} thread(s))")
     print(
         f"  Lava fixed_pt, NetX     : {netx_s['run'] * 1e3:9.1f} ms run ({int(netx_s['steps'])} steps; "
         f"+ {netx_s['import']:.1f} s import, {netx_s['build']:.1f} s to build, {netx_s['read_and_stop']:.1f} s to stop)"
