@@ -43,13 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
+from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, GraphBuilder
 from snnc.ir.types import FLOAT, SPIKE, DType, TensorType
 from snnc.nir import primitives as nir_primitives
-from snnc.nir.flat import Flat, flatten, read_graph
+from snnc.nir.flat import Flat, flatten, note, read_graph
 from snnc.nir.primitives import NodeParams, as_array
+from snnc.nir.sidecar import restore
 
 DEFAULT_DT = 1e-4  # seconds: SpikingJelly's and snnTorch's exporters' step (nir_exchange/to_nir.py, export_nir.py)
 _TIMED = {"IF", "LIF", "CubaLIF", "I", "LI", "CubaLI", "Delay"}  # node types whose mapping depends on dt
@@ -64,7 +65,6 @@ def load_nir(
     takes the dt stored by snnc's writer, else DEFAULT_DT. `diagnostics` receives info notes on
     what was normalized and warnings about an outdated snnc sidecar.
     """
-    from snnc.nir.write import restore
 
     notes: list[Diagnostic] = []
     graph, name = read_graph(source, notes)
@@ -88,10 +88,6 @@ def load_nir(
 def _extend(sink: list[Diagnostic] | None, notes: list[Diagnostic]) -> None:
     if sink is not None:
         sink.extend(notes)
-
-
-def note(notes: list[Diagnostic], message: str, node: str | None = None) -> None:
-    notes.append(Diagnostic("FE-NIR-NORMALIZED", message, node=node, severity=Severity.INFO))
 
 
 def _choose_dt(dt: float | None, stored: float | None, flat: Flat, notes: list[Diagnostic]) -> float:
