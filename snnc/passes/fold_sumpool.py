@@ -30,7 +30,7 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Conv2d, Linear, ShapeError, SumPool2d, infer_type
+from snnc.ir.ops import Conv2d, Linear, Op, ShapeError, SumPool2d, infer_type
 from snnc.ir.types import TensorType
 from snnc.passes.base import PassContext
 from snnc.passes.rewrite import Outcome, Reader, Rewriter, rewrite_each, synaptic_reader
@@ -45,9 +45,11 @@ class FoldSumpool:
 
 
 def _fold(rw: Rewriter, node: Node) -> Outcome:
+    assert isinstance(node.op, SumPool2d)  # selected by the pass
     reader, why = synaptic_reader(rw, node.name)
     if reader is not None:
-        op, why = _folded(reader, node, rw.node(node.inputs[0]).type)
+        (x,) = rw.input_types(node)
+        op, why = _folded(reader, node.op, node.type, x)
         if op is not None:
             rw.set_op(reader.layer.name, op)
             rw.bypass(node.name)
@@ -61,19 +63,20 @@ def _fold(rw: Rewriter, node: Node) -> Outcome:
     )
 
 
-def _folded(reader: Reader, pool: Node, x: TensorType):
+def _folded(reader: Reader, pool: SumPool2d, pooled: TensorType, x: TensorType) -> tuple[Op | None, str]:
     """The reader's op over the pool's input, or None and why it would not be exact."""
     layer = reader.layer
     if isinstance(layer.op, Linear):
-        return layer.op.replace(weight=_linear_weight(layer.op.weight, pool, x)), ""
+        return layer.op.replace(weight=_linear_weight(layer.op.weight, pool, pooled.shape, x.shape)), ""
     if not isinstance(layer.op, Conv2d):
         return None, f"it feeds {layer.name} ({layer.op.kind}), not a 2-d convolution or a linear layer"
-    op, pooled = layer.op, pool.type.shape
+    op = layer.op
     for axis in (0, 1):
-        why = _padding_problem(op, pool.op, axis, x.shape[axis + 1], pooled[axis + 1], layer.type.shape[axis + 1])
+        size, out = x.shape[axis + 1], layer.type.shape[axis + 1]
+        why = _padding_problem(op, pool, axis, size, pooled.shape[axis + 1], out)
         if why:
             return None, why
-    folded = _conv(op, pool.op)
+    folded = _conv(op, pool)
     try:
         same = infer_type(folded, [x]) == layer.type
     except ShapeError:
@@ -85,7 +88,7 @@ def _folded(reader: Reader, pool: Node, x: TensorType):
 
 def _padding_problem(conv: Conv2d, pool: SumPool2d, axis: int, size: int, pooled: int, out: int) -> str | None:
     """Why the conv's zero padding would read real inputs after folding along `axis` (0: y, 1: x)."""
-    k, s, p = pool.kernel[axis], pool.stride[axis], pool.padding[axis]
+    k, s, p = pool.kernel[axis], _stride(pool)[axis], pool.padding[axis]
     pad, reach = conv.padding[axis], conv.stride[axis] * (out - 1) + conv.dilation[axis] * (conv.kernel[axis] - 1)
     if pad > 0 and k > s + p:
         return f"{conv.padding} padding before overlapping windows (kernel {pool.kernel}, stride {pool.stride})"
@@ -96,7 +99,7 @@ def _padding_problem(conv: Conv2d, pool: SumPool2d, axis: int, size: int, pooled
 
 def _conv(op: Conv2d, pool: SumPool2d) -> Conv2d:
     o, i, kh, kw = op.weight.shape
-    (wh, ww), (sh, sw), (dh, dw) = pool.kernel, pool.stride, op.dilation  # pool window, stride; conv dilation
+    (wh, ww), (sh, sw), (dh, dw) = pool.kernel, _stride(pool), op.dilation  # pool window, stride; conv dilation
     weight = np.zeros((o, i, sh * dh * (kh - 1) + wh, sw * dw * (kw - 1) + ww), np.float64)
     for a in range(kh):
         for b in range(kw):
@@ -110,16 +113,20 @@ def _conv(op: Conv2d, pool: SumPool2d) -> Conv2d:
     )
 
 
-def _linear_weight(weight: np.ndarray, pool: Node, x: TensorType) -> np.ndarray:
+def _stride(pool: SumPool2d) -> tuple[int, int]:
+    return pool.stride or pool.kernel  # the constructor set it (None means the kernel, as in PyTorch)
+
+
+def _linear_weight(weight: np.ndarray, op: SumPool2d, pooled: tuple[int, ...], x: tuple[int, ...]) -> np.ndarray:
     """W' over the flattened pool input: each pooled column's weight spread over its window."""
-    op: SumPool2d = pool.op  # type: ignore[assignment]
-    c, h, w = x.shape
-    _, hp, wp = pool.type.shape
-    pooled = weight.astype(np.float64).reshape(weight.shape[0], c, hp, wp)
+    c, h, w = x
+    _, hp, wp = pooled
+    stride = _stride(op)
+    columns = weight.astype(np.float64).reshape(weight.shape[0], c, hp, wp)
     spread = np.zeros((weight.shape[0], c, h + 2 * op.padding[0] + op.kernel[0], w + 2 * op.padding[1] + op.kernel[1]))
     for y in range(hp):
         for xx in range(wp):
-            y0, x0 = y * op.stride[0], xx * op.stride[1]  # in padded coordinates
-            spread[:, :, y0 : y0 + op.kernel[0], x0 : x0 + op.kernel[1]] += pooled[:, :, y : y + 1, xx : xx + 1]
+            y0, x0 = y * stride[0], xx * stride[1]  # in padded coordinates
+            spread[:, :, y0 : y0 + op.kernel[0], x0 : x0 + op.kernel[1]] += columns[:, :, y : y + 1, xx : xx + 1]
     inside = spread[:, :, op.padding[0] : op.padding[0] + h, op.padding[1] : op.padding[1] + w]
     return inside.reshape(weight.shape[0], c * h * w).astype(np.float32)

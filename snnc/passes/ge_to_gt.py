@@ -46,7 +46,8 @@ class GeToGt:
             return isinstance(op, Neuron) and op.fire_op == "ge" and op.spikes == "single" and op.reset != "subtract"
 
         def shift(rw: Rewriter, node: Node) -> Outcome:
-            op: Neuron = node.op  # type: ignore[assignment]
+            op = node.op
+            assert isinstance(op, Neuron)  # selected by the pass
             step = lattice_step(op, arith.decay_one)
             lowered = np.asarray(op.threshold, np.int64) - step
             if step <= 1 or not (arith.threshold.representable(lowered).all() and (lowered >= 0).all()):

@@ -40,8 +40,9 @@ def _read_by_neurons(graph: Graph, node: Node) -> bool:
 
 
 def _convert(rw: Rewriter, node: Node) -> Outcome:
-    x = rw.node(node.inputs[0]).type
-    conv = as_conv(node.op, x.channels)  # type: ignore[arg-type]
+    assert isinstance(node.op, SumPool2d)  # selected by the pass
+    (x,) = rw.input_types(node)
+    conv = as_conv(node.op, x.channels)
     if infer_type(conv, [x]).shape != node.type.shape:
         return Diagnostic(
             "PASS-SUMPOOL-NOT-CONVERTED",
@@ -58,4 +59,4 @@ def _convert(rw: Rewriter, node: Node) -> Outcome:
 def as_conv(pool: SumPool2d, channels: int) -> Conv2d:
     """The depthwise convolution of ones over `pool`'s windows."""
     weight = np.ones((channels, 1, *pool.kernel), np.float32)
-    return Conv2d(weight=weight, stride=pool.stride, padding=pool.padding, groups=channels)
+    return Conv2d(weight=weight, stride=pool.stride or pool.kernel, padding=pool.padding, groups=channels)
