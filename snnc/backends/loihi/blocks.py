@@ -17,6 +17,7 @@ adds one step (loihi.md §2.1, §7.4; netx.md §5).
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -124,7 +125,7 @@ def blocks(graph: Graph) -> LoihiNet:
     found: list[Block] = []
     used: set[str] = {n.name for n in inputs}
     layer_of = {layer.neuron.name: layer for layer in layers(graph) if layer.neuron is not None}
-    for node in graph.order:
+    for node in _data_order(graph):
         block = _block_at(graph, node, layer_of.get(node.name), source_of, len(found))
         if block is None:
             continue
@@ -150,6 +151,25 @@ def blocks(graph: Graph) -> LoihiNet:
         if node.name not in used:
             problems.append(_unplaced(graph, node))
     return LoihiNet(graph, tuple(found), inputs[0] if inputs else None, outputs, tuple(problems))
+
+
+def _data_order(graph: Graph) -> list[Node]:
+    """The nodes in the order data flows, a Delay after its input too (`Graph.order` puts a Delay
+    first, as its output at step t is known before the step); ties in graph order. A cycle, which
+    only a recurrent Delay makes and which Loihi cannot run, falls back to `Graph.order`."""
+    position = {n.name: k for k, n in enumerate(graph.nodes)}
+    waiting = {n.name: len(n.inputs) for n in graph.nodes}
+    ready = [position[n.name] for n in graph.nodes if not n.inputs]
+    heapq.heapify(ready)
+    order: list[Node] = []
+    while ready:
+        node = graph.nodes[heapq.heappop(ready)]
+        order.append(node)
+        for user in {u.name for u in graph.users(node.name)}:
+            waiting[user] -= sum(i == node.name for i in graph.node(user).inputs)
+            if waiting[user] == 0:
+                heapq.heappush(ready, position[user])
+    return order if len(order) == len(graph.nodes) else list(graph.order)
 
 
 def _members(graph: Graph, block: Block) -> list[str]:

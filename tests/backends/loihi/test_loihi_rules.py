@@ -13,7 +13,7 @@ import snnc
 from snnc.backends.loihi import rules
 from snnc.backends.sim.spec import SIM_INT8
 from snnc.diagnostics import Severity
-from snnc.ir import Count, Delay, Elementwise, GraphBuilder, Linear, Neuron
+from snnc.ir import SPIKE, Count, Delay, Elementwise, GraphBuilder, Linear, Neuron, TensorType
 from snnc.passes.base import PassContext
 from snnc.passes.quantize import Quantize
 
@@ -181,3 +181,18 @@ def test_a_layer_larger_than_a_chip_and_a_network_larger_than_allowed():
     chips = [d for d in diagnostics if d.rule == "LOIHI-CHIPS"]
     assert [(d.node, d.severity, d.measured) for d in spread] == [("n0", Severity.WARNING, 3)]
     assert [(d.measured, d.limit) for d in chips] == [(2, 1)]  # 3 cores on 2-core chips
+
+
+def test_a_delay_built_before_its_source_is_still_a_dense_delay():
+    """GraphBuilder lets a Delay and its readers come first (`delay`, then `connect`); the
+    simulator's order then evaluates them before the Delay's source. The blocks follow the data."""
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("delay-first")
+    d = b.delay("d", 2, TensorType((6,), SPIKE))
+    b.output("out", b.add("n1", LIF, b.add("fc1", Linear(weight=ints(rng, 3, 6)), d)))
+    n0 = b.add("n0", LIF, b.add("fc0", Linear(weight=ints(rng, 6, 4)), b.input("x", (4,))))
+    b.connect(d, n0)
+    g = b.build()
+    order = [n.name for n in g.order]
+    assert order.index("n1") < order.index("n0")
+    assert found(g) == []
