@@ -97,7 +97,7 @@ class LoihiTarget(Target):
 
         return CHECKS
 
-    def check(self, graph: Graph, options: LoihiOptions) -> list:
+    def check(self, graph: Graph, options: LoihiOptions, calib: Any = None) -> list:
         """Every rule on a quantized graph; on a graph quantize could not quantize (it reported
         why), only the rules that do not judge numbers: widths, gains and placement would only
         restate that it is not quantized."""
