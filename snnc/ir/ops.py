@@ -762,9 +762,11 @@ class Neuron(Op):
             )
         if self.spikes == "multi" and self.max_spikes is not None and self.max_spikes < 1:
             raise ShapeError(f"neuron max_spikes={self.max_spikes} must be at least 1", rule="IR-NEURON-PARAM")
-        if (self.threshold <= 0).any():
+        if (self.threshold < 0).any() or (self.fire_op == "ge" and (self.threshold == 0).any()):
             raise ShapeError(
-                "neuron threshold must be positive", "a threshold <= 0 fires on every step", rule="IR-NEURON-PARAM"
+                "neuron threshold must be positive (or 0 for fire_op 'gt': fire where h > 0)",
+                "a threshold <= 0 fires on every step",
+                rule="IR-NEURON-PARAM",
             )
         if order is not None and order.rate_op == "div" and (order.rate == 0).any():
             raise ShapeError("neuron rate is a divisor and must not be zero", rule="IR-NEURON-PARAM")

@@ -121,6 +121,7 @@ def test_neuron_output_dtype_and_param_shapes():
         (ops.Elementwise("xor"), [T(2), T(2)], "IR-SHAPE"),
         (ops.Neuron(threshold=np.ones(2)), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Neuron(threshold=0.0), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
+        (ops.Neuron(threshold=-1.0, fire_op="gt"), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Neuron(reset="soft"), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Neuron(spikes="multi", max_spikes=0), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Delay(0), [T(3)], "IR-SHAPE"),
