@@ -176,7 +176,8 @@ def _branches_differ(node: Node, chains: set[tuple[Node, ...]]) -> list[Diagnost
             )
         )
     if len(views) > 1:
-        named = "; ".join(", ".join(f"{n.name} ({n.op.kind})" for n in v) or "none" for v in sorted(views, key=len))
+        listed = sorted([", ".join(f"{n.name} ({n.op.kind})" for n in v) or "none" for v in views])
+        named = "; ".join(listed)
         found.append(
             Diagnostic(
                 "SPECK-CROP-FLIP-PLACEMENT",
