@@ -12,6 +12,7 @@ from torch import nn
 
 import snnc
 from snnc.backends import get_target
+from snnc.diagnostics import errors
 from snnc.sim import reference, run
 
 T, B = 6, 2
@@ -98,3 +99,13 @@ def test_a_crop_outside_the_pooled_map_is_refused(dynapcnn, crop):
         snnc.load(with_dvs(dynapcnn, (16, 16), pool=(2, 2), crop=crop))
     assert [(d.rule, d.node) for d in err.value.diagnostics] == [("FE-UNSUPPORTED-ATTR", "0")]
     assert "0 <= top < bottom <= 8" in err.value.diagnostics[0].hint
+
+
+@pytest.mark.parametrize("kwargs", [{"crop": ((0, 12), (2, 16))}, {"flip_y": True}], ids=["crop", "flip"])
+def test_a_pooling_after_a_cropping_or_flipping_dvs_layer_is_refused_as_sinabs_refuses_it(dynapcnn, kwargs):
+    """sinabs dynapcnn_layer_utils.py::consolidate_dvs_pooling raises ValueError; snnc names the pooling."""
+    model = nn.Sequential(with_dvs(dynapcnn, **kwargs)[0], sl.SumPool2d(2), *with_dvs(dynapcnn)[1:])
+    with pytest.raises(ValueError, match="followed by a pooling layer"):
+        dynapcnn.DynapcnnNetwork(model, input_shape=(2, 16, 16), discretize=True)
+    rules = [(d.rule, d.node) for d in errors(snnc.check(snnc.load(model, input_shape=(2, 16, 16)), "speck"))]
+    assert rules == [("SPECK-DVS-POOL-AFTER-CROP", "1")]
