@@ -18,7 +18,7 @@ import snnc
 from snnc.backends import TARGETS
 from snnc.backends.sim.target import SimTarget
 from snnc.backends.target import ExecutionModel
-from snnc.diagnostics import SnncError
+from snnc.diagnostics import Severity, SnncError
 from snnc.driver.validate import Tolerance
 from snnc.ir import GraphBuilder, Linear, Neuron
 
@@ -223,19 +223,23 @@ def test_a_target_without_execution_model_says_so_and_runs_the_other_stages(monk
     assert [d.rule for d in report.diagnostics] == ["VALIDATE-NO-TARGET-MODEL"] and report.ok
 
 
-@pytest.mark.parametrize("target", ["speck", "loihi"])
-def test_chip_targets_validate_or_say_why_not(target):
-    """A chip backend that cannot compile yet stops with its compile error (exit code 2), not a
-    crash; one that compiles runs every stage, its input laid out as the lowering made it (the
-    Linear of this net becomes a 1×1 convolution on Speck, its input [2] an image [2, 1, 1])."""
+def test_a_model_the_chip_cannot_run_stops_validate_with_the_chips_errors():
+    """Loihi's LIF has no subtract reset: validate reports the target's check errors (exit code
+    1), as compile does, instead of comparing stages of a network the chip cannot hold."""
     graph, x = two_neurons()
-    try:
-        report = snnc.validate(graph, target, x)
-    except SnncError as e:
-        assert e.exit_code == 2 and e.diagnostics[0].rule == "TARGET-UNAVAILABLE"
-    else:
-        assert [s.name for s in report.stages][:2] == ["ir", "quantized"]
-        assert report.layer("if", ("ir", "quantized")).spike_mismatch == 0
+    with pytest.raises(SnncError) as e:
+        snnc.validate(graph, "loihi", x)
+    assert e.value.exit_code == 1
+    assert any(d.rule.startswith("LOIHI-") for d in e.value.diagnostics if d.severity is Severity.ERROR)
+
+
+def test_a_linear_input_reaches_speck_as_a_one_by_one_image():
+    """The Linear of this net becomes a 1×1 convolution on Speck: its event model takes the input
+    [2] as an image [2, 1, 1], the same values, and every stage runs."""
+    graph, x = two_neurons()
+    report = snnc.validate(graph, "speck", x)
+    assert [s.name for s in report.stages] == ["ir", "quantized", "target"]
+    assert report.layer("if", ("ir", "quantized")).spike_mismatch == 0
 
 
 def test_tolerance_parsing_and_bad_input():
@@ -274,3 +278,17 @@ def test_speck_is_validated_against_its_event_driven_model():
     assert all(a.spike_mismatch == 0 for a in report.layers if a.pair == ("source", "ir"))
     # the linear layer became a 1×1 convolution: its neurons are still compared one by one
     assert {a.compared for a in report.layers if a.pair == ("ir", "quantized")} == {"neurons"}
+
+
+def test_loihi_is_validated_against_lava_running_the_netx_file():
+    """The shipped Loihi example (snnTorch): the last stage is Lava's fixed-point run of the
+    emitted NetX network, which gives snnc's integer spikes and membranes exactly."""
+    data = np.load(EXAMPLES / "loihi_digits_sample.npz")
+    x, y = data["x"][:, :8], data["labels"][:8]
+    report = snnc.validate(
+        "loihi_digits:model", "loihi", x, labels=y, weights=EXAMPLES / "loihi_digits.pt", input_dtype="spike"
+    )
+    assert [s.name for s in report.stages] == ["source", "ir", "quantized", "target"]
+    lava = [a for a in report.layers if a.pair == ("quantized", "target")]
+    assert len(lava) == 2 and all(a.spike_mismatch == 0 and a.membrane_error == 0 for a in lava)
+    assert report.stages[-1].agreement == 1.0
