@@ -51,6 +51,7 @@ def load(
     trust_pickle: bool = False,
     weights: str | PathLike | None = None,
     input_dtype: str = "float",
+    input_time: str | None = None,
     dt: float | None = None,
     diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
@@ -60,9 +61,13 @@ def load(
     torch.nn), a `.pt`/`.pth` file holding a whole model, `"pkg.module:factory"` (with `weights`,
     a state dict), a `.nir` file or `nir.NIRGraph`, an ANN `.onnx` file, or a `.snnc` file.
     `input_shape` is the per-sample shape (no time, no batch) where the model does not state it;
-    `input_dtype` "spike" marks an event input. `dt` (seconds) discretizes a NIR graph's
-    continuous time (default: the dt snnc wrote into the file, else 1e-4). `diagnostics`, if
-    given, receives what the NIR reader normalized. Pickles are loaded through an allowlist unless
+    `input_dtype` "spike" marks an event input. `input_time` "static" says the model's input is
+    one frame per sample that the model repeats over its time steps itself (an image), "sequence"
+    that it is a sequence; by default snnc finds out from how the model uses its input. `dt`
+    (seconds) discretizes a NIR graph's continuous time (default: the dt snnc wrote into the
+    file, else 1e-4). `diagnostics`, if given, receives info notes: what the NIR reader
+    normalized, and how the graph's time layout relates to the model's (a static input, a
+    batch-first input, outputs the model reduces over time). Pickles are loaded through an allowlist unless
     `trust_pickle=True`. The graph is verified, so every later stage may rely on it: a graph that
     fails raises `SnncError` of kind CHECK (exit code 1).
     """
@@ -74,6 +79,7 @@ def load(
         trust_pickle=trust_pickle,
         weights=weights,
         input_dtype=input_dtype,
+        input_time=input_time,
         dt=dt,
         diagnostics=diagnostics,
     )

@@ -14,8 +14,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from snnc.diagnostics import Diagnostic, SnncError, input_error
-from snnc.frontend.layout import Layout, choose_layout
+from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
+from snnc.frontend.layout import LONGER_STEPS, TIMES, Layout, Stepped, choose_layout
 from snnc.ir.graph import Graph
 from snnc.ir.types import FLOAT, SPIKE, DType
 
@@ -35,11 +35,14 @@ def load(
     trust_pickle: bool = False,
     weights: str | Path | None = None,
     input_dtype: str = "float",
+    input_time: str | None = None,
     dt: float | None = None,
     diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
-    """The IR graph of `source` (not yet verified: the caller verifies). `dt` is the time step of
-    a NIR source; `diagnostics` receives what the NIR reader normalized (info) and its warnings."""
+    """The IR graph of `source` (not yet verified: the caller verifies). `input_time` "static" or
+    "sequence" for a PyTorch model (from_module); `dt` is the time step of a NIR source;
+    `diagnostics` receives info notes (what the NIR reader normalized, how the graph's time layout
+    relates to the model's) and warnings."""
     import torch
 
     from snnc.frontend.onnx import is_onnx_path
@@ -51,11 +54,12 @@ def load(
         return _interchange(source, input_shape, input_dtype, dt, diagnostics)
     if dt is not None:
         raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
+    module = {"input_dtype": input_dtype, "input_time": input_time, "notes": diagnostics}
     if isinstance(source, torch.nn.Module):
-        return from_module(source, input_shape, input_dtype=input_dtype)
+        return from_module(source, input_shape, **module)
     text = str(source)
     if ":" in text and not Path(text).exists() and not text.startswith(("/", ".")):
-        return from_module(from_factory(text, weights), input_shape, input_dtype=input_dtype)
+        return from_module(from_factory(text, weights), input_shape, **module)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".snnc":
@@ -72,7 +76,7 @@ def load(
                 f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
                 hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
             )
-        return from_module(model, input_shape, input_dtype=input_dtype)
+        return from_module(model, input_shape, **module)
     raise input_error(
         "FE-UNSUPPORTED-SOURCE",
         f"cannot load {text!r}: snnc reads nn.Module objects, .pt/.pth model files, "
@@ -135,56 +139,205 @@ def library_frontends(model: Any) -> list[Any]:
     return [importlib.import_module(mod) for lib, mod in LIBRARY_FRONTENDS.items() if lib in names]
 
 
-def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype: str = "float") -> Graph:
-    """Convert a model by running it once on an example input and converting what ran."""
+def from_module(
+    model: Any,
+    input_shape: tuple[int, ...] | None,
+    *,
+    input_dtype: str = "float",
+    input_time: str | None = None,
+    notes: list[Diagnostic] | None = None,
+) -> Graph:
+    """Convert a model by running it once on an example input and converting what ran.
+
+    `input_time` "sequence" or "static" says whether the model's input is a sequence or one frame
+    that the model repeats over time itself (layout.py); None finds out: a model that fails on a
+    sequence, or loops over it without ever slicing it, is run again on a static frame. `notes`
+    receives info diagnostics on how the graph's time layout relates to the model's."""
     import snnc.frontend.torch_nn  # noqa: F401  (registers the torch.nn converters)
-    from snnc.frontend.capture import capture
     from snnc.frontend.convert import convert
-    from snnc.frontend.registry import find_module_converter
 
     if input_dtype not in INPUT_DTYPES:
         raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
+    if input_time not in (None, *TIMES):
+        raise input_error("FE-INPUT-TIME", f"input time {input_time!r} is not one of {list(TIMES)}")
     frontends = library_frontends(model)
     # A frontend may copy the modules that copy.deepcopy cannot copy (`copies`: id -> copy).
     memo = {k: v for f in frontends if hasattr(f, "copies") for k, v in f.copies(model).items()}
     model = copy.deepcopy(model, memo).eval()
     layout: Layout = choose_layout(model, frontends)
     shape = tuple(input_shape) if input_shape is not None else infer_input_shape(model)
-    for frontend in frontends:
-        frontend.reset(model)
-    x = layout.example(shape)
-    try:
-        cap = capture(model, [x], lambda m: find_module_converter(m) is not None or _is_opaque(m))
-    except SnncError:
-        raise
-    except Exception as e:  # the model's own forward failed on the example input
+    if layout.kind != "stepped" and layout.kind in ("per_step", "loop") and _returns_state(model, layout, shape):
+        layout = Layout("stepped")
+    runner = Stepped(model) if layout.kind == "stepped" else model
+    cap, line, layout = _capture(runner, model, layout, shape, input_time, frontends)
+    local: list[Diagnostic] = []
+    static = layout.time == "static" or line.steps is not None
+    if layout.batch_first_slices:
+        local.append(_time_note("the model reads its input batch-first, x[:, t]", "x.transpose(0, 1)"))
+    if static and line.steps is not None:
+        local.append(_time_note(f"the model repeats a static input over {line.steps} steps itself", None))
+    batching = next((f.batching(model) for f in frontends if hasattr(f, "batching")), layout.batching)
+    graph = convert(
+        cap,
+        line,
+        input_dtype=INPUT_DTYPES[input_dtype],
+        name=type(model).__name__,
+        batching=batching,
+        input_op={"time": "static", "steps": line.steps} if static else {},
+        notes=local,
+    )
+    if notes is not None:
+        notes.extend(local)
+    return graph
+
+
+def _time_note(what: str, fix: str | None) -> Diagnostic:
+    if fix is None:
+        hint = "the graph's input is static: pass one frame [B, *shape] (held for every step) or [T, B, *shape]"
+    else:
+        hint = f"snnc's data is time-major [T, B, *shape]: pass {fix}"
+    return Diagnostic("FE-TIME-LAYOUT", what, hint=hint, severity=Severity.INFO)
+
+
+def _capture(
+    runner: Any, model: Any, layout: Layout, shape: tuple[int, ...], input_time: str | None, frontends: list
+) -> tuple[Any, Any, Layout]:
+    """Capture the model in the first time layout it runs in: the layout's own, then, where the
+    model may make its own time steps, a static frame. Returns (capture, timeline, layout)."""
+    from snnc.frontend.timeline import batch_first_slices, timeline
+
+    times = [input_time] if input_time else ["sequence", "static"] if layout.makes_time else ["sequence"]
+    error: SnncError | None = None
+    fallback = None
+    for time in times:
+        try:
+            cap, candidate = _run_once(runner, model, layout.with_time(time), shape, frontends)
+            if candidate.pattern == ("T", "B") and batch_first_slices(cap):  # x[:, t]: run [B, T] with T steps
+                cap, candidate = _run_once(runner, model, candidate.longer(candidate.steps, True), shape, frontends)
+        except SnncError as e:
+            error = error or e
+            continue
+        sizes = {"T": candidate.steps, "B": candidate.batch}
+        line = timeline(cap, candidate.pattern, lambda m: _is_stateful(m, frontends), sizes)
+        if input_time is None and time == "sequence" and line.unsliced_loop and len(times) > 1:
+            fallback = fallback or (cap, line, candidate)
+            continue  # it loops over its whole input without slicing it: a static input given as a sequence
+        if input_time is None and time == "static" and line.steps is None:
+            continue  # it makes no time steps of its own: not a static-input model
+        return cap, line, candidate
+    if fallback is not None:
+        return fallback
+    if error is None:  # only reached when the static attempt made no steps after a failed sequence one
+        raise AssertionError("no capture")
+    raise error
+
+
+def _run_once(runner: Any, model: Any, layout: Layout, shape: tuple[int, ...], frontends: list) -> tuple[Any, Layout]:
+    """The capture of one run on an example input in `layout`, and the layout it ran in: a model
+    that indexes past the example's time steps (`for step in range(num_steps): x[step]`) is run on
+    longer examples, one that indexes dimension 1 (`x[:, step]`) on a batch-first one."""
+    from snnc.frontend.capture import capture
+
+    candidate = layout
+    while True:
+        for frontend in frontends:
+            frontend.reset(model)
+        x = candidate.example(shape)
+        try:
+            return capture(runner, [x], lambda m: _is_leaf(m, frontends), root=model), candidate
+        except SnncError:
+            raise
+        except IndexError as e:
+            retry = _longer(candidate, str(e))
+            if retry is not None:
+                candidate = retry
+                continue
+            error: Exception = e
+        except Exception as e:  # the model's own forward failed on the example input
+            error = e
         raise SnncError(
             [
                 Diagnostic(
                     "FE-CAPTURE",
-                    f"running the model on an example input of shape {list(x.shape)} failed: {type(e).__name__}: {e}",
-                    hint=f"check input_shape (per sample, without time and batch); snnc feeds {layout.describe()}",
+                    f"running the model on an example input of shape {list(x.shape)} failed: "
+                    f"{type(error).__name__}: {error}{_where(error)}",
+                    hint=f"check input_shape (per sample, without time and batch); snnc feeds {candidate.describe()}",
                 )
             ]
         ) from None
-    batching = next((f.batching(model) for f in frontends if hasattr(f, "batching")), layout.batching)
-    return convert(
-        cap, lead=layout.lead, input_dtype=INPUT_DTYPES[input_dtype], name=type(model).__name__, batching=batching
+
+
+def _longer(layout: Layout, message: str) -> Layout | None:
+    """The next example layout to try after the model indexed out of the example's bounds."""
+    import re
+
+    if "T" not in layout.pattern:
+        return None
+    dim = re.search(r"dimension (\d+)", message)
+    if dim is not None and int(dim.group(1)) == 1 and layout.pattern == ("T", "B"):
+        return layout.longer(layout.steps, batch_first=True)
+    steps = next((s for s in LONGER_STEPS if s > layout.steps), None)
+    return None if steps is None else layout.longer(steps, layout.batch_first_slices)
+
+
+def _where(error: Exception) -> str:
+    """(at file:line) of the innermost frame of the model's own code in a traceback."""
+    import traceback
+
+    from snnc.frontend.capture import is_internal
+
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not is_internal(f.filename)]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+
+
+def _returns_state(model: Any, layout: Layout, shape: tuple[int, ...]) -> bool:
+    """Whether the model's forward is one step of a state protocol, `(x_t, state=None) -> (out,
+    state)` (Norse cells and SequentialState, or a user module written so): its second parameter
+    defaults to None and a call on one step returns an output and a state holding tensors."""
+    import inspect
+
+    import torch
+
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if len(parameters) < 2 or parameters[1].default is not None or parameters[0].default is not inspect.Parameter.empty:
+        return False
+    if any(p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters[1:]):
+        return False
+    try:
+        with torch.no_grad():
+            result = model(Layout("per_step").example(shape))
+    except Exception:
+        return False
+    return (
+        isinstance(result, tuple)
+        and len(result) == 2
+        and isinstance(result[0], torch.Tensor)
+        and any(isinstance(leaf, torch.Tensor) for leaf in _leaves(result[1]))
     )
 
 
-def _is_opaque(module: Any) -> bool:
-    """Modules of torch.nn or an SNN library that have no converter are recorded whole (and then
-    reported as unsupported) instead of being traced through: their internals, such as state kept
-    in attributes, would otherwise be silently turned into constants."""
-    from torch import nn
+def _leaves(tree: Any) -> list:
+    from torch.utils import _pytree as pytree
 
-    from snnc.frontend.registry import TRANSPARENT
+    return pytree.tree_leaves(tree)
 
-    cls = type(module)
-    if cls in TRANSPARENT or cls in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
-        return False
-    return cls.__module__.startswith(("torch.nn.", *(f"{lib}." for lib in LIBRARY_FRONTENDS)))
+
+def _is_leaf(module: Any, frontends: list) -> bool:
+    """Modules with a converter are recorded whole; so are the stateful modules of a library that
+    have none (reported as unsupported): their state lives in attributes the capture cannot see
+    as data flow. Every other module (containers, model-zoo networks, user modules, torch.nn
+    modules without a converter) is traced through, its forward recorded call by call."""
+    from snnc.frontend.registry import find_module_converter
+
+    return find_module_converter(module) is not None or _is_stateful(module, frontends)
+
+
+def _is_stateful(module: Any, frontends: list) -> bool:
+    """A library module that keeps state between calls (a neuron), by its library frontend."""
+    return any(f.is_stateful(module) for f in frontends if hasattr(f, "is_stateful"))
 
 
 def infer_input_shape(model: Any) -> tuple[int, ...]:

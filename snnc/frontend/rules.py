@@ -89,6 +89,22 @@ RULES = (
         "in the same step mode (e.g. spikingjelly functional.set_step_mode(net, 'm')).",
     ),
     Rule(
+        "FE-INPUT-TIME",
+        "the requested input time is unknown",
+        "input_time says whether the model's input is a 'sequence' ([T, B, ...] or what the model's "
+        "layout takes) or 'static' (one frame per sample that the model repeats over its time steps "
+        "itself). Choose one of the two, or leave it unset to let snnc find out.",
+    ),
+    Rule(
+        "FE-TIME-LAYOUT",
+        "the graph's time layout differs from how the model is called (info)",
+        "snnc's graphs take time-major data [T, B, *shape] and output every step. The note says how "
+        "the model differs: it reads a static input (pass one frame [B, *shape], held for the steps "
+        "the model makes, or [T, B, *shape]); it reads its input batch-first (transpose the data); "
+        "it returns a mean or sum over time (reduce the simulated output the same way); it returns "
+        "a neuron's state (record it in the simulation). Nothing to fix.",
+    ),
+    Rule(
         "FE-TIME-STRUCTURE",
         "the model does different work at different time steps",
         "The IR describes one time step that repeats (ARCHITECTURE §2.1), so a model whose forward "

@@ -67,6 +67,11 @@ def layout(model: nn.Module) -> Layout | None:
     return Layout("per_step") if all(m.init_hidden for m in neurons) else Layout("loop")
 
 
+def is_stateful(module: nn.Module) -> bool:
+    """snnTorch keeps state in `SpikingNeuron`s (_neurons/neurons.py): every neuron."""
+    return isinstance(module, snntorch.SpikingNeuron)
+
+
 def reset(model: nn.Module) -> None:
     """Zero every neuron's state buffers with its own `reset_mem` (`snntorch.utils.reset` finds no
     neuron in a model loaded from a file: it walks the class-level instance registry)."""

@@ -70,12 +70,11 @@ from snnc.diagnostics import input_error
 from snnc.frontend import torch_nn
 from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import Layout
-from snnc.frontend.registry import TRANSPARENT, ModuleConverter, module_converter
+from snnc.frontend.registry import ModuleConverter, module_converter
 from snnc.ir import ops
 
 UNSUPPORTED = "FE-UNSUPPORTED-ATTR"
 SEW_RESNET = "spikingjelly.activation_based.model.sew_resnet"
-SEW_BLOCKS = ("BasicBlock", "Bottleneck", "SEWResNet")
 # Containers whose children keep their own step mode (activation_based/functional/net_config.py:
 # set_step_mode, keep_step_mode_instance).
 KEEP_CHILD_MODE = (
@@ -103,12 +102,7 @@ STEP_METHODS = (
 
 def layout(model: nn.Module) -> Layout | None:
     """`multi_step` for step mode 'm' ([T, B, ...] in one call); for 's', `loop` if the model's own
-    forward loops over its input's time axis, else `per_step` (one call per step). Also registers
-    the SEW ResNet blocks the model uses as traced-through compositions (their module cannot be
-    imported by snnc itself without torchvision, see `import_sew_resnet`)."""
-    for m in model.modules():
-        if type(m).__module__ == SEW_RESNET and type(m).__qualname__ in SEW_BLOCKS:
-            TRANSPARENT.add(type(m))
+    forward loops over its input's time axis, else `per_step` (one call per step)."""
     modes = {"m" if isinstance(m, base.MultiStepModule) else m.step_mode for m in _step_modules(model)}
     if not modes:
         return None
@@ -161,6 +155,12 @@ def _loops_over_input(model: nn.Module) -> bool:
 
 def _names(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def is_stateful(module: nn.Module) -> bool:
+    """SpikingJelly keeps state in `MemoryModule`s (base.py): neurons, `layer.Delay`, recurrent
+    containers. One without a converter is reported whole, never traced through."""
+    return isinstance(module, base.MemoryModule)
 
 
 def reset(model: nn.Module) -> None:

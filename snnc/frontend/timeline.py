@@ -1,35 +1,60 @@
-"""The time structure of a capture: which recorded calls make one time step, and where each
-argument of a call comes from.
+"""The time structure of a capture: which recorded calls make one time step, where each argument of
+a call comes from, and which leading axes (time, batch) every traced tensor carries.
 
-Two shapes of capture reach here (see capture.py):
+**Leading axes.** Every traced value has a *pattern*: the axes in front of the per-sample shape.
+"T" is time, "B" the batch, "TB"/"BT" the two merged into one axis (time-major, as SpikingJelly's
+`seq_to_ann_forward` flattens `[T, B]`; batch-major, as sinabs' squeeze layers do). The model input
+starts with the pattern of its layout (layout.py) and calls keep the pattern of their first
+argument, except the calls that only move leading axes, which the IR does not see (they become
+*aliases* of the value they read): a time slice (`x[t]`, `x[t, :]`, `x[:, t]` of a batch-first
+sequence, `x.select(0, t)`, `for x_t in x`), a time axis made from a static input
+(`x.unsqueeze(0).expand(T, ...)` or `.repeat(T, 1, ...)`), merging or splitting time and batch
+(`x.flatten(0, 1)`, `y.view(T, B, ...)`), swapping them (`x.transpose(0, 1)`), and a mean or sum
+over time of a returned value (`spikes.mean(0)`: the graph outputs every step, the reduction is
+noted for the caller).
 
-- **One pass** over the data: multi-step models (SpikingJelly `step_mode='m'`, Norse sequence
-  modules) see `[T, B, ...]` tensors once; per-step models (SpikingJelly `'s'`, snnTorch with
-  `init_hidden=True`, torch ANNs) are run for one step on `[B, ...]`; sinabs squeeze layers see
-  `[B·T, ...]`. Every recorded call is part of the one step.
-- **A loop over time inside `forward`** (snnTorch tutorials: `for t in range(x.shape[0])`): the
-  capture holds T repetitions of one step. Each call is given the step of the input slice
-  `x[t]` it depends on; the last step is the *template*; an argument produced d steps earlier
-  comes from `d` steps back (a Delay, or a neuron's own state threaded back into it, whose
-  value at step 0 is the initial state). Values collected over the steps
-  (`torch.stack(spk_rec)`) become the graph outputs.
+**Steps.** Three shapes of capture reach here (see capture.py):
+
+- **One pass** over the data: multi-step models see `[T, B, ...]` once; per-step models are run
+  for one step on `[B, ...]`; sinabs squeeze layers see `[B·T, ...]`. Every call is part of the
+  one step.
+- **A loop over a sequence** (snnTorch tutorials: `for t in range(x.shape[0])`): each call is
+  given the step of the time slice it depends on.
+- **A loop over a static input** (snnTorch tutorial 5: `for step in range(num_steps): cur =
+  fc(x)` on `[B, 784]`): nothing slices the input, so steps are counted instead: the k-th call
+  of a module, or the k-th execution of one source line, is at step k.
+
+In both loops the last step is the *template*; an argument produced d steps earlier comes from
+`d` steps back (a Delay, or a neuron's own state threaded back into it, whose value at step 0 is
+the initial state); calls before the loop that feed it are converted once; values collected over
+the steps (`torch.stack(spk_rec)`, or writes `out[t] = v` into a preallocated tensor) become
+the graph outputs, and calls after the loop on the collected sequence join the template (a
+per-step op applied to all steps at once is the same op applied at every step).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
 
+import torch
 from torch.utils import _pytree as pytree
 
 from snnc.diagnostics import Diagnostic, SnncError
 from snnc.frontend.capture import Call, Capture, Ref
+
+Pattern = tuple[str, ...]
+TIME, BATCH = "T", "B"
+COLLECTORS = ("stack", "cat", "concat", "concatenate")
+REDUCTIONS = ("mean", "sum")
 
 
 @dataclass(frozen=True)
 class Source:
     """Where a template call's traced argument comes from: a template value, `delay` steps back."""
 
-    value: int  # index into Capture.values (a value produced by a template call, or the input)
+    value: int  # index into Capture.values (a value produced by a converted call, or the input)
     delay: int = 0
 
 
@@ -40,119 +65,390 @@ class Timeline:
     calls: list[Call]
     sources: dict[tuple[int, int], Source]  # (call index, ref position) -> source
     first: dict[int, Call]  # template call index -> the same call at step 0 (initial state)
-    outputs: list[int | None]  # template values returned by the model (None: not representable)
-    input_value: int  # the model input (the whole [T, B, ...] tensor when folded)
+    outputs: list[int | None]  # values returned by the model (None: not representable)
+    input_value: int
+    patterns: dict[int, Pattern]  # every value's leading axes
+    aliases: dict[int, int] = field(default_factory=dict)  # a value that only moves leading axes -> its source
+    reduced: dict[int, tuple[str, Call]] = field(default_factory=dict)  # returned value -> (mean|sum, call)
     folded: bool = False  # True when the model loops over time steps itself
+    steps: int | None = None  # the steps the model makes itself (a static input's loop or time axis)
+    unsliced_loop: bool = False  # a neuron runs several times on a sequence input that nothing slices
+
+    def lead(self, value: int) -> int:
+        """The number of leading (non-sample) axes of a value."""
+        return len(self.patterns.get(value, (BATCH,)))
+
+
+# --- leading axes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """What a call does to the leading axes: `kind` slice (time step `step`), create (a time axis
+    of `step` steps), move (merge, split, swap), reduce (`how`), or None (an ordinary call)."""
+
+    kind: str | None
+    pattern: Pattern
+    step: int = 0
+    how: str = ""
+
+
+def _dims(call: Call, k: int, name: str, default: Any) -> Any:
+    return call.args[k] if len(call.args) > k else call.kwargs.get(name, default)
+
+
+def _index_axes(index: Any, rank: int) -> list[int | None] | None:
+    """For `x[index]` on a tensor of `rank` axes: per axis, the int it is indexed at, or None where
+    the axis is kept whole; None if the index does anything else (ranges, tensors, new axes)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if sum(item is Ellipsis for item in items) > 1:
+        return None
+    explicit = len(items) - (Ellipsis in items)
+    axes: list[int | None] = []
+    for item in items:
+        if item is Ellipsis:
+            axes += [None] * (rank - explicit)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            axes.append(item)
+        elif isinstance(item, slice) and item == slice(None):
+            axes.append(None)
+        else:
+            return None
+    return axes + [None] * (rank - len(axes)) if len(axes) <= rank else None
+
+
+def _selected(pattern: Pattern, axes: list[int | None]) -> _Effect | None:
+    """An index that takes one time step and keeps every other axis whole."""
+    picked = [(k, t) for k, t in enumerate(axes) if t is not None]
+    if len(picked) != 1 or picked[0][0] >= len(pattern) or pattern[picked[0][0]] != TIME:
+        return None
+    k, t = picked[0]
+    return _Effect("slice", pattern[:k] + pattern[k + 1 :], step=t)
+
+
+def effect(call: Call, shape_of: Any, pattern: Pattern, sizes: dict[str, int]) -> _Effect:
+    """The leading-axis effect of one call whose first traced argument has `pattern`."""
+    plain = _Effect(None, pattern)
+    if call.is_module or not call.args or not isinstance(call.args[0], Ref):
+        return plain
+    name, src = call.name, call.args[0].value
+    in_shape = shape_of(src)
+    out_shape = shape_of(call.outputs[0]) if call.outputs else ()
+    rank, lead = len(in_shape), len(pattern)
+    if name == "__getitem__" and len(call.args) == 2:
+        axes = _index_axes(call.args[1], rank)
+        return (_selected(pattern, axes) if axes is not None else None) or plain
+    if name == "select":
+        dim, index = _dims(call, 1, "dim", 0), _dims(call, 2, "index", 0)
+        axes: list[int | None] = [None] * rank
+        if isinstance(dim, int) and isinstance(index, int) and -rank <= dim < rank:
+            axes[dim % rank] = index
+            return _selected(pattern, axes) or plain
+        return plain
+    if name == "unbind":
+        dim = _dims(call, 1, "dim", 0)
+        if isinstance(dim, int) and dim % rank < lead and pattern[dim % rank] == TIME:
+            return _Effect("unbind", pattern[: dim % rank] + pattern[dim % rank + 1 :])
+        return plain
+    if name == "unsqueeze" and pattern == (BATCH,) and _dims(call, 1, "dim", None) == 0:
+        return _Effect("create", (TIME, BATCH), step=1)
+    if name in ("expand", "repeat", "expand_as", "broadcast_to") and pattern[:1] == (TIME,):
+        if len(out_shape) == rank and out_shape[1:] == in_shape[1:] and out_shape[0] != in_shape[0]:
+            if name != "repeat" or in_shape[0] == 1:
+                return _Effect("create", pattern, step=out_shape[0])
+        return plain
+    if name == "flatten" and lead == 2 and (_dims(call, 1, "start_dim", 0), _dims(call, 2, "end_dim", -1)) == (0, 1):
+        return _Effect("move", ("".join(pattern),))
+    if name in ("view", "reshape", "unflatten", "flatten") and lead in (1, 2):
+        if lead == 2 and out_shape[:1] == (in_shape[0] * in_shape[1],) and out_shape[1:] == in_shape[2:]:
+            return _Effect("move", ("".join(pattern),))
+        merged = pattern[0] if lead == 1 else ""
+        split = tuple(sizes.get(a) for a in merged)
+        if len(merged) == 2 and out_shape[:2] == split and out_shape[2:] == in_shape[1:]:
+            return _Effect("move", (merged[0], merged[1]))
+        return plain
+    if name in ("transpose", "swapaxes", "permute") and lead == 2:
+        order = list(range(rank))
+        if name == "permute":
+            dims = call.args[1] if len(call.args) == 2 and isinstance(call.args[1], (tuple, list)) else call.args[1:]
+            order = [d % rank for d in dims] if len(dims) == rank else order
+        else:
+            a, b = _dims(call, 1, "dim0", 0) % rank, _dims(call, 2, "dim1", 1) % rank
+            order[a], order[b] = order[b], order[a]
+        if order[:2] == [1, 0] and order[2:] == list(range(2, rank)):
+            return _Effect("move", (pattern[1], pattern[0]))
+        return plain
+    if name in REDUCTIONS and TIME in pattern and not call.kwargs.get("keepdim", False):
+        dim = _dims(call, 1, "dim", None)
+        dim = dim[0] if isinstance(dim, (tuple, list)) and len(dim) == 1 else dim
+        if isinstance(dim, int) and dim % rank == pattern.index(TIME) and len(call.args) <= 2:
+            return _Effect("reduce", tuple(a for a in pattern if a != TIME), how=name)
+    return plain
+
+
+def _patterns(
+    cap: Capture, input_pattern: Pattern, sizes: dict[str, int]
+) -> tuple[dict[int, Pattern], dict[int, _Effect]]:
+    """Every value's pattern, and the calls that only move leading axes (by call index)."""
+    (input_value,) = cap.inputs
+    sizes = sizes | dict(zip(input_pattern, cap.values[input_value].shape))
+    patterns: dict[int, Pattern] = {input_value: input_pattern}
+    effects: dict[int, _Effect] = {}
+    for call in cap.calls:
+        refs = call.refs()
+        pattern = patterns.get(refs[0], (BATCH,)) if refs else (BATCH,)
+        found = effect(call, lambda v: tuple(cap.values[v].shape), pattern, sizes)
+        if found.kind is not None:
+            effects[call.index] = found
+        if found.kind == "create":
+            sizes[TIME] = found.step
+        for o in call.outputs:
+            patterns[o] = found.pattern
+    return patterns, effects
+
+
+def batch_first_slices(cap: Capture) -> bool:
+    """Whether the model slices its (time-major) example input along axis 1 and never axis 0:
+    it reads its input batch-first, `x[:, t]`."""
+    (input_value,) = cap.inputs
+    rank = len(cap.values[input_value].shape)
+    axes = set()
+    for call in cap.calls:
+        if call.is_module or not call.args or call.args[0] != Ref(input_value):
+            continue
+        if call.name == "__getitem__" and len(call.args) == 2:
+            index = _index_axes(call.args[1], rank)
+            axes |= {k for k, t in enumerate(index or ()) if t is not None and k < 2}
+        elif call.name in ("select", "unbind"):
+            axes.add(_dims(call, 1, "dim", 0) % rank)
+    return axes == {1}
 
 
 # --- the time structure of a capture ----------------------------------------------------------
 
 
-def _time_index(call: Call, input_value: int) -> int | None:
-    """t if `call` is `x[t]` on the model input (time-major), else None."""
-    if call.is_module or call.name != "__getitem__" or len(call.args) != 2:
-        return None
-    source, index = call.args
-    if isinstance(source, Ref) and source.value == input_value and isinstance(index, int):
-        return index
-    return None
-
-
-def _unbound_steps(call: Call, input_value: int) -> dict[int, int]:
-    """{value: t} for `for x_t in x` (torch records `unbind(x, 0)`, whose output t is x[t])."""
-    if call.is_module or call.name != "unbind" or not call.args:
-        return {}
-    dim = call.args[1] if len(call.args) > 1 else call.kwargs.get("dim", 0)
-    if not (isinstance(call.args[0], Ref) and call.args[0].value == input_value and dim == 0):
-        return {}
-    return {v: t for t, v in enumerate(call.outputs)}
-
-
-def timeline(cap: Capture) -> Timeline:
+def timeline(
+    cap: Capture, input_pattern: Pattern, stateful: Any = lambda m: False, sizes: dict[str, int] | None = None
+) -> Timeline:
+    """The capture as one step. `stateful(module)` says whether a leaf keeps state between calls:
+    such a leaf called more than once on a static input may be a loop over time (it is, if every
+    repetition reads only the loop's own values; a neuron called twice in one step is refused by
+    its converter). `sizes` are the example's time and batch sizes ("T", "B")."""
     (input_value,) = cap.inputs
+    patterns, effects = _patterns(cap, input_pattern, sizes or {})
+    line = Timeline([], {}, {}, [], input_value, patterns)
+    line.aliases = {v: c.refs()[0] for c in cap.calls if c.index in effects for v in c.outputs}
+    line.steps = max((e.step for e in effects.values() if e.kind == "create"), default=None)
     step_of: dict[int, int] = {}
-    call_step: dict[int, int] = {}
-    slices: set[int] = set()  # values x[t] taken by unbind, standing for the input at step t
     for call in cap.calls:
-        unbound = _unbound_steps(call, input_value)
-        if unbound:
-            step_of.update(unbound)
-            slices.update(unbound)
+        found = effects.get(call.index)
+        if found is not None and found.kind == "slice":
+            step_of[call.outputs[0]] = found.step
+        elif found is not None and found.kind == "unbind":
+            step_of.update({v: t for t, v in enumerate(call.outputs)})
+    if step_of:
+        return _sequence_loop(cap, line, step_of, effects)
+    counts = Counter(_occurrence_key(c) for c in cap.calls if c.index not in effects)
+    loops = [n for key, n in counts.items() if key[0] == "module" and n > 1 and stateful(key[3])]
+    if loops and input_pattern != (BATCH,):
+        line.unsliced_loop = True  # it loops over its whole input: a static input given as a sequence
+    elif loops:
+        folded = _static_loop(cap, line, counts, min(loops), effects)
+        if folded is not None:
+            folded.steps = min(loops)
+            return folded
+    return _one_pass(cap, line, effects)
+
+
+def _occurrence_key(call: Call) -> tuple:
+    """What repeats once per step in a loop over a static input: the call of a module, or of a torch
+    function, from one source line."""
+    if call.is_module:
+        return ("module", id(call.target), call.location, call.target)
+    return ("line", call.name, call.scope, call.location)
+
+
+def _one_pass(cap: Capture, line: Timeline, effects: dict[int, _Effect]) -> Timeline:
+    line.calls = [c for c in cap.calls if c.index not in effects]
+    line.sources = {(c.index, k): Source(_resolve(line.aliases, r)) for c in line.calls for k, r in enumerate(c.refs())}
+    line.outputs = [
+        _output(line, leaf.value, effects, cap, {}) for leaf in pytree.tree_leaves(cap.result) if isinstance(leaf, Ref)
+    ]
+    return line
+
+
+def _resolve(aliases: dict[int, int], value: int) -> int:
+    while value in aliases:
+        value = aliases[value]
+    return value
+
+
+def _output(line: Timeline, value: int, effects: dict[int, _Effect], cap: Capture, collected: dict[int, int]) -> int:
+    """The value a returned value shows per step (following aliases and collectors); a reduction
+    over time on the way is noted in `line.reduced`."""
+    while True:
+        if value in collected:
+            value = collected[value]
             continue
-        t = _time_index(call, input_value)
-        if t is None:
-            steps = [step_of[r] for r in call.refs() if r in step_of]
-            if not steps:
-                continue
-            t = max(steps)
-        call_step[call.index] = t
-        for o in call.outputs:
-            step_of[o] = t
-    if not call_step:
-        return _one_pass(cap, input_value)
-    return _folded(cap, input_value, step_of, call_step, slices)
-
-
-def _one_pass(cap: Capture, input_value: int) -> Timeline:
-    sources = {(c.index, k): Source(r) for c in cap.calls for k, r in enumerate(c.refs())}
-    outputs = [leaf.value if isinstance(leaf, Ref) else None for leaf in pytree.tree_leaves(cap.result)]
-    return Timeline(list(cap.calls), sources, {}, outputs, input_value)
+        producer = cap.values[value].producer
+        found = effects.get(producer) if producer is not None else None
+        if found is None or found.kind in ("slice", "unbind"):
+            return value
+        if found.kind == "reduce":
+            line.reduced[value] = (found.how, cap.calls[producer])
+        value = cap.calls[producer].refs()[0]
 
 
 def _signature(call: Call) -> tuple:
     return (call.name, call.target if call.is_module else None, len(call.args))
 
 
-def _folded(
-    cap: Capture, input_value: int, step_of: dict[int, int], call_step: dict[int, int], slices: set[int]
-) -> Timeline:
-    last = max(call_step.values())
-    per_step: list[list[Call]] = [[] for _ in range(last + 1)]
-    collectors: list[Call] = []
+def _time_structure_error(call: Call | None, why: str) -> SnncError:
+    where = f" (at {call.location})" if call is not None and call.location else ""
+    return SnncError(
+        [
+            Diagnostic(
+                "FE-TIME-STRUCTURE",
+                f"the model's forward does different work at different time steps: {why}{where}",
+                node=None if call is None else (call.name if call.is_module else call.scope or None),
+                hint="snnc converts models whose per-step computation is the same at every step",
+            )
+        ]
+    )
+
+
+def _sequence_loop(cap: Capture, line: Timeline, step_of: dict[int, int], effects: dict[int, _Effect]) -> Timeline:
+    """A loop over time slices: each call is at the latest step of the slices it depends on."""
+    last = max(step_of.values())
+    call_step: dict[int, int] = {}
     for call in cap.calls:
-        if call.index not in call_step:
+        found = effects.get(call.index)
+        steps = [step_of[r] for r in call.refs() if r in step_of]
+        if not steps or (found is not None and found.kind in ("slice", "unbind")):
             continue
-        ref_steps = {step_of[r] for r in call.refs() if r in step_of}
-        if len(ref_steps) == last + 1 and last > 0 and call.name in ("stack", "cat"):
-            collectors.append(call)
-        else:
+        if _is_collector(call, step_of, last) or _is_write(call, cap):
+            continue
+        if found is None:
+            call_step[call.index] = max(steps)
+        for o in call.outputs:
+            step_of[o] = max(steps)
+    return _folded(cap, line, step_of, call_step, effects)
+
+
+def _static_loop(
+    cap: Capture, line: Timeline, counts: Counter, steps: int, effects: dict[int, _Effect]
+) -> Timeline | None:
+    """A loop over a static input: the k-th of the m·steps occurrences of a repeated call is at step
+    k // m; calls that occur fewer times are before the loop (reading no step) or after it
+    (collectors, reductions, layers applied to the collected sequence). None if the repetitions
+    are no loop: a repeated call reads a value computed outside the repetitions from a repeated
+    one (a neuron applied twice in one pass, `lif(fc2(lif(fc1(x))))`)."""
+    seen: Counter = Counter()
+    step_of: dict[int, int] = {}
+    call_step: dict[int, int] = {}
+    for call in cap.calls:
+        if call.index in effects:
+            src = call.refs()[0]
+            for o in call.outputs:
+                if src in step_of:
+                    step_of[o] = step_of[src]
+            continue
+        key = _occurrence_key(call)
+        if counts[key] < steps:
+            continue  # before or after the loop
+        if counts[key] % steps:
+            what = f"{call.name} runs {counts[key]} times, but the loop makes {steps} steps"
+            raise _time_structure_error(call, what)
+        call_step[call.index] = seen[key] // (counts[key] // steps)
+        seen[key] += 1
+        for o in call.outputs:
+            step_of[o] = call_step[call.index]
+    outside: set[int] = set()  # values computed outside the repetitions from repeated ones
+    for call in cap.calls:
+        refs = [_resolve(line.aliases, r) for r in call.refs()]
+        if call.index in call_step and any(r in outside for r in refs):
+            return None
+        if (
+            call.index not in call_step
+            and call.index not in effects
+            and any(r in step_of or r in outside for r in refs)
+        ):
+            outside.update(call.outputs)
+    return _folded(cap, line, step_of, call_step, effects)
+
+
+def _is_collector(call: Call, step_of: dict[int, int], last: int) -> bool:
+    """`torch.stack(spk_rec)`: one call reading a value of every step."""
+    if call.is_module or call.name not in COLLECTORS or last == 0:
+        return False
+    return len({step_of[r] for r in call.refs() if r in step_of}) == last + 1
+
+
+def _is_write(call: Call, cap: Capture) -> bool:
+    """`out[t] = v`: a write of a traced value into one index of a tensor's first axis (the capture
+    records it as a call producing the written tensor's next version, capture.py)."""
+    if call.is_module or call.name != "__setitem__" or len(call.args) != 3 or not isinstance(call.args[2], Ref):
+        return False
+    axes = _index_axes(call.args[1], len(cap.values[call.outputs[0]].shape)) if call.outputs else None
+    return axes is not None and axes[0] is not None and all(a is None for a in axes[1:])
+
+
+def _folded(
+    cap: Capture, line: Timeline, step_of: dict[int, int], call_step: dict[int, int], effects: dict[int, _Effect]
+) -> Timeline:
+    last = max(call_step.values(), default=0)
+    per_step: list[list[Call]] = [[] for _ in range(last + 1)]
+    before: list[Call] = []
+    after: list[Call] = []
+    collected: dict[int, int] = {}  # a collector's output -> a value it collects (of any step)
+    written: dict[int, list[int]] = {}  # a written tensor's version -> the values written into it so far
+    for call in cap.calls:
+        if call.index in effects:
+            continue
+        if _is_write(call, cap):
+            previous = written.get(call.refs()[0], []) if isinstance(call.args[0], Ref) else []
+            written[call.outputs[0]] = [*previous, call.args[2].value]
+        elif _is_collector(call, step_of, last):
+            collected[call.outputs[0]] = next(r for r in call.refs() if r in step_of)
+        elif call.index in call_step:
             per_step[call_step[call.index]].append(call)
+        elif any(_resolve(line.aliases, r) in step_of or _resolve(line.aliases, r) in collected for r in call.refs()):
+            after.append(call)
+        else:
+            before.append(call)
+    for version, values in written.items():
+        if sorted(step_of.get(v, -1) for v in values) == list(range(last + 1)):
+            collected[version] = values[-1]
     template = per_step[-1]
-    problems = [t for t in range(1, last) if [_signature(c) for c in per_step[t]] != [_signature(c) for c in template]]
-    if problems or not template or [_signature(c) for c in per_step[0]] != [_signature(c) for c in template]:
-        raise SnncError(
-            [
-                Diagnostic(
-                    "FE-TIME-STRUCTURE",
-                    "the model's forward does different work at different time steps "
-                    f"(step {problems[0] if problems else 0} differs from the last)",
-                    hint="snnc converts models whose per-step computation is the same at every step",
-                )
-            ]
-        )
-    template_value: dict[int, int] = {}  # value produced at any step -> the same value in the template
+    problems = [t for t in range(last) if [_signature(c) for c in per_step[t]] != [_signature(c) for c in template]]
+    if problems or not template:
+        differing = per_step[problems[0]] if problems else []
+        call = next((c for c, d in zip(differing, template) if _signature(c) != _signature(d)), None)
+        raise _time_structure_error(call, f"step {problems[0] if problems else 0} differs from the last")
+    template_value: dict[int, int] = dict(collected)  # a value of any step -> the same value in the template
     for calls in per_step:
         for j, call in enumerate(calls):
             for o, v in enumerate(call.outputs):
                 template_value[v] = template[j].outputs[o]
-    sources = {}
-    for call in template:
-        for k, r in enumerate(call.refs()):
-            delay = last - step_of[r] if r in step_of else 0
-            sources[(call.index, k)] = Source(input_value if r in slices else template_value.get(r, r), delay)
-    first = {template[j].index: c for j, c in enumerate(per_step[0])}
-    outputs: list[int | None] = []
-    for leaf in pytree.tree_leaves(cap.result):
-        if not isinstance(leaf, Ref):
-            continue
-        collector = next((c for c in collectors if leaf.value in c.outputs), None)
-        if collector is not None:
-            collected = [template_value.get(r) for r in collector.refs()]
-            outputs.append(collected[0] if len(set(collected)) == 1 else None)
-        else:
-            outputs.append(template_value.get(leaf.value))
-    return Timeline(template, sources, first, outputs, input_value, folded=True)
 
+    def canonical(value: int) -> int:
+        while True:
+            moved = line.aliases.get(value, template_value.get(value, value))
+            if moved == value:
+                return value
+            value = moved
 
-def is_time_slice(call: Call, input_value: int) -> bool:
-    return _time_index(call, input_value) is not None
+    def source(value: int) -> Source:
+        delay = last - step_of[value] if value in step_of else 0
+        return Source(canonical(value), delay)
+
+    line.calls = [*before, *template, *after]
+    line.sources = {(c.index, k): source(r) for c in line.calls for k, r in enumerate(c.refs())}
+    line.first = {template[j].index: c for j, c in enumerate(per_step[0])}
+    line.outputs = [
+        canonical(_output(line, leaf.value, effects, cap, collected))
+        for leaf in pytree.tree_leaves(cap.result)
+        if isinstance(leaf, Ref)
+    ]
+    line.folded = True
+    return line

@@ -213,8 +213,8 @@ class GraphBuilder:
     def type_of(self, name: str) -> TensorType:
         return self._nodes[name].type
 
-    def input(self, name: str, shape: tuple[int, ...], dtype: DType = SPIKE) -> str:
-        return self.add(name, Input(tuple(shape), dtype))
+    def input(self, name: str, shape: tuple[int, ...], dtype: DType = SPIKE, **fields: object) -> str:
+        return self.add(name, Input(tuple(shape), dtype, **fields))
 
     def output(self, name: str, source: str) -> str:
         return self.add(name, Output(), source)
