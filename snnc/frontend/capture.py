@@ -87,6 +87,7 @@ class Capture:
     calls: list[Call] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
     result: Any = None  # the model's return value with traced tensors replaced by Ref
+    modules: dict[str, nn.Module] = field(default_factory=dict)  # module path -> module
 
 
 class _Recorder(TorchFunctionMode):
@@ -215,7 +216,8 @@ def capture(
     """Run `model(*inputs)` once and record its leaf-module calls and tensor operations. Modules are
     named by their path in `root` (default: the model; a wrapper that drives the model passes it)."""
     result = Capture()
-    names = {id(m): name for name, m in (root or model).named_modules() if name}
+    result.modules = {name: m for name, m in (root or model).named_modules() if name}
+    names = {id(m): name for name, m in result.modules.items()}
     recorder = _Recorder(result, names, is_leaf)
     result.inputs = [recorder.add_value(x, None) for x in inputs]
     pre = nn.modules.module.register_module_forward_pre_hook(recorder.pre_hook)

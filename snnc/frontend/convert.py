@@ -41,6 +41,7 @@ class _Converter:
         self.pending: list[tuple[str, int]] = []  # (delay node, source value) to connect at the end
         self.forced = forced
         self.diagnostics: list[Diagnostic] = []
+        self.unsupported: dict[str, list[Call]] = {}  # module path -> its calls of functions without converter
         self.notes: list[Diagnostic] = []
         shape = self.sample_shape(line.input_value)
         self.node_of[line.input_value] = self.builder.input(INPUT_NAME, shape, input_dtype, **input_op)
@@ -135,6 +136,10 @@ class _Converter:
             converter = FUNCTION_CONVERTERS.get(call.name)
             run = (lambda: converter(ctx)) if converter else None
             what = f"operation {call.name}"
+        if run is None and not call.is_module and call.scope:
+            self.unsupported.setdefault(call.scope, []).append(call)  # one diagnostic per module, at the end
+            self._fail_all(call, None)
+            return
         if run is None:
             self._fail_all(call, _no_converter(ctx, what))
             return
@@ -198,6 +203,8 @@ class _Converter:
             elif value in self.state:
                 self.notes.append(_returned_state(self._name_hint(value)))
         self.notes += [_reduced(how, call) for how, call in self.timeline.reduced.values()]
+        for scope, calls in self.unsupported.items():
+            self.diagnostics.append(_unsupported_in(scope, self.cap.modules.get(scope), calls))
         if self.diagnostics:
             raise SnncError(_distinct(self.diagnostics))
         if not emitted:  # nothing returned, or only neuron state (membranes)
@@ -213,15 +220,28 @@ class _Converter:
         return self.builder.build()
 
 
+_CONVERTER_HINT = (
+    "replace it by a supported layer or operation (README: Loading trained models), or register a converter "
+    "with snnc.frontend.registry.module_converter / function_converter"
+)
+
+
 def _no_converter(ctx: ConvertContext, what: str) -> Diagnostic:
-    inside = ctx.call.scope if not ctx.call.is_module and ctx.call.scope else None
-    where = f" inside {inside}" if inside else ""
+    return Diagnostic("FE-UNSUPPORTED-OP", f"{what} has no snnc converter", node=ctx.name, hint=_CONVERTER_HINT)
+
+
+def _unsupported_in(scope: str, module: object, calls: list[Call]) -> Diagnostic:
+    """One diagnostic for a traced-through module whose forward calls operations without converter."""
+    names = list(dict.fromkeys(c.name for c in calls))
+    what = f" ({type(module).__module__}.{type(module).__qualname__})" if module is not None else ""
+    located = next((c.location for c in calls if c.location), None)
     return Diagnostic(
         "FE-UNSUPPORTED-OP",
-        f"{what}{where} has no snnc converter",
-        node=ctx.name,
-        hint="replace it by a supported layer or operation (README: Loading trained models), or register a "
-        "converter with snnc.frontend.registry.module_converter / function_converter",
+        f"module {scope}{what} computes {', '.join(names)}, which {'has' if len(names) == 1 else 'have'} "
+        f"no snnc converter" + (f" (at {_short(located)})" if located else ""),
+        node=scope,
+        hint=f"replace {scope} by a supported layer, or register a module converter for its class "
+        "(snnc.frontend.registry.module_converter)",
     )
 
 

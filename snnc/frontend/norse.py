@@ -69,7 +69,6 @@ from snnc.frontend.registry import find_module_converter, module_converter
 from snnc.ir import ops
 from snnc.ir.types import SPIKE, TensorType
 
-
 RESETS: dict[Callable, str] = {reset_value: "zero", reset_subtract: "subtract"}
 UNSUPPORTED = "FE-UNSUPPORTED-ATTR"
 

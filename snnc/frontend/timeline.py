@@ -38,7 +38,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from torch.utils import _pytree as pytree
 
 from snnc.diagnostics import Diagnostic, SnncError
@@ -153,9 +152,9 @@ def effect(call: Call, shape_of: Any, pattern: Pattern, sizes: dict[str, int]) -
     if name == "unsqueeze" and pattern == (BATCH,) and _dims(call, 1, "dim", None) == 0:
         return _Effect("create", (TIME, BATCH), step=1)
     if name in ("expand", "repeat", "expand_as", "broadcast_to") and pattern[:1] == (TIME,):
-        if len(out_shape) == rank and out_shape[1:] == in_shape[1:] and out_shape[0] != in_shape[0]:
-            if name != "repeat" or in_shape[0] == 1:
-                return _Effect("create", pattern, step=out_shape[0])
+        grown = len(out_shape) == rank and out_shape[1:] == in_shape[1:] and out_shape[0] != in_shape[0]
+        if grown and (name != "repeat" or in_shape[0] == 1):
+            return _Effect("create", pattern, step=out_shape[0])
         return plain
     if name == "flatten" and lead == 2 and (_dims(call, 1, "start_dim", 0), _dims(call, 2, "end_dim", -1)) == (0, 1):
         return _Effect("move", ("".join(pattern),))
