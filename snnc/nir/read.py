@@ -50,6 +50,7 @@ from snnc.ir.types import FLOAT, SPIKE, DType, TensorType
 from snnc.nir import primitives as nir_primitives
 from snnc.nir.flat import Flat, flatten, note, read_graph
 from snnc.nir.primitives import NodeParams, as_array
+from snnc.nir.sidecar import restore
 
 DEFAULT_DT = 1e-4  # seconds: SpikingJelly's and snnTorch's exporters' step (nir_exchange/to_nir.py, export_nir.py)
 _TIMED = {"IF", "LIF", "CubaLIF", "I", "LI", "CubaLI", "Delay"}  # node types whose mapping depends on dt
@@ -64,7 +65,6 @@ def load_nir(
     takes the dt stored by snnc's writer, else DEFAULT_DT. `diagnostics` receives info notes on
     what was normalized and warnings about an outdated snnc sidecar.
     """
-    from snnc.nir.write import restore
 
     notes: list[Diagnostic] = []
     graph, name = read_graph(source, notes)

@@ -27,7 +27,7 @@ values:
 Max pooling of spike trains takes the OR per step, whose rate can exceed the largest input rate;
 it is kept, with a CONVERT-MAXPOOL warning. Neurons already in the graph, and Elementwise
 mul/and/or/iand (not linear in the rates), are CONVERT-UNSUPPORTED errors. BatchNorm is folded by
-the fold-bn pass before this one runs (convert_ann.py).
+the fold-bn pass before this one runs (snnc/driver/convert.py).
 """
 
 from __future__ import annotations

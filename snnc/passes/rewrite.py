@@ -51,6 +51,10 @@ class Rewriter:
     def users(self, name: str) -> list[Node]:
         return [n for n in self.nodes() if name in n.inputs]
 
+    def input_types(self, node: Node) -> list[TensorType]:
+        """The types of `node`'s inputs as last built (a rewrite re-types only at `build`)."""
+        return [self._nodes[i].type for i in node.inputs]
+
     def fresh(self, name: str) -> str:
         """`name`, or `name_1`, `name_2`, … if it is taken (GraphBuilder.fresh's spelling)."""
         k, candidate = 0, name
@@ -121,9 +125,9 @@ class Rewriter:
             raise SnncError([note], kind=Kind.CHECK) from None
 
 
-Outcome = bool | Diagnostic
-"""What a rewrite did to one node: True rewrote it, False found nothing to do, a Diagnostic says
-why it could not (and is reported)."""
+Outcome = int | Diagnostic
+"""What a rewrite did at one node: how many rewrites it made (True: one; False or 0: nothing to
+do), or a Diagnostic saying why it could not (and is reported)."""
 
 
 def rewrite_each(
@@ -146,8 +150,8 @@ def rewrite_each(
         outcome = apply(rw, rw.node(name))
         if isinstance(outcome, Diagnostic):
             ctx.emit(outcome)
-        elif outcome:
-            done += 1
+        else:
+            done += int(outcome)
     if not done:
         return graph
     ctx.count(pass_name, done)

@@ -245,7 +245,11 @@ class _Run:
     def _evaluate(self, node: Node, part: slice) -> Tensor:
         """The node's output over `part` of the window, advancing its state."""
         sources = [self.feeds[node.name]] if isinstance(node.op, Input) else [self.values[i] for i in node.inputs]
-        return self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+        try:
+            return self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+        except Exception as e:  # a kernel failing is a bug in snnc: say where, as torch.fx's Interpreter does
+            e.add_note(f"while simulating node {node.name} ({node.op.kind}, from {node.source}; origin {node.origin})")
+            raise
 
     def _run_steps(self, nodes: tuple[Node, ...], length: int) -> None:
         """Evaluate `nodes` together one step at a time. A Delay's output at step t is known before
