@@ -1,7 +1,8 @@
 """Frontends: every source a user can hand to `snnc.load`, turned into an IR graph.
 
 Sources: an `nn.Module`; a `.pt`/`.pth` file holding a whole model (loaded safely, see
-safe_load.py); `"pkg.module:factory"` plus an optional state dict; a `.snnc` file; a `.nir` file
+safe_load.py); `"pkg.module:factory"` or `"path/to/file.py:factory"` plus an optional state dict
+(factory.py); a `.snnc` file; a `.nir` file
 or `nir.NIRGraph` (nir.py); an ANN `.onnx` file (onnx.py). Models from SpikingJelly, snnTorch,
 sinabs and Norse are converted by the converters in the module named after each library,
 imported only when the model contains one of that library's classes.
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
+from snnc.frontend.factory import from_factory, is_factory
 from snnc.frontend.layout import LONGER_STEPS, TIMES, Layout, Stepped, choose_layout
 from snnc.ir.graph import Graph
 from snnc.ir.types import FLOAT, SPIKE, DType
@@ -58,8 +60,8 @@ def load(
     if isinstance(source, torch.nn.Module):
         return from_module(source, input_shape, **module)
     text = str(source)
-    if ":" in text and not Path(text).exists() and not text.startswith(("/", ".")):
-        return from_module(from_factory(text, weights), input_shape, **module)
+    if is_factory(text):
+        return from_module(from_factory(text, weights, diagnostics), input_shape, **module)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".snnc":
@@ -100,37 +102,6 @@ def _interchange(
     from snnc.nir.read import load_nir
 
     return load_nir(source, dt=dt, input_dtype=INPUT_DTYPES[input_dtype], diagnostics=diagnostics)
-
-
-def from_factory(spec: str, weights: str | Path | None) -> Any:
-    """Build a model by calling `pkg.module:factory()`, then load a state dict into it if given."""
-    import torch
-
-    module_name, _, attr = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise input_error(
-            "FE-FACTORY",
-            f"cannot import {spec!r}: {e}",
-            hint="give an importable 'package.module:function' that returns the model",
-        ) from None
-    model = factory()
-    if not isinstance(model, torch.nn.Module):
-        raise input_error("FE-FACTORY", f"{spec} returned a {type(model).__name__}, not an nn.Module")
-    if weights is not None:
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
-        except FileNotFoundError:
-            raise input_error("IO-NOT-FOUND", f"{weights}: no such file") from None
-        except Exception as e:  # corrupt file, foreign pickle content, missing or unexpected keys
-            raise input_error(
-                "FE-WEIGHTS",
-                f"cannot load the state dict {weights} into {spec}: {e}",
-                hint="the state dict must come from the same architecture",
-            ) from None
-    return model
 
 
 def library_frontends(model: Any) -> list[Any]:

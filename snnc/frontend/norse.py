@@ -56,6 +56,7 @@ from norse.torch.module.leaky_integrator_box import LIBoxCell
 from norse.torch.module.lif import LIF, LIFCell, LIFRecurrent, LIFRecurrentCell
 from norse.torch.module.lif_box import LIFBoxCell
 from norse.torch.module.lift import Lift
+from norse.torch.module.lsnn import LSNN, LSNNCell, LSNNRecurrent, LSNNRecurrentCell
 from norse.torch.module.sequential import SequentialState
 from norse.torch.module.snn import SNN, SNNCell, SNNRecurrent, SNNRecurrentCell
 from torch import nn
@@ -379,3 +380,17 @@ def _lifted(ctx: ConvertContext, m: nn.Module, suffix: str, x: str) -> str:
     if isinstance(m, CELLS) and find_module_converter(m) is not None:
         return _build(m)(ctx, m, x, None, suffix)
     return ctx.convert_child(m, ctx.name + suffix, x, lead=1)
+
+
+@module_converter(LSNNCell, LSNNRecurrentCell, LSNN, LSNNRecurrent)
+def lsnn(ctx: ConvertContext, m: nn.Module) -> None:
+    """Refused: functional/lsnn.py: lsnn_feed_forward_step (and lsnn_step) adapt the threshold,
+    a third state b with `b ← b + dt·τ_adapt_inv·(v_th − b)`, fire on `v > b`, then `b ← b + β·z`.
+    snnc's Neuron has a fixed threshold θ (snnc/ir/ops.py), and no exact rewrite of b into it
+    exists (β = 0 keeps b = v_th, which a trained LSNN does not have)."""
+    ctx.fail(
+        "FE-UNSUPPORTED-OP",
+        f"{type(m).__name__} adapts its threshold (a state b that decays towards v_th and grows by "
+        "beta at each spike, norse/torch/functional/lsnn.py); snnc's neuron has a fixed threshold",
+        "use a fixed-threshold cell (LIFCell, LIFBoxCell, IAFCell); snnc has no adaptive-threshold neuron yet",
+    )

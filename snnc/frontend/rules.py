@@ -48,9 +48,11 @@ RULES = (
     Rule(
         "FE-FACTORY",
         "a 'pkg.module:factory' source cannot be imported or returns no model",
-        "The factory is imported and called to build the model; the module or the function was not "
-        "found, or what it returned is not a torch.nn.Module. Check the spelling, that the package "
-        "is importable from the current environment, and that the function returns the model.",
+        "The factory ('pkg.module:function' or 'path/to/file.py:function') is imported, which runs "
+        "that code, and called to build the model; the module, file or function was not found, or "
+        "what it returned is not a torch.nn.Module. The current directory is importable, as with "
+        "`python -m`; a .py file's own directory is too. Check the spelling and that the function "
+        "returns the model.",
     ),
     Rule(
         "FE-WEIGHTS",
@@ -58,6 +60,13 @@ RULES = (
         "The weights file is damaged, holds more than tensors, or its keys and shapes do not match "
         "the architecture the factory built. Use the state dict saved from the same architecture "
         "(model.state_dict()).",
+    ),
+    Rule(
+        "FE-WEIGHTS-STATE",
+        "a state dict holds run-time state, which is left out (info)",
+        "A state dict saved after a forward pass holds the neurons' state (sinabs' v_mem and i_syn, "
+        "shaped by that batch) where a freshly built model has empty buffers. State is not a weight: "
+        "snnc runs every sequence from a fresh state, so these keys are left out. Nothing to fix.",
     ),
     Rule(
         "FE-INPUT-SHAPE",
