@@ -53,6 +53,7 @@ def load(
     input_dtype: str = "float",
     input_time: str | None = None,
     dt: float | None = None,
+    producer: str | None = None,
     diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
     """Read a model into a verified IR graph.
@@ -65,9 +66,12 @@ def load(
     one frame per sample that the model repeats over its time steps itself (an image), "sequence"
     that it is a sequence; by default snnc finds out from how the model uses its input. `dt`
     (seconds) discretizes a NIR graph's continuous time (default: the dt snnc wrote into the
-    file, else 1e-4). `diagnostics`, if given, receives info notes: what the NIR reader
-    normalized, and how the graph's time layout relates to the model's (a static input, a
-    batch-first input, outputs the model reduces over time). Pickles are loaded through an allowlist unless
+    file, else 1e-4). `producer` ("spikingjelly", "snntorch", "sinabs", "norse") reads a NIR file
+    with the conventions of that library's exporter, so that it computes what the library did
+    (default: recognised where the file shows it; "nir" keeps NIR's own semantics); `dt` is then
+    the exporter's dt. `diagnostics`, if given, receives info notes: what the NIR reader
+    normalized and restored, and how the graph's time layout relates to the model's (a static
+    input, a batch-first input, outputs the model reduces over time). Pickles are loaded through an allowlist unless
     `trust_pickle=True`. The graph is verified, so every later stage may rely on it: a graph that
     fails raises `SnncError` of kind CHECK (exit code 1).
     """
@@ -81,6 +85,7 @@ def load(
         input_dtype=input_dtype,
         input_time=input_time,
         dt=dt,
+        producer=producer,
         diagnostics=diagnostics,
     )
     verify_or_raise(graph)

@@ -54,6 +54,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--dt", type=float, metavar="SECONDS", help="time step for a .nir model (default: the file's, else 1e-4)"
     )
     parser.add_argument(
+        "--nir-producer",
+        choices=("spikingjelly", "snntorch", "sinabs", "norse", "nir"),
+        help="the library whose NIR exporter wrote a .nir model: read it with that library's conventions "
+        "(default: recognised where the file shows it; nir: NIR's own semantics)",
+    )
+    parser.add_argument(
         "--trust-pickle",
         action="store_true",
         help="load a .pt file even if it names classes outside snnc's allowlist (runs its code)",
@@ -81,6 +87,7 @@ def load_model(args: argparse.Namespace) -> Graph:
         input_dtype=args.input_dtype,
         input_time=args.input_time,
         dt=args.dt,
+        producer=args.nir_producer,
         diagnostics=notes,
     )
     if notes:

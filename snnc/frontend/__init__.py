@@ -39,12 +39,14 @@ def load(
     input_dtype: str = "float",
     input_time: str | None = None,
     dt: float | None = None,
+    producer: str | None = None,
     diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
     """The IR graph of `source` (not yet verified: the caller verifies). `input_time` "static" or
-    "sequence" for a PyTorch model (from_module); `dt` is the time step of a NIR source;
-    `diagnostics` receives info notes (what the NIR reader normalized, how the graph's time layout
-    relates to the model's) and warnings."""
+    "sequence" for a PyTorch model (from_module); `dt` is the time step of a NIR source and
+    `producer` the library whose exporter wrote it (snnc/nir/producers.py); `diagnostics` receives
+    info notes (what the NIR reader normalized and restored, how the graph's time layout relates
+    to the model's) and warnings."""
     import torch
 
     from snnc.frontend.onnx import is_onnx_path
@@ -52,8 +54,16 @@ def load(
 
     if isinstance(source, Graph):
         return source
-    if is_nir_graph(source) or is_nir_path(source) or is_onnx_path(source):
-        return _interchange(source, input_shape, input_dtype, dt, diagnostics)
+    if is_nir_graph(source) or is_nir_path(source):
+        return _nir(source, input_dtype, dt, producer, diagnostics)
+    if producer is not None:
+        raise input_error(
+            "FE-NIR-PRODUCER-UNKNOWN",
+            f"producer applies to NIR sources only, not to {str(source)[:80]!r}",
+            hint="drop producer (--nir-producer)",
+        )
+    if is_onnx_path(source):
+        return _onnx(source, input_shape, input_dtype, dt)
     if dt is not None:
         raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
     module = {"input_dtype": input_dtype, "input_time": input_time, "notes": diagnostics}
@@ -87,21 +97,29 @@ def load(
     )
 
 
-def _interchange(
-    source: Any, input_shape: Any, input_dtype: str, dt: float | None, diagnostics: list[Diagnostic] | None
-) -> Graph:
-    """NIR graphs (.nir files, nir.NIRGraph objects) and ONNX ANN graphs (.onnx files)."""
+def _checked_dtype(input_dtype: str) -> DType:
     if input_dtype not in INPUT_DTYPES:
         raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
-    from snnc.frontend.onnx import is_onnx_path, load_onnx
+    return INPUT_DTYPES[input_dtype]
 
-    if is_onnx_path(source):
-        if dt is not None:
-            raise input_error("FE-NIR-DT", "dt applies to NIR sources only, not to ONNX graphs", hint="drop dt")
-        return load_onnx(source, input_shape, input_dtype=INPUT_DTYPES[input_dtype])
+
+def _onnx(source: Any, input_shape: Any, input_dtype: str, dt: float | None) -> Graph:
+    """An ANN graph from an .onnx file."""
+    from snnc.frontend.onnx import load_onnx
+
+    if dt is not None:
+        raise input_error("FE-NIR-DT", "dt applies to NIR sources only, not to ONNX graphs", hint="drop dt")
+    return load_onnx(source, input_shape, input_dtype=_checked_dtype(input_dtype))
+
+
+def _nir(
+    source: Any, input_dtype: str, dt: float | None, producer: str | None, diagnostics: list[Diagnostic] | None
+) -> Graph:
+    """A NIR graph (.nir file or nir.NIRGraph)."""
     from snnc.nir.read import load_nir
 
-    return load_nir(source, dt=dt, input_dtype=INPUT_DTYPES[input_dtype], diagnostics=diagnostics)
+    dtype = _checked_dtype(input_dtype)
+    return load_nir(source, dt=dt, input_dtype=dtype, diagnostics=diagnostics, producer=producer)
 
 
 def library_frontends(model: Any) -> list[Any]:

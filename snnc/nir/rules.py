@@ -37,6 +37,26 @@ RULES = (
         "Export the model from snnc again.",
     ),
     Rule(
+        "FE-NIR-PRODUCER",
+        "a NIR file is read with its exporter's conventions, or could be (info)",
+        "Each library's NIR exporter writes its neurons with known losses: SpikingJelly's v >= "
+        "threshold as >, snnTorch's one-step-late subtract reset as v_reset = 0, sinabs' "
+        "multi-spikes, subtract reset and >= lost with dt = 1, Norse's tau as dt/tau_inv. Given the "
+        "producer, or recognising it from the parameter patterns its exporter leaves, snnc inverts "
+        "the exporter and reads the neurons as the library computes them; what the file does not "
+        "record takes the library's default, and the note says which. Where the file fits several "
+        "exporters it is read with NIR's own semantics and the note names them. Pass producer= "
+        "(--nir-producer) to choose, 'nir' for NIR's own semantics.",
+        "snnc/nir/producers.py (each exporter's source, cited there)",
+    ),
+    Rule(
+        "FE-NIR-PRODUCER-UNKNOWN",
+        "the NIR producer is unknown or given for a source that is not NIR",
+        "producer names the library whose exporter wrote a NIR file: spikingjelly, snntorch, sinabs "
+        "or norse, or 'nir' for NIR's own semantics. It means nothing for PyTorch, ONNX or .snnc "
+        "sources.",
+    ),
+    Rule(
         "FE-NIR-DT",
         "the NIR time step is invalid or given for a source that has none",
         "NIR states neurons in continuous time; snnc discretizes them with forward Euler steps of "
