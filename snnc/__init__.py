@@ -153,11 +153,16 @@ def report(
     return driver.report(graph, data, model=model, target=target, **options)
 
 
-def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: float = 1e-4) -> list[Diagnostic]:
+def export(
+    source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: float = 1e-4, maxpool: str = "or"
+) -> list[Diagnostic]:
     """Write a model in an interchange format (to="nir"), atomically; `dt` (seconds) turns the
     IR's steps into NIR's continuous time. The file carries snnc's exact graph in its metadata, so
     `snnc.load` gets it back unchanged; returns warnings naming what a plain NIR reader computes
     differently (EXPORT-NIR-LOSSY). Ops NIR cannot express raise SnncError (EXPORT-NIR-UNSUPPORTED).
+    NIR has no max pooling: `maxpool="or"` writes a max pool of spikes exactly as the OR it is (a
+    sum pool and a threshold) and refuses others; "avg" writes max pools as average pools (a NIR
+    reader then computes the window's mean, as the warning says).
     """
     from snnc.diagnostics import input_error
 
@@ -166,7 +171,7 @@ def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: f
     from snnc.nir.write import write_nir
 
     graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
-    return write_nir(graph, path, dt)
+    return write_nir(graph, path, dt, maxpool)
 
 
 def convert(

@@ -75,9 +75,10 @@ RULES = (
         "a node has no NIR primitive",
         "NIR 1.0.8 has Input, Output, Affine, Linear, Scale, Conv1d/2d, Flatten, Sum/AvgPool2d, "
         "Delay, Threshold and the I/IF/LI/LIF/CubaLI/CubaLIF neurons; snnc writes additions as "
-        "summed edges. BatchNorm, ReLU, MaxPool2d, Concat, Reshape other than to 1-d and "
-        "Elementwise other than add have no NIR form. Fold BatchNorm (fold-bn), convert ReLU ANNs "
-        "(snnc convert), or replace the op; every such node is listed.",
+        "summed edges. BatchNorm, ReLU, Concat, Reshape other than to 1-d and Elementwise other than "
+        "add have no NIR form, nor has max pooling of anything but spikes (written exactly as an "
+        "OR) unless maxpool='avg' writes it as an average pool. Fold BatchNorm (fold-bn), convert "
+        "ReLU ANNs (snnc convert), or replace the op; every such node is listed.",
         "nir 1.0.8 nir/ir/__init__.py (the serializable primitives)",
     ),
     Rule(
@@ -89,6 +90,15 @@ RULES = (
         "input or quantized parameters is written as the nearest NIR neuron; snnc reads the exact "
         "node back from the file's metadata, other tools get the NIR approximation named here.",
         "nir 1.0.8 nir/ir/neuron.py (IF, LIF, CubaLIF equations)",
+    ),
+    Rule(
+        "EXPORT-NIR-MAXPOOL",
+        "max pools of spikes were written as their exact OR (info)",
+        "NIR has no max pooling primitive. A max over a window of spikes is an OR, so `snnc export` "
+        "writes it as the window's sum pool followed by NIR's stateless Threshold(0.5), which every "
+        "NIR reader computes exactly on the integer sums of spikes (snnc/passes/maxpool_to_or.py). "
+        "Nothing to fix.",
+        "nir 1.0.8 nir/ir/pooling.py (SumPool2d), nir/ir/threshold.py (Threshold)",
     ),
     Rule(
         "EXPORT-WRITE",
