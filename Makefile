@@ -43,6 +43,7 @@ golden: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pyright
 
 bench: install
 	$(BIN)/python benchmarks/bench_sim.py

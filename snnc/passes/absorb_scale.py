@@ -73,6 +73,7 @@ def _absorb(rw: Rewriter, node: Node) -> Outcome:
             limit="> 0",
         )
     for user in users:
+        assert isinstance(user.op, Neuron)  # _neuron_problem accepts only neurons
         rw.set_op(user.name, divide_voltages(user.op, node.type.shape, factor))
     rw.bypass(node.name)
     return True

@@ -38,7 +38,8 @@ class AvgpoolToSumpool:
 
 
 def _lower(rw: Rewriter, node: Node) -> Outcome:
-    problem = _uneven_windows(rw, node)
+    assert isinstance(node.op, AvgPool2d)  # selected by the pass
+    problem = _uneven_windows(rw, node.op, node)
     if problem:
         return Diagnostic(
             "PASS-AVGPOOL-NOT-CONVERTED",
@@ -50,14 +51,14 @@ def _lower(rw: Rewriter, node: Node) -> Outcome:
     op = node.op
     rw.set_op(node.name, sum_pool(op))
     area = op.kernel[0] * op.kernel[1]
-    scale = rw.insert_after(node.name, f"{node.name}.scale", Scale(np.float32(1) / np.float32(area)), node.name)
+    factor = np.asarray(np.float32(1) / np.float32(area))
+    scale = rw.insert_after(node.name, f"{node.name}.scale", Scale(factor), node.name)
     rw.redirect(node.name, scale)
     return True
 
 
-def _uneven_windows(rw: Rewriter, node: Node) -> str | None:
-    """Why some window of the pool divides by less than kh·kw (None: none does)."""
-    op = node.op
+def _uneven_windows(rw: Rewriter, op: AvgPool2d, node: Node) -> str | None:
+    """Why some window of the pool `op` of `node` divides by less than kh·kw (None: none does)."""
     if any(op.padding) and not op.count_include_pad:
         return f"padding {op.padding} with count_include_pad=False divides border windows by fewer elements"
     inputs = rw.input_types(node)

@@ -65,6 +65,7 @@ def channel_affine(op: BatchNorm) -> tuple[Array, Array]:
 
 def _fold(rw: Rewriter, bn: Node) -> list[str]:
     """Fold `bn` at the first place that takes it exactly: [] if done, else why not, per place."""
+    assert isinstance(bn.op, BatchNorm)
     alpha, beta = channel_affine(bn.op)
     if not np.isfinite(alpha).all():
         return [f"var + eps is 0 on {int((~np.isfinite(alpha)).sum())} channel(s), a division by zero"]
@@ -97,6 +98,7 @@ def _into_neurons(rw: Rewriter, bn: Node, alpha: Array, beta: Array) -> str | No
     if problems or not users:
         return "into the neurons after: " + ("; ".join(problems) or "nothing reads it")
     for user in users:
+        assert isinstance(user.op, Neuron)  # _neuron_problem accepts only neurons
         rw.set_op(user.name, into_neuron(user.op, bn.type.shape, alpha, beta))
     rw.bypass(bn.name)
     return None

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import LOGIC_KINDS, Elementwise
+from snnc.ir.ops import LOGIC_KINDS, Elementwise, ElementwiseKind
 from snnc.passes.base import PassContext
 from snnc.passes.rewrite import Outcome, Rewriter, rewrite_each, threshold_neuron
 
 # fn → (arithmetic on (a, b), whether the inputs swap to compute b − a, threshold)
-_AS_SUM: dict[str, tuple[str, bool, float]] = {
+_AS_SUM: dict[str, tuple[ElementwiseKind, bool, float]] = {
     "and": ("add", False, 2.0),
     "or": ("add", False, 1.0),
     "iand": ("sub", True, 1.0),

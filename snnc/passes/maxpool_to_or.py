@@ -36,7 +36,8 @@ class MaxpoolToOr:
 
 
 def _lower(rw: Rewriter, node: Node) -> Outcome:
-    problem = _not_an_or(rw, node)
+    assert isinstance(node.op, MaxPool2d)  # selected by the pass
+    problem = _not_an_or(rw, node.op, node)
     if problem:
         return Diagnostic(
             "PASS-MAXPOOL-NOT-CONVERTED",
@@ -51,12 +52,12 @@ def _lower(rw: Rewriter, node: Node) -> Outcome:
     return True
 
 
-def _not_an_or(rw: Rewriter, node: Node) -> str | None:
+def _not_an_or(rw: Rewriter, op: MaxPool2d, node: Node) -> str | None:
     (x,) = rw.input_types(node)
     if not isinstance(x.dtype, Spike):
         return f"its input is {x}, not spikes, and a max of those is not an OR"
-    area = np.float32(node.op.kernel[0] * node.op.kernel[1])
+    area = np.float32(op.kernel[0] * op.kernel[1])
     one = (np.float32(1) / area) * area  # the simulator's float sum pool of a single spike
     if one < 1:
-        return f"the float sum of one spike over a {node.op.kernel} window rounds to {one!r}, below the threshold 1"
+        return f"the float sum of one spike over a {op.kernel} window rounds to {one!r}, below the threshold 1"
     return None

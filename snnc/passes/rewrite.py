@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from snnc.diagnostics import Diagnostic, Kind, SnncError
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import (
@@ -193,7 +195,8 @@ def synaptic_reader(rw: Rewriter, name: str) -> tuple[Reader | None, str]:
 
 def threshold_neuron(threshold: float) -> Neuron:
     """A neuron that keeps no state: h = 0·v + x, fires where h ≥ θ, resets to 0."""
-    return Neuron(threshold=threshold, v_decay=0.0, reset="zero", fire_op="ge")
+    theta = np.asarray(threshold, np.float32)
+    return Neuron(threshold=theta, v_decay=np.zeros((), np.float32), reset="zero", fire_op="ge")
 
 
 def sum_pool(op: AvgPool2d | MaxPool2d) -> SumPool2d:

@@ -55,9 +55,7 @@ def _multiplies(m: np.ndarray | None, arith: Arithmetic) -> bool:
     return m is not None and not bool((m == arith.decay_one).all()) and not bool((m == 0).all())
 
 
-def _param(value: np.ndarray | None, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor | None:
-    if value is None:
-        return None
+def _param(value: np.ndarray, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
     t = torch.tensor(np.asarray(value), dtype=dtype, device=device)
     if t.dim() == 1 and len(shape) > 1:
         t = t.reshape(t.shape[0], *([1] * (len(shape) - 1)))
@@ -74,10 +72,10 @@ class IntNeuronState:
         self.op, self.arith, self.dtype, self.spike_dtype = op, arith, dt, plan.spikes
         one = arith.decay_one
 
-        def param(value):
+        def param(value: np.ndarray) -> Tensor:
             return _param(value, shape, dt, device)
 
-        def decay(value):  # None: the multiplier is 2^k everywhere, an exact no-op
+        def decay(value: np.ndarray | None) -> Tensor | None:  # None: the multiplier is 2^k everywhere, an exact no-op
             return None if value is None or bool((value == one).all()) else param(value)
 
         self.forget_current = op.i_decay is not None and bool((op.i_decay == 0).all())  # dec(i, 0) = 0
@@ -88,7 +86,7 @@ class IntNeuronState:
         self.bias = param(op.bias) if op.bias.any() else None
         self.v_decay, self.i_decay = decay(op.v_decay), decay(op.i_decay)
         self.v_reset = param(op.v_reset) if op.v_reset.any() else None
-        self.v_min = param(op.v_min)
+        self.v_min = None if op.v_min is None else param(op.v_min)
         # a register rule is skipped where its input cannot leave the register
         gx = int(np.abs(op.gain).max()) * plan.input_bound
         self.input_register = arith.input if gx > arith.input.max else None
@@ -202,7 +200,9 @@ class IntNeuronState:
 
     def _trace(self, **values: Tensor | None) -> None:
         for name, steps in self.traces.items():
-            steps.append(values[name])  # no step's tensors are modified after it
+            value = values[name]
+            assert value is not None  # only a neuron with a current offers "i" (checks.variables)
+            steps.append(value)  # no step's tensors are modified after it
 
     def recorded(self) -> dict[str, Tensor]:
         """The traces asked for, [T, B, *shape], as integers."""
