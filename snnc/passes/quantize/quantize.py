@@ -233,7 +233,7 @@ def _unweighted_scale(views: list[NeuronView], source: float, spec: QuantSpec, l
         return source
     view, shift, fmt = views[0], 2**spec.input_shift, spec.arithmetic.gain
     g = float(view.gain)
-    if np.array_equal(fmt.quantize(np.float64(g * shift)), g * shift):
+    if np.array_equal(fmt.quantize(np.asarray(g * shift, np.float64)), g * shift):
         return source
     n = _largest_multiplier(fmt, shift, min(limit * g / source / 2**spec.threshold_headroom_bits, spec.weight_max))
     if n is None:
