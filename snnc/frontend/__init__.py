@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import importlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.frontend.factory import from_factory, is_factory
-from snnc.frontend.layout import LONGER_STEPS, TIMES, Layout, Stepped, choose_layout
+from snnc.frontend.layout import EXAMPLE_BATCH, LONGER_STEPS, TIMES, Layout, Stepped, choose_layout
 from snnc.ir.graph import Graph
 from snnc.ir.types import FLOAT, SPIKE, DType
 
@@ -165,6 +166,16 @@ def from_module(
         local.append(_time_note("the model reads its input batch-first, x[:, t]", "x.transpose(0, 1)"))
     if static and line.steps is not None:
         local.append(_time_note(f"the model repeats a static input over {line.steps} steps itself", None))
+    if layout.batch != EXAMPLE_BATCH and layout.kind != "batch_time":
+        local.append(
+            Diagnostic(
+                "FE-TIME-LAYOUT",
+                f"the model reshapes to a fixed batch size of {layout.batch} (x.view({layout.batch}, -1)), so snnc "
+                "ran it with that batch; the graph takes any batch size",
+                hint="write x.view(x.size(0), -1) or x.flatten(1) to run the model itself on other batch sizes",
+                severity=Severity.INFO,
+            )
+        )
     batching = next((f.batching(model) for f in frontends if hasattr(f, "batching")), layout.batching)
     graph = convert(
         cap,
@@ -212,7 +223,9 @@ def _capture(
             fallback = fallback or (cap, line, candidate)
             continue  # it loops over its whole input without slicing it: a static input given as a sequence
         if input_time is None and time == "static" and line.steps is None:
-            continue  # it makes no time steps of its own: not a static-input model
+            if error is None:
+                continue  # it makes no time steps of its own: not a static-input model
+            return cap, line, replace(candidate, kind="per_step", time="sequence")  # it computes one step per call
         return cap, line, candidate
     if fallback is not None:
         return fallback
@@ -242,6 +255,12 @@ def _run_once(runner: Any, model: Any, layout: Layout, shape: tuple[int, ...], f
                 candidate = retry
                 continue
             error: Exception = e
+        except RuntimeError as e:
+            batch = _hard_coded_batch(str(e))
+            if batch is not None and batch != candidate.batch and "B" in candidate.pattern:
+                candidate = replace(candidate, batch=batch)
+                continue
+            error = e
         except Exception as e:  # the model's own forward failed on the example input
             error = e
         raise SnncError(
@@ -254,6 +273,16 @@ def _run_once(runner: Any, model: Any, layout: Layout, shape: tuple[int, ...], f
                 )
             ]
         ) from None
+
+
+def _hard_coded_batch(message: str) -> int | None:
+    """N where the model reshapes to a fixed batch size (`x.view(batch_size, -1)`, as snnTorch's
+    tutorials write it) and torch says the example does not fit: it is run again with batch N."""
+    import re
+
+    found = re.search(r"shape '\[(\d+), ?-1\]' is invalid for input of size", message)
+    n = int(found.group(1)) if found else 0
+    return n if 0 < n <= 1024 else None
 
 
 def _longer(layout: Layout, message: str) -> Layout | None:

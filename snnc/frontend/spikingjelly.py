@@ -75,6 +75,12 @@ from snnc.ir import ops
 
 UNSUPPORTED = "FE-UNSUPPORTED-ATTR"
 SEW_RESNET = "spikingjelly.activation_based.model.sew_resnet"
+# Model-zoo modules that import torchvision (docs/environment.md §8).
+TORCHVISION_ZOO = (
+    SEW_RESNET,
+    "spikingjelly.activation_based.model.spiking_resnet",
+    "spikingjelly.activation_based.model.spiking_vgg",
+)
 # Containers whose children keep their own step mode (activation_based/functional/net_config.py:
 # set_step_mode, keep_step_mode_instance).
 KEEP_CHILD_MODE = (
@@ -169,21 +175,26 @@ def reset(model: nn.Module) -> None:
 
 
 def import_sew_resnet() -> types.ModuleType:
-    """SpikingJelly's SEW ResNet module. At import it binds `torchvision.models.utils.
-    load_state_dict_from_url` (only used to download pretrained ImageNet weights), and snnc never
-    installs torchvision. When torchvision is missing, stand-in modules providing only that function
-    (it refuses to download) are put in sys.modules for the duration of this import and removed
-    right after, so no other code ever sees a fake torchvision."""
-    if SEW_RESNET in sys.modules or importlib.util.find_spec("torchvision") is not None:
-        return importlib.import_module(SEW_RESNET)
-    stubs = {name: types.ModuleType(name) for name in ("torchvision", "torchvision.models", "torchvision.models.utils")}
+    """SpikingJelly's SEW ResNet module (see `import_zoo`)."""
+    return import_zoo(SEW_RESNET)
+
+
+def import_zoo(name: str) -> types.ModuleType:
+    """A SpikingJelly model-zoo module. The ResNet and VGG zoos (`TORCHVISION_ZOO`) bind
+    `torchvision.models.utils.load_state_dict_from_url` at import (only used to download pretrained
+    ImageNet weights), and snnc never installs torchvision. When torchvision is missing, stand-in
+    modules providing only that function (it refuses to download) are put in sys.modules for the
+    duration of this import and removed right after, so no other code ever sees a fake torchvision."""
+    if name in sys.modules or importlib.util.find_spec("torchvision") is not None or name not in TORCHVISION_ZOO:
+        return importlib.import_module(name)
+    stubs = {s: types.ModuleType(s) for s in ("torchvision", "torchvision.models", "torchvision.models.utils")}
     stubs["torchvision.models.utils"].load_state_dict_from_url = _no_download  # type: ignore[attr-defined]
     sys.modules.update(stubs)
     try:
-        return importlib.import_module(SEW_RESNET)
+        return importlib.import_module(name)
     finally:
-        for name in stubs:
-            sys.modules.pop(name, None)
+        for stub in stubs:
+            sys.modules.pop(stub, None)
 
 
 def _no_download(url: str, *args: Any, **kwargs: Any) -> Any:
