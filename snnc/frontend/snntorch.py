@@ -81,11 +81,18 @@ def reset(model: nn.Module) -> None:
 
 
 @module_converter(snntorch.Leaky)
-def leaky(ctx: ConvertContext, m: snntorch.Leaky) -> str:
+def leaky(ctx: ConvertContext, m: snntorch.Leaky) -> str | tuple[str, str]:
+    """The spikes; and where the model reads the returned membrane of a Leaky without reset (the
+    regression tutorials' readout `Leaky(reset_mechanism="none")`), that membrane too: a twin
+    non-spiking neuron (spikes "none") whose output v[t] = β·v[t−1] + x[t] is the same float."""
     x, shape = ctx.input(0), ctx.value_shape(0)
     kind, timing = _reset(ctx, m, zero_timing="next_step_state")
     op = _neuron(ctx, m, shape, kind, timing, v_init=_initial(ctx, 1, 1, shape))
-    return _graded(ctx, ctx.add(op, x), _graded_factor(ctx, m, shape))
+    spikes = _graded(ctx, ctx.add(op, x), _graded_factor(ctx, m, shape))
+    read = [use for use in ctx.uses(1) if use != (ctx.call.name, 1)]  # beyond its own next step
+    if read and kind == "none":
+        return spikes, ctx.add(op.replace(spikes="none"), x, suffix=".mem")
+    return spikes
 
 
 @module_converter(snntorch.Synaptic)
