@@ -89,7 +89,7 @@ def leaky(ctx: ConvertContext, m: snntorch.Leaky) -> str | tuple[str, str]:
     kind, timing = _reset(ctx, m, zero_timing="next_step_state")
     op = _neuron(ctx, m, shape, kind, timing, v_init=_initial(ctx, 1, 1, shape))
     spikes = _graded(ctx, ctx.add(op, x), _graded_factor(ctx, m, shape))
-    read = [use for use in ctx.uses(1) if use != (ctx.call.name, 1)]  # beyond its own next step
+    read = [use for use in ctx.uses(1) if use != (ctx.call.name, 1)] if len(ctx.call.outputs) > 1 else []
     if read and kind == "none":
         return spikes, ctx.add(op.replace(spikes="none"), x, suffix=".mem")
     return spikes

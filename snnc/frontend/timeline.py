@@ -130,7 +130,7 @@ def effect(call: Call, shape_of: Any, pattern: Pattern, sizes: dict[str, int]) -
     plain = _Effect(None, pattern)
     if not call.is_module and call.name == "stack" and TIME not in pattern:  # steps' values: a time axis at dim
         dim = _dims(call, 1, "dim", 0)
-        return _Effect(None, pattern[:dim] + (TIME,) + pattern[dim:]) if 0 <= dim <= len(pattern) else plain
+        return _Effect(None, (*pattern[:dim], TIME, *pattern[dim:])) if 0 <= dim <= len(pattern) else plain
     if call.is_module or not call.args or not isinstance(call.args[0], Ref):
         return plain
     name, src = call.name, call.args[0].value
