@@ -2,7 +2,8 @@
 the real library, loaded by snnc as written and simulated: the outputs equal the library's forward
 exactly (or one precise diagnostic names the module, the line and the change).
 
-    snnTorch      tutorial 5 (a loop over a static [B, 784] input, stacked spikes and membranes);
+    snnTorch      tutorial 5 (a loop over a static [B, 784] input, stacked spikes and membranes, or
+                  their sum); the regression tutorial's membrane readout;
                   the docs' CNN (F.max_pool2d, x[step] over a fixed num_steps beyond snnc's example,
                   a view to a global batch size); a batch-first loop (x[:, t]); tutorial 6's Net
                   (state re-initialised at every call: refused, naming the line)
@@ -64,12 +65,14 @@ batch_size = B
 
 
 class Tutorial5(nn.Module):
-    """snnTorch tutorial 5, as written: the same [B, 784] image enters fc1 at every step."""
+    """snnTorch tutorial 5, as written: the same [B, 784] image enters fc1 at every step; `rate`
+    returns the summed output spikes instead (the docs' rate-coded classifier)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate: bool = False) -> None:
         super().__init__()
         self.fc1, self.lif1 = nn.Linear(784, 64), snn.Leaky(beta=0.95)
         self.fc2, self.lif2 = nn.Linear(64, 10), snn.Leaky(beta=0.95)
+        self.rate = rate
 
     def forward(self, x):
         mem1 = self.lif1.init_leaky()
@@ -82,6 +85,8 @@ class Tutorial5(nn.Module):
             spk2, mem2 = self.lif2(cur2, mem2)
             spk2_rec.append(spk2)
             mem2_rec.append(mem2)
+        if self.rate:
+            return torch.stack(spk2_rec).sum(dim=0)
         return torch.stack(spk2_rec, dim=0), torch.stack(mem2_rec, dim=0)
 
 
@@ -99,6 +104,12 @@ def test_snntorch_tutorial_5_loops_over_a_static_input():
     got = snnc.simulate(graph, x).output  # one frame, held for the model's 25 steps
     assert got.shape == (num_steps, B, 10) and expected.sum() > 10
     np.testing.assert_array_equal(got, expected)
+    model.rate = True  # the same loop returning the spike count: the graph outputs every step
+    graph, notes = _notes(model)
+    assert any("sum over time" in n.message for n in notes)
+    with torch.no_grad():
+        counts = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(snnc.simulate(graph, x).output.sum(0), counts)
 
 
 class DocsCNN(nn.Module):
@@ -167,6 +178,36 @@ def test_snntorch_loop_over_batch_first_data():
     got = snnc.simulate(graph, x.transpose(1, 0, 2)).output  # snnc's data: time-major
     assert expected.sum() > 5
     np.testing.assert_array_equal(got.transpose(1, 0, 2), expected)
+
+
+class Regression(nn.Module):
+    """snnTorch's regression tutorial: a hidden Leaky layer and a Leaky readout without reset whose
+    membranes the model returns (stacked), summed over time by the caller."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.lif1 = nn.Linear(1, 16), snn.Leaky(beta=0.9)
+        self.fc2, self.lif2 = nn.Linear(16, 1), snn.Leaky(beta=0.8, reset_mechanism="none")
+
+    def forward(self, x):
+        mem1, mem2, mem_rec = self.lif1.init_leaky(), self.lif2.init_leaky(), []
+        for step in range(x.size(0)):
+            spk1, mem1 = self.lif1(self.fc1(x[step]), mem1)
+            _, mem2 = self.lif2(self.fc2(spk1), mem2)
+            mem_rec.append(mem2)
+        return torch.stack(mem_rec)
+
+
+def test_snntorch_regression_readout_returns_its_membrane():
+    torch.manual_seed(10)
+    model = Regression()
+    _scale(model.fc1, by=4.0)
+    graph = snnc.load(model)
+    x = np.random.default_rng(10).random((20, B, 1), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    assert np.abs(np.diff(expected, axis=0)).max() > 0
+    np.testing.assert_array_equal(snnc.simulate(graph, x).output, expected)
 
 
 class Tutorial6Net(nn.Module):
