@@ -10,9 +10,11 @@ exactly (or one precise diagnostic names the module, the line and the change).
     SpikingJelly  conv_fashion_mnist's CSNN (repeats a static image over T and returns the rate);
                   the model zoo's CIFAR10DVSNet (PLIF, VotingLayer) and spiking_resnet18
     sinabs        the quick start's from_model network on a static image repeated over time; a
-                  state dict saved after a forward pass, reloaded through a factory file
-    Norse         the README's SequentialState of cells stepped by the user; models.conv.ConvNet
-                  (x[ts, :], F.max_pool2d, writes into a preallocated output); LSNN (refused)
+                  state dict saved after a forward pass, reloaded through a factory file; a BPTT
+                  network of IAF/LIF layers on [B, T, ...]
+    Norse         the README's SequentialState of cells stepped by the user, and a user module
+                  written as one such step; models.conv.ConvNet (x[ts, :], F.max_pool2d, writes
+                  into a preallocated output); LSNN (refused)
 
 Weights are scaled up where a freshly initialised layer would not make its neurons fire, so that
 every comparison sees spikes. Sizes are small: the whole file runs in well under a minute.
@@ -393,6 +395,31 @@ def test_sinabs_state_dict_saved_after_a_forward_pass_loads_through_a_factory_fi
     np.testing.assert_array_equal(got, expected)
 
 
+def test_sinabs_bptt_network_on_batch_first_sequences():
+    """sinabs' BPTT tutorials: IAF/LIF layers (not squeezed) on [B, T, ...] sequences, a Repeat'ed
+    flatten and a min_v_mem."""
+    pytest.importorskip("sinabs")
+    import sinabs.layers as sl
+
+    torch.manual_seed(11)
+    model = nn.Sequential(
+        sl.Repeat(nn.Conv2d(2, 4, 3)), sl.IAF(min_v_mem=-1.0), sl.Repeat(nn.Flatten()),
+        nn.Linear(4 * 6 * 6, 10), sl.LIF(tau_mem=torch.tensor(8.0), spike_threshold=0.5),
+    )  # fmt: skip
+    _scale(model[0].module, by=3.0)
+    _scale(model[3], by=6.0)
+    graph = snnc.load(model, input_shape=(2, 8, 8))
+    x = _spikes((B, 12, 2, 8, 8), p=0.4)  # the model's [B, T, ...]
+    import sinabs
+
+    sinabs.reset_states(model)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    got = snnc.simulate(graph, x.transpose(1, 0, 2, 3, 4)).output.transpose(1, 0, 2)
+    assert expected.sum() > 5
+    np.testing.assert_array_equal(got, expected)
+
+
 # --- Norse ---------------------------------------------------------------------------------------
 
 
@@ -409,6 +436,39 @@ def test_norse_readme_sequential_state_stepped_by_the_user():
     _scale(model[2], by=12.0)
     graph = snnc.load(model)
     x = _spikes((30, B, 10))
+    state, out = None, []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            z, state = model(torch.from_numpy(x[t]), state)
+            out.append(z.numpy())
+    expected = np.stack(out)
+    assert expected.sum() > 5
+    np.testing.assert_array_equal(snnc.simulate(graph, x).output, expected)
+
+
+class OneStep(nn.Module):
+    """A user module written as one step of the state protocol, `(x_t, state) -> (out, state)`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        norse = _norse()
+        self.fc1, self.lif1 = nn.Linear(10, 12), norse.LIFBoxCell()
+        self.fc2, self.lif2 = nn.Linear(12, 4), norse.IAFCell()
+
+    def forward(self, x, state=None):
+        s1, s2 = (None, None) if state is None else state
+        z, s1 = self.lif1(self.fc1(x), s1)
+        z, s2 = self.lif2(self.fc2(z), s2)
+        return z, (s1, s2)
+
+
+def test_a_module_written_as_one_step_of_the_state_protocol_is_stepped_by_snnc():
+    torch.manual_seed(12)
+    model = OneStep()
+    _scale(model.fc1, by=10.0)
+    _scale(model.fc2, by=3.0)
+    graph = snnc.load(model)
+    x = _spikes((25, B, 10))
     state, out = None, []
     with torch.no_grad():
         for t in range(x.shape[0]):
