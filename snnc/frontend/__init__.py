@@ -204,7 +204,7 @@ def _capture(
 ) -> tuple[Any, Any, Layout]:
     """Capture the model in the first time layout it runs in: the layout's own, then, where the
     model may make its own time steps, a static frame. Returns (capture, timeline, layout)."""
-    from snnc.frontend.timeline import batch_first_slices, timeline
+    from snnc.frontend.timeline import input_slices, timeline
 
     times = [input_time] if input_time else ["sequence", "static"] if layout.makes_time else ["sequence"]
     error: SnncError | None = None
@@ -212,8 +212,12 @@ def _capture(
     for time in times:
         try:
             cap, candidate = _run_once(runner, model, layout.with_time(time), shape, frontends)
-            if candidate.pattern == ("T", "B") and batch_first_slices(cap):  # x[:, t]: run [B, T] with T steps
+            sliced = input_slices(cap)
+            if candidate.pattern == ("T", "B") and set(sliced) == {1}:  # x[:, t]: run [B, T] with T steps
                 cap, candidate = _run_once(runner, model, candidate.longer(candidate.steps, True), shape, frontends)
+            elif candidate.pattern == ("B",) and time == "sequence" and len(sliced.get(0, ())) > 1:
+                # it loops over its input's first axis (e.g. spikingjelly functional.multi_step_forward)
+                cap, candidate = _run_once(runner, model, replace(candidate, kind="loop"), shape, frontends)
         except SnncError as e:
             error = error or e
             continue

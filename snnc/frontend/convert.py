@@ -41,7 +41,7 @@ class _Converter:
         self.pending: list[tuple[str, int]] = []  # (delay node, source value) to connect at the end
         self.forced = forced
         self.diagnostics: list[Diagnostic] = []
-        self.unsupported: dict[str, list[Call]] = {}  # module path -> its calls of functions without converter
+        self.unsupported: dict[str, list[tuple[Call, str]]] = {}  # module path -> (function call, why not)
         self.notes: list[Diagnostic] = []
         shape = self.sample_shape(line.input_value)
         self.node_of[line.input_value] = self.builder.input(INPUT_NAME, shape, input_dtype, **input_op)
@@ -136,10 +136,6 @@ class _Converter:
             converter = FUNCTION_CONVERTERS.get(call.name)
             run = (lambda: converter(ctx)) if converter else None
             what = f"operation {call.name}"
-        if run is None and not call.is_module and call.scope:
-            self.unsupported.setdefault(call.scope, []).append(call)  # one diagnostic per module, at the end
-            self._fail_all(call, None)
-            return
         if run is None:
             self._fail_all(call, _no_converter(ctx, what))
             return
@@ -170,7 +166,12 @@ class _Converter:
                 self.node_of[value] = None
 
     def _fail_all(self, call: Call, diagnostic: Diagnostic | None) -> None:
-        if diagnostic is not None:
+        """The call's outputs fail; its diagnostic is kept, except that the operations a traced-through
+        module cannot have converted are gathered into one diagnostic for that module (`finish`)."""
+        grouped = diagnostic is not None and diagnostic.rule == "FE-UNSUPPORTED-OP" and call.scope
+        if grouped and not call.is_module and diagnostic is not None:
+            self.unsupported.setdefault(call.scope, []).append((call, diagnostic.message))
+        elif diagnostic is not None:
             self.diagnostics.append(_located(diagnostic, call))
         for value in call.outputs:
             self.node_of[value] = None
@@ -230,15 +231,15 @@ def _no_converter(ctx: ConvertContext, what: str) -> Diagnostic:
     return Diagnostic("FE-UNSUPPORTED-OP", f"{what} has no snnc converter", node=ctx.name, hint=_CONVERTER_HINT)
 
 
-def _unsupported_in(scope: str, module: object, calls: list[Call]) -> Diagnostic:
-    """One diagnostic for a traced-through module whose forward calls operations without converter."""
-    names = list(dict.fromkeys(c.name for c in calls))
+def _unsupported_in(scope: str, module: object, found: list[tuple[Call, str]]) -> Diagnostic:
+    """One diagnostic for a traced-through module whose forward computes what snnc cannot convert."""
+    reasons = list(dict.fromkeys(why for _, why in found))
     what = f" ({type(module).__module__}.{type(module).__qualname__})" if module is not None else ""
-    located = next((c.location for c in calls if c.location), None)
+    located = next((c.location for c, _ in found if c.location), None)
     return Diagnostic(
         "FE-UNSUPPORTED-OP",
-        f"module {scope}{what} computes {', '.join(names)}, which {'has' if len(names) == 1 else 'have'} "
-        f"no snnc converter" + (f" (at {_short(located)})" if located else ""),
+        f"module {scope}{what} computes what snnc cannot convert: {'; '.join(reasons)}"
+        + (f" (at {_short(located)})" if located else ""),
         node=scope,
         hint=f"replace {scope} by a supported layer, or register a module converter for its class "
         "(snnc.frontend.registry.module_converter)",

@@ -209,21 +209,25 @@ def _patterns(
     return patterns, effects
 
 
-def batch_first_slices(cap: Capture) -> bool:
-    """Whether the model slices its (time-major) example input along axis 1 and never axis 0:
-    it reads its input batch-first, `x[:, t]`."""
+def input_slices(cap: Capture) -> dict[int, set[int]]:
+    """{axis: the indices it is taken at} for the model's own slicing of its input, x[t], x[:, t],
+    x.select(axis, t), x.unbind(axis) (axes 0 and 1 only)."""
     (input_value,) = cap.inputs
     rank = len(cap.values[input_value].shape)
-    axes = set()
+    found: dict[int, set[int]] = {}
     for call in cap.calls:
         if call.is_module or not call.args or call.args[0] != Ref(input_value):
             continue
         if call.name == "__getitem__" and len(call.args) == 2:
-            index = _index_axes(call.args[1], rank)
-            axes |= {k for k, t in enumerate(index or ()) if t is not None and k < 2}
-        elif call.name in ("select", "unbind"):
-            axes.add(_dims(call, 1, "dim", 0) % rank)
-    return axes == {1}
+            index = _index_axes(call.args[1], rank) or []
+            for axis, t in enumerate(index[:2]):
+                if t is not None:
+                    found.setdefault(axis, set()).add(t)
+        elif call.name == "select" and isinstance(_dims(call, 2, "index", None), int):
+            found.setdefault(_dims(call, 1, "dim", 0) % rank, set()).add(_dims(call, 2, "index", 0))
+        elif call.name == "unbind":
+            found.setdefault(_dims(call, 1, "dim", 0) % rank, set()).update(range(len(call.outputs)))
+    return {axis: ts for axis, ts in found.items() if axis < 2}
 
 
 # --- the time structure of a capture ----------------------------------------------------------
