@@ -418,6 +418,8 @@ class SumPool2d(_Pool2d):
         if x.is_event:
             m = count_max(x) * math.prod(self.kernel)
             return Count(None if math.isinf(m) else int(m))
+        if isinstance(x, Int):  # the exact sum of kh·kw integers needs log2(kh·kw) more bits
+            return Int(x.bits + math.ceil(math.log2(math.prod(self.kernel))), signed=x.signed)
         return x
 
 
@@ -532,8 +534,8 @@ def _arith_dtype(fn: str, a: DType, b: DType) -> DType:
             return SPIKE
         m = count_max(a) + count_max(b) if fn == "add" else count_max(a) * count_max(b)
         return Count(None if math.isinf(m) else int(m))
-    if isinstance(a, Int) and isinstance(b, Int):
-        return Int(max(a.bits, b.bits) + 1, signed=True)
+    if isinstance(a, Int) and isinstance(b, Int):  # a sum needs one more bit, a product both widths
+        return Int(a.bits + b.bits if fn == "mul" else max(a.bits, b.bits) + 1, signed=True)
     return FLOAT
 
 

@@ -266,7 +266,9 @@ class Arithmetic:
 
     def problems(self) -> list[str]:
         """What makes this description unusable (for the verifier): unknown modes, widths outside
-        what the integer simulator holds (1..62 bits, so sums of two registers fit int64)."""
+        what the integer simulator holds (1..62 bits, so sums of two registers fit int64; a state
+        times its decay multiplier, bits + decay_shift, likewise), synaptic registers wider than
+        the IR's int32 synaptic outputs."""
         found = []
         for name in ("synapse", "input", "current", "voltage", "conv"):
             r = getattr(self, name)
@@ -276,6 +278,13 @@ class Arithmetic:
                 found.append(f"{name} overflow {r.overflow!r} is not one of {OVERFLOWS}")
             if not 1 <= r.bits <= 62:
                 found.append(f"{name} register has {r.bits} bits, outside 1..62")
+            elif name in ("synapse", "conv") and r.bits > 32:
+                found.append(f"{name} register has {r.bits} bits; Linear/Conv outputs are int32 in the IR (ops.py)")
+            elif name in ("current", "voltage") and r.bits + self.decay_shift > 62:
+                found.append(
+                    f"{name} register of {r.bits} bits with decay shift {self.decay_shift}: the decay product "
+                    f"needs {r.bits + self.decay_shift} bits, more than the 62 the integer simulator holds"
+                )
         if self.decay_rounding not in ROUNDINGS:
             found.append(f"decay rounding {self.decay_rounding!r} is not one of {ROUNDINGS}")
         if not 0 <= self.decay_shift <= 30 or self.decay_one > self.voltage.max:

@@ -34,15 +34,21 @@ class NeuronPlan:
     spikes: torch.dtype  # carrier of its output (float32 0/1 and counts where exact)
 
     @staticmethod
-    def state_dtype(op: Neuron, arith: Arithmetic, input_bound: int) -> torch.dtype:
+    def state_dtype(op: Neuron, arith: Arithmetic, input_bound: int, late_bound: int = 0) -> torch.dtype:
         """int32 if no intermediate can exceed it: decay products v·m and i·m (where the decay is
-        a real multiply), g·x, and the charge sum of the decayed state, the input or current, the
-        bias and a reset subtraction."""
+        a real multiply), g·x and the 2^b its input register's rule computes with, the current's
+        sum of the decayed current and the input, and the charge sum of the decayed state, the
+        input or current, the bias, the late input and a reset subtraction."""
         vmax, imax = bound(arith.voltage), bound(arith.current)
         gx = int(np.abs(op.gain).max()) * input_bound
-        inflow = imax if op.has_current else min(gx, bound(arith.input))
+        a_max = min(gx, bound(arith.input))  # |a| = |R_input(g·x)|
+        inflow = imax if op.has_current else a_max
         theta = int(np.abs(op.threshold).max())
-        worst = max(gx, vmax + inflow + int(np.abs(op.bias).max()) + theta)
+        worst = max(gx, vmax + inflow + int(np.abs(op.bias).max()) + late_bound + theta)
+        if gx > arith.input.max:  # the input register's rule applies
+            worst = max(worst, bound(arith.input))
+        if op.has_current:
+            worst = max(worst, imax + a_max)
         if _multiplies(op.v_decay, arith):
             worst = max(worst, vmax * arith.decay_one)
         if _multiplies(op.i_decay, arith):

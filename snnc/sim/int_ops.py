@@ -362,7 +362,8 @@ def integer_impls(plan: Plan) -> dict[type[Op], Impl[Any, Any]]:
 
     def neuron_init(op: Neuron, node: Node, setup: Setup) -> IntNeuronState:
         bound = plan.bounds[node.inputs[0]]
-        dtype = NeuronPlan.state_dtype(op, plan.arithmetic, bound)
+        late = plan.bounds[node.inputs[1]] if len(node.inputs) > 1 else 0
+        dtype = NeuronPlan.state_dtype(op, plan.arithmetic, bound, late)
         neuron_plan = NeuronPlan(plan.arithmetic, bound, dtype, plan.carriers[node.name])
         return IntNeuronState(op, neuron_plan, node.type.shape, setup.batch, setup.device, setup.record)
 
