@@ -60,7 +60,7 @@ def test_leading_axes_merge_split_and_reduce():
 
     cap = _capture(Seq(), torch.zeros(3, 2, 4))
     line = timeline(cap, ("T", "B"))
-    flatten, fc, unflatten, mean = cap.calls
+    flatten, fc, unflatten, _ = cap.calls
     assert line.patterns[flatten.outputs[0]] == ("TB",) and line.patterns[unflatten.outputs[0]] == ("T", "B")
     assert [c.name for c in line.calls] == ["fc"]
     assert line.outputs == [fc.outputs[0]] and [how for how, _ in line.reduced.values()] == ["mean"]
@@ -83,7 +83,7 @@ def test_a_loop_over_a_static_input_is_counted_in_steps():
     cap = _capture(StaticLoop(5), torch.zeros(2, 4))
     line = timeline(cap, ("B",), _is_counter)
     assert line.folded and line.steps == 5 and [c.name for c in line.calls] == ["fc", "n"]
-    fc, n = line.calls
+    _, n = line.calls
     assert line.sources[(n.index, 1)].delay == 1  # the state comes from the step before
     assert line.outputs == [n.outputs[0]]
 
