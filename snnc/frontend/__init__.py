@@ -163,7 +163,7 @@ def from_module(
     local: list[Diagnostic] = []
     static = layout.time == "static" or line.steps is not None
     if layout.batch_first_slices:
-        local.append(_time_note("the model reads its input batch-first, x[:, t]", "x.transpose(0, 1)"))
+        local.append(_time_note("the model reads its input batch-first, [B, T, *shape]", "x.transpose(1, 0, ...)"))
     if static and line.steps is not None:
         local.append(_time_note(f"the model repeats a static input over {line.steps} steps itself", None))
     if layout.batch != EXAMPLE_BATCH and layout.kind != "batch_time":

@@ -6,8 +6,10 @@ Why not torch.fx: SNN models branch on tensor ranks inside library wrappers (Spi
 Norse sequence modules loop internally. Symbolic tracing fails on all of these. A dynamic trace
 records what actually ran, like `torch.jit.trace`, but at the granularity snnc converts:
 
-- calls of *leaf* modules (those with a registered converter: layers and neurons) are recorded
-  whole, with their tensor inputs and outputs, and nothing inside them is traced;
+- calls of *leaf* modules (those with a registered converter: layers and neurons; and a
+  library's stateful modules without one, reported as unsupported) are recorded whole, with their
+  tensor inputs and outputs, and nothing inside them is traced; every other module (containers,
+  model-zoo networks, user modules) is traced through;
 - every torch function or tensor method applied to a traced tensor outside a leaf (`x + y`,
   `torch.cat`, `x.flatten(1)`, `x[t]`, `torch.stack`) is recorded through a `TorchFunctionMode`;
   a write of a traced tensor into another (`out[t] = v`) is recorded as a call that produces the

@@ -45,6 +45,9 @@ def capture_time(
             continue
         sizes = {"T": candidate.steps, "B": candidate.batch}
         line = timeline(cap, candidate.pattern, lambda m: _is_stateful(m, frontends), sizes)
+        if candidate.pattern == ("T", "B") and line.time_second:  # it swaps [B, T] input to time-major itself
+            cap, candidate = _run_once(runner, model, candidate.longer(candidate.steps, True), shape, frontends)
+            line = timeline(cap, candidate.pattern, lambda m: _is_stateful(m, frontends), sizes)
         if input_time is None and time == "sequence" and line.unsliced_loop and len(times) > 1:
             fallback = fallback or (cap, line, candidate)
             continue  # it loops over its whole input without slicing it: a static input given as a sequence

@@ -131,8 +131,11 @@ RULES = (
         "FE-UNSUPPORTED-OP",
         "the model uses a layer or operation snnc cannot convert",
         "Every layer must map to an IR op exactly; anything else is rejected rather than silently "
-        "approximated (ARCHITECTURE §2.2). The message names the layer and the operation; replace "
-        "it with a supported one, or register a converter for it.",
+        "approximated (ARCHITECTURE §2.2). Modules without a converter are traced through down to "
+        "the layers, neurons and torch operations they call; a library neuron without one, or an "
+        "operation no converter handles, is reported once per module, naming the module path, the "
+        "operations and the file and line of the call. Replace it with a supported one, or "
+        "register a converter for it.",
     ),
     Rule(
         "FE-UNSUPPORTED-ATTR",

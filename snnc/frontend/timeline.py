@@ -72,6 +72,7 @@ class Timeline:
     folded: bool = False  # True when the model loops over time steps itself
     steps: int | None = None  # the steps the model makes itself (a static input's loop or time axis)
     unsliced_loop: bool = False  # a neuron runs several times on a sequence input that nothing slices
+    time_second: bool = False  # a module reads a sequence whose time axis is second ([B, T, ...])
 
     def lead(self, value: int) -> int:
         """The number of leading (non-sample) axes of a value."""
@@ -243,6 +244,7 @@ def timeline(
     (input_value,) = cap.inputs
     patterns, effects = _patterns(cap, input_pattern, sizes or {})
     line = Timeline([], {}, {}, [], input_value, patterns)
+    line.time_second = any(c.is_module and c.refs() and patterns.get(c.refs()[0]) == (BATCH, TIME) for c in cap.calls)
     line.aliases = {v: c.refs()[0] for c in cap.calls if c.index in effects for v in c.outputs}
     line.steps = max((e.step for e in effects.values() if e.kind == "create"), default=None)
     step_of: dict[int, int] = {}
@@ -317,7 +319,9 @@ def _time_structure_error(call: Call | None, why: str) -> SnncError:
                 "FE-TIME-STRUCTURE",
                 f"the model's forward does different work at different time steps: {why}{where}",
                 node=None if call is None else (call.name if call.is_module else call.scope or None),
-                hint="snnc converts models whose per-step computation is the same at every step",
+                hint="snnc converts models whose per-step computation is the same at every step; a sum over "
+                "time kept as `acc = acc + y` from 0 differs at the first step: collect the steps instead "
+                "(torch.stack) and reduce the simulated output",
             )
         ]
     )
@@ -360,6 +364,8 @@ def _static_loop(
                     step_of[o] = step_of[src]
             continue
         key = _occurrence_key(call)
+        if 1 < counts[key] < steps and call.name not in COLLECTORS and any(r in step_of for r in call.refs()):
+            raise _time_structure_error(call, f"{call.name} runs at {counts[key]} of the loop's {steps} steps")
         if counts[key] < steps:
             continue  # before or after the loop
         if counts[key] % steps:

@@ -123,3 +123,25 @@ def test_writes_into_a_preallocated_tensor_collect_the_steps():
     (fc,) = line.calls
     assert line.folded and line.outputs == [fc.outputs[0]]
     assert input_slices(cap) == {0: {0, 1, 2, 3}}
+
+
+def test_an_accumulator_started_from_zero_is_a_time_structure_error_at_its_line():
+    from snnc.diagnostics import SnncError
+
+    class Accumulates(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.n = nn.Linear(4, 4), Counter()
+
+        def forward(self, x):
+            total, s = 0.0, None
+            for _ in range(5):
+                z, s = self.n(self.fc(x), s)
+                total += z
+            return total
+
+    with pytest.raises(SnncError) as e:
+        timeline(_capture(Accumulates(), torch.zeros(2, 4)), ("B",), _is_counter)
+    (d,) = e.value.diagnostics
+    assert d.rule == "FE-TIME-STRUCTURE" and "runs at 4 of the loop's 5 steps" in d.message
+    assert "test_timeline.py:" in d.message and "torch.stack" in d.hint

@@ -7,7 +7,8 @@ exactly (or one precise diagnostic names the module, the line and the change).
                   the docs' CNN (F.max_pool2d, x[step] over a fixed num_steps beyond snnc's example,
                   a view to a global batch size); a batch-first loop (x[:, t]); tutorial 6's Net
                   (state re-initialised at every call: refused, naming the line)
-    SpikingJelly  conv_fashion_mnist's CSNN (repeats a static image over T and returns the rate);
+    SpikingJelly  conv_fashion_mnist's CSNN (repeats a static image over T and returns the rate); a
+                  network that transposes its batch-first input itself;
                   the model zoo's CIFAR10DVSNet (PLIF, VotingLayer) and spiking_resnet18
     sinabs        the quick start's from_model network on a static image repeated over time; a
                   state dict saved after a forward pass, reloaded through a factory file; a BPTT
@@ -281,6 +282,34 @@ def test_spikingjelly_conv_fashion_mnist_repeats_a_static_image_and_returns_the_
     got = snnc.simulate(graph, x).output.mean(0)
     assert rate.sum() > 0
     np.testing.assert_array_equal(got, rate)
+
+
+class SwapsToTimeMajor(nn.Module):
+    """A multi-step network whose forward takes batch-first data and transposes it itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        functional, layer, neuron, _ = _sj()
+        self.net = nn.Sequential(layer.Linear(10, 8), neuron.LIFNode(tau=2.0), layer.Linear(8, 4), neuron.IFNode())
+        functional.set_step_mode(self, "m")
+
+    def forward(self, x):
+        return self.net(x.transpose(0, 1)).transpose(0, 1)  # [B, T, ...] in and out
+
+
+def test_spikingjelly_network_that_transposes_batch_first_data_itself():
+    functional, *_ = _sj()
+    torch.manual_seed(13)
+    model = SwapsToTimeMajor()
+    _scale(model.net[0], model.net[2], by=4.0)
+    graph, notes = _notes(model)
+    assert any("batch-first" in n.message for n in notes)
+    x = _spikes((B, 9, 10))
+    functional.reset_net(model)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    assert expected.sum() > 3
+    np.testing.assert_array_equal(snnc.simulate(graph, x.transpose(1, 0, 2)).output.transpose(1, 0, 2), expected)
 
 
 def test_spikingjelly_model_zoo_plif_net_with_a_voting_layer():
