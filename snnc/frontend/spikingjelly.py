@@ -42,11 +42,14 @@ sample the torch.nn op either way, so the torch.nn converters apply with one lea
 and `layer.MultiStepContainer` (`layer/container.py`) run their children in order, per step or on
 `[T·B, ...]`, which is again per sample the children in order.
 
-SEW ResNet (`activation_based/model/sew_resnet.py`): `BasicBlock`, `Bottleneck` and `SEWResNet`
-are traced through; `sew_function` ADD `x + y` and AND `x * y` are Elementwise add/mul, and IAND
+Model-zoo networks (`activation_based/model/`: `parametric_lif_net`, `spiking_resnet`,
+`sew_resnet`, ...) have no converter of their own and are traced through down to the layers and
+neurons above; `layer.VotingLayer`'s `F.avg_pool1d` is a 2-d average pool (torch_nn.py:
+pool1d_fn). SEW ResNet (`activation_based/model/sew_resnet.py`): `BasicBlock`, `Bottleneck` and
+`SEWResNet` are traced through; `sew_function` ADD `x + y` and AND `x * y` are Elementwise add/mul, and IAND
 `x * (1.0 - y)` becomes `Elementwise("iand", y, x)` (torch_nn.py: `rsub_fn`, `_inverted_product`).
-The module imports torchvision at import time, which snnc never installs: `import_sew_resnet`
-provides a stand-in for the one function it imports.
+The ResNet and VGG zoo modules import torchvision at import time, which snnc never installs:
+`import_zoo` provides a stand-in for the one function they import.
 """
 
 from __future__ import annotations
