@@ -51,13 +51,14 @@ class Layout:
 
     @property
     def makes_time(self) -> bool:
-        """Whether a model of this layout may make its own time steps from a static input."""
-        return self.kind in ("multi_step", "loop", "per_step")
+        """Whether a model of this layout given a sequence may instead make its own time steps from a
+        static input (a per-step model's example is one frame already: its loops show in that run)."""
+        return self.kind in ("multi_step", "loop")
 
     @property
     def pattern(self) -> tuple[str, ...]:
         """The leading axes of the example input (snnc/frontend/timeline.py)."""
-        if self.time == "static" and self.makes_time:
+        if self.time == "static" and self.kind in ("multi_step", "loop", "per_step"):
             return ("B",)
         if self.kind in ("multi_step", "loop", "stepped"):
             return ("B", "T") if self.batch_first_slices else ("T", "B")
@@ -83,7 +84,7 @@ class Layout:
         return "step" if self.kind in ("per_step", "loop", "stepped") else "sequence"
 
     def describe(self) -> str:
-        if self.time == "static" and self.makes_time:
+        if self.time == "static" and self.kind in ("multi_step", "loop"):
             return "one static frame [B, *shape] (the model makes its own time steps)"
         return {
             "per_step": "one step [B, *shape] per call",
