@@ -56,8 +56,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/pyright
 
+# Every figure of the performance issue from one run (ratios measured side by side); README "Performance".
 bench: install
-	$(BIN)/python benchmarks/bench_sim.py
-	$(BIN)/python benchmarks/bench_int_sim.py
-	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_all.py
 	$(BIN)/python benchmarks/bench_speck_compile.py

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     graph = load_model(args)
     x = read_data(Path(args.data), graph)
     record = tuple(v.strip() for v in args.record.split(",") if v.strip())
-    result = snnc.simulate(graph, x, record=record)
+    result = snnc.simulate(graph, x, record=(*record, "activity"))
     return _report(args, graph, result)
 
 

@@ -246,7 +246,7 @@ def check_exact(model: nn.Module, shape: tuple[int, ...] | None, x: torch.Tensor
     expected, layers = run_sinabs(model, x)
     graph = snnc.frontend.load(model, shape, input_dtype=input_dtype)
     verify_or_raise(graph)
-    record = ["v", "h", "out", *(f"{name}:i" for name, rec in layers.items() if "i" in rec)]
+    record = ["v", "h", "out", "activity", *(f"{name}:i" for name, rec in layers.items() if "i" in rec)]
     result = run(graph, x.numpy(), record=record)
     np.testing.assert_array_equal(result.output, expected)
     for name, rec in layers.items():

@@ -80,8 +80,7 @@ class SpeckTarget(Target):
     def pipeline(self, options: SpeckOptions, calib: Any = None) -> list[Pass]:
         """canonicalize-neuron, input-events, fold-bn, avgpool-to-sumpool, consolidate-pool-scales, absorb-scale,
         linear-to-conv, quantize to sinabs' formats (spec.SPECK_COMPILE), and the time-stepped
-        model's registers (set-arithmetic to spec.STEPS). `calib` data, if given,
-        is kept for the bandwidth check (`check`), which needs the layers' cores."""
+        model's registers (set-arithmetic to spec.STEPS)."""
         from snnc.backends.speck.spec import SPECK_COMPILE, STEPS
         from snnc.passes.absorb_scale import AbsorbScale
         from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
@@ -93,7 +92,6 @@ class SpeckTarget(Target):
         from snnc.passes.quantize import Quantize
         from snnc.passes.set_arithmetic import SetArithmetic
 
-        self._calib = calib
         return [
             CanonicalizeNeuron(),
             InputEvents(),
@@ -106,15 +104,14 @@ class SpeckTarget(Target):
             SetArithmetic(STEPS),
         ]
 
-    def check(self, graph: Graph, options: SpeckOptions) -> list[Diagnostic]:
+    def check(self, graph: Graph, options: SpeckOptions, calib: Any = None) -> list[Diagnostic]:
         """Every rule (checks.py, memory.py; documented in rules.py), and SPECK-BANDWIDTH on the
-        calibration data the pipeline was given."""
+        calibration data, which needs the layers' cores."""
         from snnc.backends.speck import bandwidth
         from snnc.backends.speck.checks import network
         from snnc.backends.speck.memory import placement
 
         found = super().check(graph, options)
-        calib = getattr(self, "_calib", None)
         if calib is None or options.max_sops_per_core is None or errors(found):
             return found
         placed = placement(graph, options)
