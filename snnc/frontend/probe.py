@@ -26,7 +26,8 @@ def capture_time(
 ) -> tuple[Any, Any, Layout]:
     """Capture the model in the first time layout it runs in: the layout's own, then, where the
     model may make its own time steps, a static frame. Returns (capture, timeline, layout)."""
-    from snnc.frontend.timeline import input_slices, timeline
+    from snnc.frontend.axes import input_slices
+    from snnc.frontend.timeline import timeline
 
     times = [input_time] if input_time else ["sequence", "static"] if layout.makes_time else ["sequence"]
     error: SnncError | None = None

@@ -1,17 +1,7 @@
-"""The time structure of a capture: which recorded calls make one time step, where each argument of
-a call comes from, and which leading axes (time, batch) every traced tensor carries.
-
-**Leading axes.** Every traced value has a *pattern*: the axes in front of the per-sample shape.
-"T" is time, "B" the batch, "TB"/"BT" the two merged into one axis (time-major, as SpikingJelly's
-`seq_to_ann_forward` flattens `[T, B]`; batch-major, as sinabs' squeeze layers do). The model input
-starts with the pattern of its layout (layout.py) and calls keep the pattern of their first
-argument, except the calls that only move leading axes, which the IR does not see (they become
-*aliases* of the value they read): a time slice (`x[t]`, `x[t, :]`, `x[:, t]` of a batch-first
-sequence, `x.select(0, t)`, `for x_t in x`), a time axis made from a static input
-(`x.unsqueeze(0).expand(T, ...)` or `.repeat(T, 1, ...)`), merging or splitting time and batch
-(`x.flatten(0, 1)`, `y.view(T, B, ...)`), swapping them (`x.transpose(0, 1)`), and a mean or sum
-over time of a returned value (`spikes.mean(0)`: the graph outputs every step, the reduction is
-noted for the caller).
+"""The time structure of a capture: which recorded calls make one time step, and where each
+argument of a call comes from. Calls that only move leading axes (time slices, a time axis made
+from a static input, merges, swaps, reductions over time: axes.py) become *aliases* of the value
+they read, which the IR does not see.
 
 **Steps.** Three shapes of capture reach here (see capture.py):
 
@@ -41,12 +31,10 @@ from typing import Any
 from torch.utils import _pytree as pytree
 
 from snnc.diagnostics import Diagnostic, SnncError
+from snnc.frontend.axes import BATCH, TIME, Effect, Pattern, index_axes, patterns_of
 from snnc.frontend.capture import Call, Capture, Ref
 
-Pattern = tuple[str, ...]
-TIME, BATCH = "T", "B"
 COLLECTORS = ("stack", "cat", "concat", "concatenate")
-REDUCTIONS = ("mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -79,158 +67,6 @@ class Timeline:
         return len(self.patterns.get(value, (BATCH,)))
 
 
-# --- leading axes ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Effect:
-    """What a call does to the leading axes: `kind` slice (time step `step`), create (a time axis
-    of `step` steps), move (merge, split, swap), reduce (`how`), or None (an ordinary call)."""
-
-    kind: str | None
-    pattern: Pattern
-    step: int = 0
-    how: str = ""
-
-
-def _dims(call: Call, k: int, name: str, default: Any) -> Any:
-    return call.args[k] if len(call.args) > k else call.kwargs.get(name, default)
-
-
-def _index_axes(index: Any, rank: int) -> list[int | None] | None:
-    """For `x[index]` on a tensor of `rank` axes: per axis, the int it is indexed at, or None where
-    the axis is kept whole; None if the index does anything else (ranges, tensors, new axes)."""
-    items = index if isinstance(index, tuple) else (index,)
-    if sum(item is Ellipsis for item in items) > 1:
-        return None
-    explicit = len(items) - (Ellipsis in items)
-    axes: list[int | None] = []
-    for item in items:
-        if item is Ellipsis:
-            axes += [None] * (rank - explicit)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            axes.append(item)
-        elif isinstance(item, slice) and item == slice(None):
-            axes.append(None)
-        else:
-            return None
-    return axes + [None] * (rank - len(axes)) if len(axes) <= rank else None
-
-
-def _selected(pattern: Pattern, axes: list[int | None]) -> _Effect | None:
-    """An index that takes one time step and keeps every other axis whole."""
-    picked = [(k, t) for k, t in enumerate(axes) if t is not None]
-    if len(picked) != 1 or picked[0][0] >= len(pattern) or pattern[picked[0][0]] != TIME:
-        return None
-    k, t = picked[0]
-    return _Effect("slice", pattern[:k] + pattern[k + 1 :], step=t)
-
-
-def effect(call: Call, shape_of: Any, pattern: Pattern, sizes: dict[str, int]) -> _Effect:
-    """The leading-axis effect of one call whose first traced argument has `pattern`."""
-    plain = _Effect(None, pattern)
-    if not call.is_module and call.name == "stack" and TIME not in pattern:  # steps' values: a time axis at dim
-        dim = _dims(call, 1, "dim", 0)
-        return _Effect(None, (*pattern[:dim], TIME, *pattern[dim:])) if 0 <= dim <= len(pattern) else plain
-    if call.is_module or not call.args or not isinstance(call.args[0], Ref):
-        return plain
-    name, src = call.name, call.args[0].value
-    in_shape = shape_of(src)
-    out_shape = shape_of(call.outputs[0]) if call.outputs else ()
-    rank, lead = len(in_shape), len(pattern)
-    if name == "__getitem__" and len(call.args) == 2:
-        axes = _index_axes(call.args[1], rank)
-        return (_selected(pattern, axes) if axes is not None else None) or plain
-    if name == "select":
-        dim, index = _dims(call, 1, "dim", 0), _dims(call, 2, "index", 0)
-        axes: list[int | None] = [None] * rank
-        if isinstance(dim, int) and isinstance(index, int) and -rank <= dim < rank:
-            axes[dim % rank] = index
-            return _selected(pattern, axes) or plain
-        return plain
-    if name == "unbind":
-        dim = _dims(call, 1, "dim", 0)
-        if isinstance(dim, int) and dim % rank < lead and pattern[dim % rank] == TIME:
-            return _Effect("unbind", pattern[: dim % rank] + pattern[dim % rank + 1 :])
-        return plain
-    if name == "unsqueeze" and pattern == (BATCH,) and _dims(call, 1, "dim", None) == 0:
-        return _Effect("create", (TIME, BATCH), step=1)
-    if name in ("expand", "repeat", "expand_as", "broadcast_to") and pattern[:1] == (TIME,):
-        grown = len(out_shape) == rank and out_shape[1:] == in_shape[1:] and out_shape[0] != in_shape[0]
-        if grown and (name != "repeat" or in_shape[0] == 1):
-            return _Effect("create", pattern, step=out_shape[0])
-        return plain
-    if name == "flatten" and lead == 2 and (_dims(call, 1, "start_dim", 0), _dims(call, 2, "end_dim", -1)) == (0, 1):
-        return _Effect("move", ("".join(pattern),))
-    if name in ("view", "reshape", "unflatten", "flatten") and lead in (1, 2):
-        if lead == 2 and out_shape[:1] == (in_shape[0] * in_shape[1],) and out_shape[1:] == in_shape[2:]:
-            return _Effect("move", ("".join(pattern),))
-        merged = pattern[0] if lead == 1 else ""
-        split = tuple(sizes.get(a) for a in merged)
-        if len(merged) == 2 and out_shape[:2] == split and out_shape[2:] == in_shape[1:]:
-            return _Effect("move", (merged[0], merged[1]))
-        return plain
-    if name in ("transpose", "swapaxes", "permute") and lead == 2:
-        order = list(range(rank))
-        if name == "permute":
-            dims = call.args[1] if len(call.args) == 2 and isinstance(call.args[1], (tuple, list)) else call.args[1:]
-            order = [d % rank for d in dims] if len(dims) == rank else order
-        else:
-            a, b = _dims(call, 1, "dim0", 0) % rank, _dims(call, 2, "dim1", 1) % rank
-            order[a], order[b] = order[b], order[a]
-        if order[:2] == [1, 0] and order[2:] == list(range(2, rank)):
-            return _Effect("move", (pattern[1], pattern[0]))
-        return plain
-    if name in REDUCTIONS and TIME in pattern and not call.kwargs.get("keepdim", False):
-        dim = _dims(call, 1, "dim", None)
-        dim = dim[0] if isinstance(dim, (tuple, list)) and len(dim) == 1 else dim
-        if isinstance(dim, int) and dim % rank == pattern.index(TIME) and len(call.args) <= 2:
-            return _Effect("reduce", tuple(a for a in pattern if a != TIME), how=name)
-    return plain
-
-
-def _patterns(
-    cap: Capture, input_pattern: Pattern, sizes: dict[str, int]
-) -> tuple[dict[int, Pattern], dict[int, _Effect]]:
-    """Every value's pattern, and the calls that only move leading axes (by call index)."""
-    (input_value,) = cap.inputs
-    sizes = sizes | dict(zip(input_pattern, cap.values[input_value].shape))
-    patterns: dict[int, Pattern] = {input_value: input_pattern}
-    effects: dict[int, _Effect] = {}
-    for call in cap.calls:
-        refs = call.refs()
-        pattern = patterns.get(refs[0], (BATCH,)) if refs else (BATCH,)
-        found = effect(call, lambda v: tuple(cap.values[v].shape), pattern, sizes)
-        if found.kind is not None:
-            effects[call.index] = found
-        if found.kind == "create":
-            sizes[TIME] = found.step
-        for o in call.outputs:
-            patterns[o] = found.pattern
-    return patterns, effects
-
-
-def input_slices(cap: Capture) -> dict[int, set[int]]:
-    """{axis: the indices it is taken at} for the model's own slicing of its input, x[t], x[:, t],
-    x.select(axis, t), x.unbind(axis) (axes 0 and 1 only)."""
-    (input_value,) = cap.inputs
-    rank = len(cap.values[input_value].shape)
-    found: dict[int, set[int]] = {}
-    for call in cap.calls:
-        if call.is_module or not call.args or call.args[0] != Ref(input_value):
-            continue
-        if call.name == "__getitem__" and len(call.args) == 2:
-            index = _index_axes(call.args[1], rank) or []
-            for axis, t in enumerate(index[:2]):
-                if t is not None:
-                    found.setdefault(axis, set()).add(t)
-        elif call.name == "select" and isinstance(_dims(call, 2, "index", None), int):
-            found.setdefault(_dims(call, 1, "dim", 0) % rank, set()).add(_dims(call, 2, "index", 0))
-        elif call.name == "unbind":
-            found.setdefault(_dims(call, 1, "dim", 0) % rank, set()).update(range(len(call.outputs)))
-    return {axis: ts for axis, ts in found.items() if axis < 2}
-
-
 # --- the time structure of a capture ----------------------------------------------------------
 
 
@@ -242,7 +78,7 @@ def timeline(
     repetition reads only the loop's own values; a neuron called twice in one step is refused by
     its converter). `sizes` are the example's time and batch sizes ("T", "B")."""
     (input_value,) = cap.inputs
-    patterns, effects = _patterns(cap, input_pattern, sizes or {})
+    patterns, effects = patterns_of(cap, input_pattern, sizes or {})
     line = Timeline([], {}, {}, [], input_value, patterns)
     line.time_second = any(c.is_module and c.refs() and patterns.get(c.refs()[0]) == (BATCH, TIME) for c in cap.calls)
     line.aliases = {v: c.refs()[0] for c in cap.calls if c.index in effects for v in c.outputs}
@@ -276,7 +112,7 @@ def _occurrence_key(call: Call) -> tuple:
     return ("line", call.name, call.scope, call.location)
 
 
-def _one_pass(cap: Capture, line: Timeline, effects: dict[int, _Effect]) -> Timeline:
+def _one_pass(cap: Capture, line: Timeline, effects: dict[int, Effect]) -> Timeline:
     line.calls = [c for c in cap.calls if c.index not in effects]
     line.sources = {(c.index, k): Source(_resolve(line.aliases, r)) for c in line.calls for k, r in enumerate(c.refs())}
     line.outputs = [
@@ -291,7 +127,7 @@ def _resolve(aliases: dict[int, int], value: int) -> int:
     return value
 
 
-def _output(line: Timeline, value: int, effects: dict[int, _Effect], cap: Capture, collected: dict[int, int]) -> int:
+def _output(line: Timeline, value: int, effects: dict[int, Effect], cap: Capture, collected: dict[int, int]) -> int:
     """The value a returned value shows per step (following aliases and collectors); a reduction
     over time on the way is noted in `line.reduced`."""
     while True:
@@ -327,7 +163,7 @@ def _time_structure_error(call: Call | None, why: str) -> SnncError:
     )
 
 
-def _sequence_loop(cap: Capture, line: Timeline, step_of: dict[int, int], effects: dict[int, _Effect]) -> Timeline:
+def _sequence_loop(cap: Capture, line: Timeline, step_of: dict[int, int], effects: dict[int, Effect]) -> Timeline:
     """A loop over time slices: each call is at the latest step of the slices it depends on."""
     last = max(step_of.values())
     call_step: dict[int, int] = {}
@@ -346,7 +182,7 @@ def _sequence_loop(cap: Capture, line: Timeline, step_of: dict[int, int], effect
 
 
 def _static_loop(
-    cap: Capture, line: Timeline, counts: Counter, steps: int, effects: dict[int, _Effect]
+    cap: Capture, line: Timeline, counts: Counter, steps: int, effects: dict[int, Effect]
 ) -> Timeline | None:
     """A loop over a static input: the k-th of the m·steps occurrences of a repeated call is at step
     k // m; calls that occur fewer times are before the loop (reading no step) or after it
@@ -401,12 +237,12 @@ def _is_write(call: Call, cap: Capture) -> bool:
     records it as a call producing the written tensor's next version, capture.py)."""
     if call.is_module or call.name != "__setitem__" or len(call.args) != 3 or not isinstance(call.args[2], Ref):
         return False
-    axes = _index_axes(call.args[1], len(cap.values[call.outputs[0]].shape)) if call.outputs else None
+    axes = index_axes(call.args[1], len(cap.values[call.outputs[0]].shape)) if call.outputs else None
     return axes is not None and axes[0] is not None and all(a is None for a in axes[1:])
 
 
 def _folded(
-    cap: Capture, line: Timeline, step_of: dict[int, int], call_step: dict[int, int], effects: dict[int, _Effect]
+    cap: Capture, line: Timeline, step_of: dict[int, int], call_step: dict[int, int], effects: dict[int, Effect]
 ) -> Timeline:
     last = max(call_step.values(), default=0)
     per_step: list[list[Call]] = [[] for _ in range(last + 1)]

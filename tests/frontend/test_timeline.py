@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
+from snnc.frontend.axes import effect, input_slices
 from snnc.frontend.capture import capture
-from snnc.frontend.timeline import effect, input_slices, timeline
+from snnc.frontend.timeline import timeline
 
 
 class Counter(nn.Module):
