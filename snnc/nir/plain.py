@@ -51,6 +51,8 @@ HINTS = {
     "(--maxpool avg) to write an average pool, or use average or sum pooling",
     "reshape": "reshape to 1-d (a flatten) only",
     "elementwise": "only additions have a NIR form (summed edges)",
+    "crop": "crop the input data before the network instead (NIR 1.0.8 has no crop)",
+    "flip": "mirror or transpose the input data before the network instead (NIR 1.0.8 has no flip)",
 }
 
 
