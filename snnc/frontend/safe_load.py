@@ -159,11 +159,13 @@ def _is_safe(name: str, obj: Any) -> bool:
 
 def _resolve(name: str) -> Any:
     """Import `pkg.module.Qual.name` (module part found by trying the longest importable prefix)."""
-    if name.startswith("spikingjelly.activation_based.model.sew_resnet."):
-        # it imports torchvision, which snnc does without (frontend/spikingjelly.py: import_sew_resnet)
-        from snnc.frontend.spikingjelly import import_sew_resnet
+    zoo = ".".join(name.split(".")[:4])
+    if zoo in ("spikingjelly.activation_based.model.sew_resnet", "spikingjelly.activation_based.model.spiking_resnet",
+               "spikingjelly.activation_based.model.spiking_vgg"):  # fmt: skip
+        # they import torchvision, which snnc does without (frontend/spikingjelly.py: import_zoo)
+        from snnc.frontend.spikingjelly import import_zoo
 
-        import_sew_resnet()
+        import_zoo(zoo)
     parts = name.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:
