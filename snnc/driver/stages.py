@@ -189,8 +189,10 @@ def source_stage(title: str, model: Any, float_graph: Graph) -> Stage:
     output = float_graph.outputs[0]
     notes: list[Diagnostic] = []
 
+    input_time = getattr(float_graph.inputs[0].op, "time", "sequence")  # "static": the model makes its steps
+
     def run(x: np.ndarray) -> StageRun:
-        ran = run_module(model, x, record, output.type.shape)
+        ran = run_module(model, x, record, output.type.shape, input_time)
         if not notes:  # the same on every batch
             notes.extend(ran.notes)
         layers = {}

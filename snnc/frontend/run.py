@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity, input_error
-from snnc.frontend.layout import Layout, choose_layout
+from snnc.frontend.layout import Layout, Stepped, choose_layout
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,35 @@ class ModuleRun:
     notes: tuple[Diagnostic, ...] = ()
 
 
+def source_layout(model: Any, shape: tuple[int, ...], input_time: str) -> tuple[Any, Layout]:
+    """How the frontend ran `model` when it converted it (snnc/frontend/__init__.py from_module):
+    the callable to feed (the model, or `Stepped` around a model that hands its state back) and
+    the layout, with whether its input is static and whether it slices the batch-first axis."""
+    from snnc.frontend import library_frontends
+    from snnc.frontend.probe import capture_time, returns_state
+
+    frontends = library_frontends(model)
+    layout = choose_layout(model, frontends)
+    if layout.kind in ("per_step", "loop") and returns_state(model, shape):
+        layout = Layout("stepped")
+    runner = Stepped(model) if layout.kind == "stepped" else model
+    _, _, layout = capture_time(runner, model, layout, shape, input_time, frontends)
+    for frontend in frontends:
+        frontend.reset(model)
+    return runner, layout
+
+
 def run_module(
-    model: Any, x: np.ndarray, record: Mapping[str, tuple[int, ...]], output_shape: tuple[int, ...]
+    model: Any,
+    x: np.ndarray,
+    record: Mapping[str, tuple[int, ...]],
+    output_shape: tuple[int, ...],
+    input_time: str = "sequence",
 ) -> ModuleRun:
     """Run `model` (an nn.Module) on `x` [T, B, *input shape] as its library does; `record` maps
     the module paths to keep to their per-sample output shapes, `output_shape` is the model
-    output's per-sample shape."""
+    output's per-sample shape, `input_time` the graph input's ("static": the model makes its own
+    steps from one frame, x[0])."""
     import torch
     from torch.utils import _pytree as pytree
 
@@ -48,8 +71,8 @@ def run_module(
     frontends = library_frontends(model)
     memo = {k: v for f in frontends if hasattr(f, "copies") for k, v in f.copies(model).items()}
     model = copy.deepcopy(model, memo).eval()  # the user's model and its state stay untouched
-    layout = choose_layout(model, frontends)
     steps, batch = x.shape[:2]
+    runner, layout = source_layout(model, tuple(x.shape[2:]), input_time)
     _check_squeeze(model, layout, steps, batch)
     for frontend in frontends:
         frontend.reset(model)
@@ -68,13 +91,15 @@ def run_module(
     try:
         with torch.no_grad():
             if layout.kind == "per_step":
-                results = [model(data[t]) for t in range(steps)]
+                results = [runner(data[t]) for t in range(steps)]
             elif layout.kind == "batch_time":
-                results = [model(data.transpose(0, 1).reshape(batch * steps, *data.shape[2:]))]
-            elif layout.kind == "batch_first":
-                results = [model(data.transpose(0, 1).contiguous())]
-            else:  # multi_step, loop: the whole sequence, time-major
-                results = [model(data)]
+                results = [runner(data.transpose(0, 1).reshape(batch * steps, *data.shape[2:]))]
+            elif layout.time == "static":  # one frame; the model makes its own steps
+                results = [runner(data[0])]
+            elif layout.kind == "batch_first" or layout.batch_first_slices:
+                results = [runner(data.transpose(0, 1).contiguous())]
+            else:  # multi_step, loop, stepped: the whole sequence, time-major
+                results = [runner(data)]
     except Exception as e:  # the model's own forward failed on these data
         raise input_error(
             "FE-SOURCE-RUN",
@@ -115,18 +140,14 @@ def _time_major(
     if len(tensors) != 1:
         return None
     (t,) = tensors
-    leading = {
-        "batch_time": (batch * steps,),
-        "batch_first": (batch, steps),
-    }.get(layout.kind, (steps, batch))
-    if math.prod(t.shape) != steps * batch * math.prod(shape) or tuple(t.shape[: len(leading)]) != leading:
+    if math.prod(t.shape) != steps * batch * math.prod(shape):
         return None
-    values = t.float().reshape(*leading, *shape)
-    if layout.kind == "batch_time":
-        values = values.reshape(batch, steps, *shape).transpose(0, 1)
-    elif layout.kind == "batch_first":
-        values = values.transpose(0, 1)
-    return values.contiguous().numpy()
+    if layout.kind == "batch_time" and t.shape[0] == batch * steps:  # sample b's steps are rows b·T …
+        return t.float().reshape(batch, steps, *shape).transpose(0, 1).contiguous().numpy()
+    time_major = tuple(t.shape[:2]) == (steps, batch)
+    if layout.kind == "batch_first" or (not time_major and tuple(t.shape[:2]) == (batch, steps)):
+        return t.float().reshape(batch, steps, *shape).transpose(0, 1).contiguous().numpy()
+    return t.float().reshape(steps, batch, *shape).numpy() if time_major else None
 
 
 def _check_squeeze(model: Any, layout: Layout, steps: int, batch: int) -> None:
