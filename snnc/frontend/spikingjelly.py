@@ -55,13 +55,14 @@ The ResNet and VGG zoo modules import torchvision at import time, which snnc nev
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import inspect
 import sys
 import textwrap
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import torch
@@ -207,55 +208,60 @@ def _no_download(url: str, *args: Any, **kwargs: Any) -> Any:
 # --- neurons ----------------------------------------------------------------------------------
 
 
-@module_converter(neuron.IFNode)
-def if_node(ctx: ConvertContext, m: neuron.IFNode) -> str:
-    """IF: `_ops/if_/reference.py: step`, h = v + x."""
-    _check_neuron(ctx, m, neuron.IFNode)
-    return _neuron(ctx, m, None)
+@module_converter(neuron.IFNode, neuron.LIFNode, neuron.ParametricLIFNode)
+def neuron_node(ctx: ConvertContext, m: neuron.BaseNode) -> str:
+    """IF, LIF and PLIF as the Neuron of the table above (`_neuron_op`)."""
+    _check_neuron(ctx, m, _base_neuron(m))
+
+    def number(attr: str) -> float:
+        value = getattr(m, attr)
+        if not _is_number(value):
+            ctx.fail(UNSUPPORTED, f"{attr} is a {type(value).__name__}, not a number", f"give {attr} as a float")
+        return float(value)
+
+    return ctx.add(_neuron_op(m, number), ctx.input(0))
 
 
-@module_converter(neuron.LIFNode)
-def lif_node(ctx: ConvertContext, m: neuron.LIFNode) -> str:
-    """LIF: `_ops/lif/reference.py: charge`, dividing by the float32 τ as torch does."""
-    _check_neuron(ctx, m, neuron.LIFNode)
-    return _neuron(ctx, m, ops.FloatOrder(_charge(m), rate=tensor_param(_number(ctx, m, "tau")), rate_op="div"))
+_NEURONS = (neuron.IFNode, neuron.LIFNode, neuron.ParametricLIFNode)
 
 
-@module_converter(neuron.ParametricLIFNode)
-def plif_node(ctx: ConvertContext, m: neuron.ParametricLIFNode) -> str:
-    """PLIF: `_ops/plif/reference.py: _forward_impl`, multiplying by q = `w.float().sigmoid()`,
-    evaluated by torch (numpy's sigmoid differs in 17 % of values)."""
-    _check_neuron(ctx, m, neuron.ParametricLIFNode)
-    q = tensor_param(torch.sigmoid(m.w.detach().float()))
-    return _neuron(ctx, m, ops.FloatOrder(_charge(m), rate=q, rate_op="mul"))
+def _base_neuron(m: neuron.BaseNode) -> type:
+    """The converted class the module is or derives from (a subclass's overridden step methods are refused)."""
+    return next(cls for cls in type(m).__mro__ if cls in _NEURONS)
 
 
-def _charge(m: neuron.LIFNode | neuron.ParametricLIFNode) -> Literal["delta", "delta_leak"]:
-    return "delta" if m.decay_input else "delta_leak"
+def _neuron_op(m: neuron.BaseNode, number: Any) -> ops.Neuron:
+    """The Neuron of the table above; `number(attr)`: a scalar parameter as a float.
 
-
-def _neuron(ctx: ConvertContext, m: neuron.BaseNode, leak: ops.FloatOrder | None) -> str:
-    """The Neuron of the table above; `leak`: the delta charge of a LIF (E, its v_rest, is v_reset)."""
+    IF: `_ops/if_/reference.py: step`, h = v + x. LIF: `_ops/lif/reference.py: charge`, dividing
+    by the float32 τ as torch does. PLIF: `_ops/plif/reference.py: _forward_impl`, multiplying by
+    q = `w.float().sigmoid()`, evaluated by torch (numpy's sigmoid differs in 17 % of values). The
+    delta charge's E (v_rest) is v_reset."""
     soft = m.v_reset is None
-    rest = tensor_param(0.0 if soft else _number(ctx, m, "v_reset"))
-    op = ops.Neuron(
-        threshold=tensor_param(_number(ctx, m, "v_threshold")),
+    rest = tensor_param(0.0 if soft else number("v_reset"))
+    leak = None
+    if isinstance(m, neuron.ParametricLIFNode):
+        leak = ops.FloatOrder(_charge(m), rate=tensor_param(torch.sigmoid(m.w.detach().float())), rate_op="mul")
+    elif isinstance(m, neuron.LIFNode):
+        leak = ops.FloatOrder(_charge(m), rate=tensor_param(number("tau")), rate_op="div")
+    return ops.Neuron(
+        threshold=tensor_param(number("v_threshold")),
         reset="subtract" if soft else "zero",
         v_reset=rest,
         fire_op="ge",
         v_init=rest,
         float_order=None if leak is None else leak.replace(v_rest=rest),
     )
-    return ctx.add(op, ctx.input(0))
 
 
-def _number(ctx: ConvertContext, m: nn.Module, attr: str) -> float:
-    """A scalar neuron parameter; the constructors assert Python floats (neuron/base_node.py:
-    BaseNode.__init__, neuron/lif.py: LIFNode.__init__), a later assignment could change that."""
-    value = getattr(m, attr)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        ctx.fail(UNSUPPORTED, f"{attr} is a {type(value).__name__}, not a number", f"give {attr} as a float")
-    return float(value)
+def _charge(m: neuron.LIFNode | neuron.ParametricLIFNode) -> Literal["delta", "delta_leak"]:
+    return "delta" if m.decay_input else "delta_leak"
+
+
+def _is_number(value: Any) -> bool:
+    """The constructors assert Python floats (neuron/base_node.py: BaseNode.__init__,
+    neuron/lif.py: LIFNode.__init__); a later assignment could change that."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _check_neuron(ctx: ConvertContext, m: neuron.BaseNode, cls: type) -> None:
@@ -286,6 +292,48 @@ def _check_neuron(ctx: ConvertContext, m: neuron.BaseNode, cls: type) -> None:
             "the neuron is called more than once per time step, so its calls share one membrane",
             "use one neuron module per call",
         )
+
+
+# --- a faster forward for the capture ---------------------------------------------------------
+
+
+def capture_forward(m: nn.Module) -> Callable[..., Any] | None:
+    """For the capture only (snnc/frontend/probe.py runs a private copy of the model on an example
+    input): the forward of an 'm'-mode IF/LIF/PLIF neuron computed by snnc's own Neuron
+    (snnc/sim/neuron.py: NeuronState), which the frontend tests prove spike-identical to the
+    library's (tests/frontend/test_spikingjelly*.py) and which updates one membrane in place. The
+    library's reference step (`_ops/if_/reference.py: step`, `_ops/reset.py: voltage`) makes
+    several fresh tensors per step, which is most of the time of loading a large network
+    (SEW-ResNet-18 at 224×224: benchmarks/bench_all.py). The membrane after the last step is left
+    in `v`, as `IFNode.multi_step_forward` leaves it. Anything else runs the library's forward: a
+    subclass, step mode 's', `store_v_seq`, a reduced precision, a custom surrogate, a membrane
+    carried in from an earlier call, extra arguments, another dtype or device."""
+    if type(m) not in _NEURONS or m.step_mode != "m" or m.store_v_seq or m._neuron_precision is not None:
+        return None
+    if getattr(m, "backend", "torch") != "torch" or _surrogate_spec(m.surrogate_function) is None:
+        return None
+    if not all(_is_number(getattr(m, attr)) for attr in ("v_threshold", "tau") if hasattr(m, attr)):
+        return None
+    if m.v_reset is not None and not _is_number(m.v_reset):
+        return None
+    op = _neuron_op(m, lambda attr: float(getattr(m, attr)))
+    library = m.forward
+    v_init = float(op.v_init)
+
+    @functools.wraps(library)
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        from snnc.sim.neuron import NeuronState
+
+        x = args[0] if len(args) == 1 and not kwargs else None
+        fresh = isinstance(m.v, float) and m.v == v_init
+        if x is None or not fresh or x.dim() < 2 or x.dtype != torch.float32 or x.device.type != "cpu":
+            return library(*args, **kwargs)
+        state = NeuronState(op, tuple(x.shape[2:]), x.shape[1], x.device, frozenset())
+        spikes = state.run(x)
+        m.v = state.v
+        return spikes
+
+    return forward
 
 
 # --- layers and containers --------------------------------------------------------------------

@@ -17,6 +17,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from torch import nn
 
 pytest.importorskip("spikingjelly")
@@ -25,7 +28,7 @@ from spikingjelly.activation_based import functional, layer, neuron, surrogate
 import snnc.frontend
 from snnc import sim
 from snnc.diagnostics import SnncError
-from snnc.frontend.spikingjelly import import_sew_resnet
+from snnc.frontend.spikingjelly import capture_forward, import_sew_resnet
 from snnc.ir.graph import Graph
 from snnc.ir.ops import Elementwise, Neuron
 from snnc.ir.verify import verify_or_raise
@@ -405,3 +408,61 @@ def test_wrong_input_shape_is_a_capture_error():
     with pytest.raises(SnncError) as err:
         snnc.frontend.load(conv_net("m"), (3, 8, 8))
     assert [d.rule for d in err.value.diagnostics] == ["FE-CAPTURE"]
+
+
+# --- the capture's faster neuron forward --------------------------------------------------------
+
+
+NEURON_KINDS = {
+    "if": lambda **kw: neuron.IFNode(**kw),
+    "lif": lambda **kw: neuron.LIFNode(tau=1.7, **kw),
+    "lif-no-input-decay": lambda **kw: neuron.LIFNode(tau=3.0, decay_input=False, **kw),
+    "plif": lambda **kw: neuron.ParametricLIFNode(init_tau=2.3, decay_input=False, **kw),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(NEURON_KINDS)),
+    v_reset=st.sampled_from([None, 0.0, -0.3]),
+    threshold=st.sampled_from([0.5, 1.0, 1.3]),
+    x=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.integers(1, 3), st.integers(1, 5)),
+        elements=st.floats(-2, 2, width=32),
+    ),
+)
+def test_capture_forward_is_the_library_forward(kind, v_reset, threshold, x):
+    """The capture runs 'm'-mode neurons with snnc's Neuron (spikingjelly.py: capture_forward): the
+    same spikes and final membrane as the library's own forward, bit for bit."""
+    m = NEURON_KINDS[kind](v_threshold=threshold, v_reset=v_reset, step_mode="m")
+    forward = capture_forward(m)
+    assert forward is not None
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        functional.reset_net(m)
+        expected, expected_v = m(xt), m.v
+        functional.reset_net(m)
+        got = forward(xt)
+    assert torch.equal(got, expected) and torch.equal(m.v, expected_v)
+
+
+def test_capture_forward_leaves_other_neurons_to_the_library():
+    assert capture_forward(neuron.IFNode(step_mode="s")) is None
+    assert capture_forward(neuron.IFNode(step_mode="m", store_v_seq=True)) is None
+    assert capture_forward(type("Sub", (neuron.IFNode,), {})(step_mode="m")) is None
+    assert capture_forward(nn.ReLU()) is None
+    m = neuron.IFNode(step_mode="m")
+    forward = capture_forward(m)
+    x = torch.full((2, 1, 3), 0.6)
+    with torch.no_grad():
+        forward(x)  # leaves a membrane of 0.2
+        carried = forward(x)  # the membrane carried in: the library's forward runs
+        functional.reset_net(m)
+        m(x)
+        assert torch.equal(carried, m(x))
+        functional.reset_net(m)
+        expected = m(x.double())
+        functional.reset_net(m)
+        got = forward(x.double())  # float64: the library's forward
+        assert got.dtype == torch.float64 and torch.equal(got, expected)
