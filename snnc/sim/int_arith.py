@@ -27,7 +27,10 @@ def bound(register: IntRange) -> int:
 
 
 def in_register(x: Tensor, register: IntRange) -> Tensor:
-    """x after `register`'s overflow rule (reference.in_register), written back into x."""
+    """x after `register`'s overflow rule (reference.in_register), written back into x (a
+    saturating rule, `clip`, is applied in place: the same values without a fresh tensor)."""
+    if register.overflow in ("saturate", "saturate_symmetric"):
+        return x.clamp_(register.min, register.max)
     return x.copy_(reference.in_register(x, register, torch))
 
 

@@ -1,12 +1,15 @@
 """A quantized `Neuron`, evaluated in integers from the integer semantics in its docstring
 (snnc/ir/ops.py) and the graph's `Arithmetic` (snnc/ir/quant.py).
 
-The state (v, i) and every intermediate are int32 tensors where static bounds prove that no
-intermediate can leave int32 before its register's rule applies, int64 otherwise (the planner in
-int_ops.py decides). Steps that change no value are skipped, all exact: a gain of 1, a bias of 0,
-a decay multiplier of 2^k, and a register rule whose input provably stays in range. Single spikes
-of a whole chunk are compared at once from the stored h, so the per-step loop of an IF neuron is
-four tensor operations: charge, register, reset mask, reset.
+The state (v, i) and every intermediate are float32 tensors where static bounds prove that no
+intermediate reaches 2^23 and every operation is exact on float32 integers (no decay shift, no
+spike-count division: `_float_exact`), so that the per-step loop reads the synaptic sums in the
+float32 they arrive in without a conversion; else int32 where no intermediate can leave int32
+before its register's rule applies, int64 otherwise (the planner in int_ops.py decides). Steps
+that change no value are skipped, all exact: a gain of 1, a bias of 0, a decay multiplier of 2^k,
+and a register rule whose input provably stays in range. The per-step loop of an IF neuron
+without traces is four in-place tensor operations: charge, register (a saturating clamp), fire,
+reset (h − h·s on a float32 state).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from snnc.sim.int_arith import bound, decayed, in_register
 
 Tensor = torch.Tensor
 INT32_MAX = 2**31 - 1
+EXACT_FLOAT32 = 2**24  # every integer of smaller magnitude is a float32, and so is every exact result below it
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class NeuronPlan:
 
     arithmetic: Arithmetic
     input_bound: int  # max |x| of its input
-    dtype: torch.dtype  # int32 or int64 for the state and intermediates
+    dtype: torch.dtype  # float32 (exact below 2^24), int32 or int64 for the state and intermediates
     spikes: torch.dtype  # carrier of its output (float32 0/1 and counts where exact)
 
     @staticmethod
@@ -53,7 +57,23 @@ class NeuronPlan:
             worst = max(worst, vmax * arith.decay_one)
         if _multiplies(op.i_decay, arith):
             worst = max(worst, imax * arith.decay_one)
+        if 2 * worst < EXACT_FLOAT32 and _float_exact(op, arith):
+            return torch.float32
         return torch.int32 if worst <= INT32_MAX else torch.int64
+
+
+def _float_exact(op: Neuron, arith: Arithmetic) -> bool:
+    """Whether every operation of the neuron is exact in float32 on integers below 2^23: sums,
+    differences, products by 0/1 masks and by small gains, comparisons and the register rules
+    (clip; wrap's `%` by a power of two). A decay `>> k` and a multi-spike count (a division) are
+    integer operations: such a neuron keeps an integer state."""
+    one = arith.decay_one
+
+    def keeps(m: np.ndarray | None) -> bool:
+        return m is None or bool((m == one).all())
+
+    forgets = op.i_decay is not None and bool((op.i_decay == 0).all())
+    return keeps(op.v_decay) and (not op.has_current or keeps(op.i_decay) or forgets) and op.spikes != "multi"
 
 
 def _multiplies(m: np.ndarray | None, arith: Arithmetic) -> bool:
@@ -102,6 +122,7 @@ class IntNeuronState:
         self.v = param(op.v_init).expand(full).clone()
         self.i = param(op.i_init).expand(full).clone() if op.has_current else None
         self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
+        self.zero_in_place = dt == torch.float32 == plan.spikes and op.reset == "zero" and self.v_reset is None
 
     # --- one chunk ---------------------------------------------------------------------------
 
@@ -124,7 +145,10 @@ class IntNeuronState:
             self._charge(x[t].to(self.dtype), None if late is None else late[t], h)  # converted while hot
             if single:  # v = reset(h, h ≥ θ) from the mask of those that did not fire
                 compare(h, self.threshold, out=spikes[t])
-                self.v = self._reset_single(h, keep, in_place)
+                if in_place and self.zero_in_place:  # h − h·s = h·(1 − s): exact on float32 integers
+                    self.v = h.addcmul_(h, spikes[t], value=-1)
+                else:
+                    self.v = self._reset_single(h, keep, in_place)
             else:
                 s = self._fire(h)
                 spikes[t] = s
@@ -213,5 +237,6 @@ class IntNeuronState:
             steps.append(value)  # no step's tensors are modified after it
 
     def recorded(self) -> dict[str, Tensor]:
-        """The traces asked for, [T, B, *shape], as integers."""
-        return {name: torch.stack(steps) for name, steps in self.traces.items()}
+        """The traces asked for, [T, B, *shape], as integers (a float32 state's are below 2^24)."""
+        wide = torch.int32 if self.dtype == torch.float32 else self.dtype
+        return {name: torch.stack(steps).to(wide) for name, steps in self.traces.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from snnc.ir import GraphBuilder, Int, Neuron, NumberFormat, TensorType
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.verify import verify
 from snnc.sim import reference, run
+from snnc.sim.int_neuron import NeuronPlan
 
 WIDE = IntRange(32, "saturate")
 
@@ -252,3 +254,28 @@ def test_matches_the_reference_bit_for_bit(case):
     want = reference.neuron(op, np.asarray(x, np.int64)[:, None, :], arith)
     for name, value in got.items():
         assert np.array_equal(value, want[name][:, 0]), name
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_spikes_alone_match_the_reference_bit_for_bit(case):
+    """Without traces the per-step loop builds h in the membrane's buffer (and, on a float32 state,
+    resets to zero by h − h·s): the same spikes."""
+    op, arith, x = case
+    b = GraphBuilder("two", arithmetic=arith)
+    b.output("s", b.add("n", op, b.input("x", (2,), Int(32))))
+    got = run(b.build(), np.asarray(x, np.int64)[:, None, :]).output[:, 0]
+    want = reference.neuron(op, np.asarray(x, np.int64)[:, None, :], arith)["s"][:, 0]
+    assert np.array_equal(got.astype(np.int64), want)
+
+
+def test_small_integer_states_run_in_float32_and_others_in_integers():
+    """float32 holds every integer below 2^24 exactly: a neuron whose intermediates stay below 2^23
+    and that needs no shift or division keeps its state in float32; otherwise int32 or int64."""
+    arith = arithmetic(voltage=IntRange(16, "saturate"))
+    one = arith.decay_one
+    assert NeuronPlan.state_dtype(neuron(arith, threshold=100), arith, 2**12) == torch.float32
+    assert NeuronPlan.state_dtype(neuron(arith, threshold=100, v_decay=one // 2), arith, 2**12) == torch.int32
+    assert NeuronPlan.state_dtype(neuron(arith, threshold=100, spikes="multi"), arith, 2**12) == torch.int32
+    assert NeuronPlan.state_dtype(neuron(arith, threshold=100), arith, 2**23) == torch.int32
+    assert NeuronPlan.state_dtype(neuron(arithmetic(), threshold=100), arithmetic(), 2**12) == torch.int64
