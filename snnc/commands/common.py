@@ -7,8 +7,10 @@ import argparse
 import io
 import json
 import sys
+import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,7 @@ def read_data(path: Path, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single .npy array, not an archive of named arrays")
         with archive:
-            keys = _pick_keys(archive.files, [n.name for n in graph.inputs], path)
+            keys = pick_keys(archive.files, [n.name for n in graph.inputs], path)
             arrays = {name: archive[key] for name, key in keys.items()}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise input_error(
@@ -115,7 +117,7 @@ def read_data(path: Path, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:
     return next(iter(arrays.values())) if len(arrays) == 1 else arrays
 
 
-def _pick_keys(files: list[str], inputs: list[str], path: Path) -> dict[str, str]:
+def pick_keys(files: list[str], inputs: list[str], path: Path) -> dict[str, str]:
     """Archive key per graph input: the input's name, else 'x' or the only array (one-input graphs)."""
     keys = {name: name for name in inputs if name in files}
     if len(inputs) == 1 and not keys:
@@ -182,3 +184,34 @@ def print_errors(diagnostics: Sequence[Diagnostic], exit_code: int, fmt: str) ->
 def print_json(data: dict[str, Any]) -> None:
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress", action="store_true", help="show the progress bar on stderr also when it is not a terminal"
+    )
+
+
+@contextmanager
+def progress(samples: int, what: str, force: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the samples on stderr (on a terminal, or where `force`d), advanced by
+    the callable it yields; then the throughput, always, on stderr: "snnc: <what> N samples in S s
+    (R samples/s)"."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True, force_terminal=True if force else None)
+    began = time.perf_counter()
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.advance(task, n)
+
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(what, total=samples)
+        yield advance
+    seconds = time.perf_counter() - began
+    rate = f"{done / seconds:,.1f}" if seconds > 0 else "-"
+    print(f"snnc: {what} {done:,} samples in {seconds:.1f} s ({rate} samples/s)", file=sys.stderr)

@@ -24,10 +24,11 @@ from typing import IO, Any
 
 import numpy as np
 
-from snnc.commands.common import read_data
+from snnc.commands.common import pick_keys, read_data
 from snnc.commands.events import bin_recordings, is_event_dtype
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph
+from snnc.stored import StoredArray, stored_array
 
 MAX_READ_BYTES = 2**31  # what one data file may make snnc allocate
 _HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
@@ -54,9 +55,13 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_input(args: argparse.Namespace, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:
+def read_input(
+    args: argparse.Namespace, graph: Graph, *, by_batch: bool = False
+) -> np.ndarray | dict[str, np.ndarray] | StoredArray:
     """The input for `graph` from --data: the arrays, or the recordings binned into frames (what
-    binning did goes to stderr: events outside the sensor or the time windows)."""
+    binning did goes to stderr: events outside the sensor or the time windows). `by_batch`: a
+    command that runs the data batch by batch (report, validate) gets an uncompressed array left
+    in its file (snnc/stored.py), so that memory holds one batch, not the data set."""
     path = Path(args.data)
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"data file {str(path)!r} does not exist", hint="check the --data path")
@@ -69,6 +74,9 @@ def read_input(args: argparse.Namespace, graph: Graph) -> np.ndarray | dict[str,
                 f"{str(path)!r} holds no event recording (a structured array with fields x, t, p)",
                 hint="drop --n-bins/--time-bin for frame data [T, B, *shape]",
             )
+        stored = _stored(path, graph) if by_batch else None
+        if stored is not None:
+            return stored
         if not zipfile.is_zipfile(path):  # an .npy of one plain array [T, B, *shape]
             return next(iter(_read(path, "--data", lambda dtype: True).values()))
         return read_data(path, graph)
@@ -77,6 +85,25 @@ def read_input(args: argparse.Namespace, graph: Graph) -> np.ndarray | dict[str,
     frames, done = bin_recordings(recordings, graph.inputs[0].type.shape, n_bins=args.n_bins, time_bin=args.time_bin)
     print(f"snnc: {done.describe()}", file=sys.stderr)
     return np.minimum(frames, 1) if args.binary_frames else frames
+
+
+def _stored(path: Path, graph: Graph) -> StoredArray | None:
+    """The one input of `graph` left in the file where it is stored uncompressed, else None."""
+    if len(graph.inputs) != 1:
+        return None
+    try:
+        if not zipfile.is_zipfile(path):
+            return stored_array(path)
+        with zipfile.ZipFile(path) as zf:
+            files = [m.filename[:-4] for m in zf.infolist() if m.filename.endswith(".npy")]
+        name = graph.inputs[0].name
+        return stored_array(path, pick_keys(files, [name], path)[name])
+    except _ERRORS as e:
+        raise input_error(
+            "CLI-DATA-READ",
+            f"cannot read {str(path)!r} (--data): {type(e).__name__}: {e}",
+            hint="snnc reads .npz archives and .npy files of numbers or of structured events, never pickles",
+        ) from None
 
 
 def read_labels(path: Path) -> np.ndarray:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import snnc
 from snnc.backends import TARGETS
-from snnc.commands.common import add_model_arguments, load_model, print_json, print_table
+from snnc.commands.common import (
+    add_model_arguments,
+    add_progress_argument,
+    load_model,
+    print_json,
+    print_table,
+    progress,
+)
 from snnc.commands.data import add_data_arguments, read_input
 from snnc.cost import PRECISIONS, CostReport
 from snnc.cost.table import format_count as _n
@@ -46,6 +51,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=_positive_int, default=256, metavar="N", help="samples simulated at a time (default 256)"
     )
+    add_progress_argument(parser)
     parser.add_argument("--precision", choices=tuple(PRECISIONS), help="arithmetic preset (Horowitz 2014)")
     parser.add_argument(
         "--step-time", type=float, metavar="SECONDS", help="wall-clock time per step: enables static energy, SynOps/s"
@@ -77,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
     """Simulate a model on data and report per layer: events in, synaptic operations (exact and
     fr·T·FLOPs), MACs, firing rates and energy; totals, the ANN equivalent, the time-step profile."""
     graph = load_model(args)
-    x = read_input(args, graph)
+    x = read_input(args, graph, by_batch=True)
     first = next(iter(x.values())) if isinstance(x, dict) else x
-    with _progress(first.shape[1] if first.ndim >= 2 else 0) as advance:
+    with progress(first.shape[1] if first.ndim >= 2 else 0, "simulated", args.progress) as advance:
         report = snnc.report(
             graph,
             x,
@@ -113,18 +119,6 @@ def _html(report: CostReport) -> str:
     from snnc.cost.html import render
 
     return render(report)
-
-
-@contextmanager
-def _progress(samples: int) -> Iterator[Any]:
-    """A rich progress bar over the samples on stderr, shown only on a terminal."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    console = Console(stderr=True)
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task("simulating", total=samples)
-        yield lambda n: bar.advance(task, n)
 
 
 # --- text ---------------------------------------------------------------------------------------

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from snnc.atomic import write_atomically
-from snnc.commands.common import add_model_arguments, load_model, print_json, print_table
+from snnc.commands.common import (
+    add_model_arguments,
+    add_progress_argument,
+    load_model,
+    print_json,
+    print_table,
+    progress,
+)
 from snnc.commands.compile import add_target_arguments, pipeline_options
 from snnc.commands.data import add_data_arguments, read_input, read_labels
 from snnc.driver.validate import ValidationReport, validate
@@ -47,6 +54,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="samples run at a time (default: as many as 512 MB of traces hold)",
     )
+    add_progress_argument(parser)
     add_target_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -65,19 +73,22 @@ def run(args: argparse.Namespace) -> int:
     --labels; and the first divergence: layer, step, sample, neuron, both values and the likely
     cause. Exit code 0: within the tolerances, 1: a tolerance exceeded, 2: unusable input."""
     graph = load_model(args)
-    x = read_input(args, graph)
+    x = read_input(args, graph, by_batch=True)
     labels = read_labels(Path(args.labels)) if args.labels else None
     source = _source(args)
-    report = validate(
-        source if source is not None else graph,
-        args.target,
-        x,
-        labels=labels,
-        tolerance=args.tolerance,
-        batch_size=args.batch_size,
-        graph=graph,
-        **pipeline_options(args, graph),
-    )
+    first = next(iter(x.values())) if isinstance(x, dict) else x
+    with progress(first.shape[1] if first.ndim >= 2 else 0, "validated", args.progress) as advance:
+        report = validate(
+            source if source is not None else graph,
+            args.target,
+            x,
+            labels=labels,
+            tolerance=args.tolerance,
+            batch_size=args.batch_size,
+            graph=graph,
+            on_batch=advance,
+            **pipeline_options(args, graph),
+        )
     if args.output or args.format == "html":
         from snnc.driver.validate_html import render
 

@@ -33,6 +33,7 @@ from snnc.driver.divergence import Divergence
 from snnc.driver.stages import Stage, graph_stage, layer_nodes, source_stage
 from snnc.ir.graph import Graph
 from snnc.ir.verify import verify_or_raise
+from snnc.stored import StoredArray
 
 TRACE_BYTES = 512 << 20
 """What the traces of one batch may take: validate keeps every neuron's values, charge and
@@ -366,8 +367,10 @@ def _libraries(model: Any) -> str:
     return " and ".join(found) or "PyTorch"
 
 
-def _data(graph: Graph, data: Any) -> np.ndarray:
-    """The input [T, B, *shape] of a one-input graph, checked as the simulator checks it."""
+def _data(graph: Graph, data: Any) -> np.ndarray | StoredArray:
+    """The input [T, B, *shape] of a one-input graph, checked as the simulator checks it. An array
+    left in its file (snnc/stored.py) stays there, read batch by batch: its first sample is
+    checked here, every batch again when it is simulated."""
     from snnc.sim.checks import check_inputs
 
     if len(graph.inputs) != 1:
@@ -380,8 +383,8 @@ def _data(graph: Graph, data: Any) -> np.ndarray:
         if len(data) != 1:
             raise input_error("VALIDATE-DATA", "validate takes one input array", hint="pass x as [T, B, *shape]")
         data = next(iter(data.values()))
-    x = np.asarray(data)
-    check_inputs(graph, x)  # SIM-INPUT-* diagnostics for a wrong shape or values
+    x = data if isinstance(data, StoredArray) else np.asarray(data)
+    check_inputs(graph, x[:, :1] if isinstance(x, StoredArray) else x)  # SIM-INPUT-*: a wrong shape or values
     return x
 
 
