@@ -92,3 +92,21 @@ def test_unwritable_output_leaves_nothing(tmp_path, capsys):
     target = tmp_path / "no" / "report.html"
     assert cli.main(["report", str(MODEL), "--data", str(DATA), "-o", str(target)]) == 2
     assert "COST-REPORT-WRITE" in capsys.readouterr().err and sorted(tmp_path.iterdir()) == [tmp_path / "no"]
+
+
+@pytest.mark.parametrize("verb", ["report", "validate"])
+def test_uncompressed_data_is_streamed_with_the_same_result(tmp_path, capsys, verb):
+    """An uncompressed .npz is read batch by batch (snnc/stored.py), a compressed one whole: the same
+    JSON; the throughput goes to stderr."""
+    x = np.load(DATA)["x"]
+    np.savez(tmp_path / "plain.npz", x=x)
+    np.savez_compressed(tmp_path / "packed.npz", x=x)
+    extra = ["--target", "sim"] if verb == "validate" else []
+    outputs = []
+    for name in ("plain.npz", "packed.npz"):
+        argv = [verb, str(MODEL), "--data", str(tmp_path / name), "--format", "json", "--batch-size", "3", *extra]
+        assert cli.main(argv) == 0
+        captured = capsys.readouterr()
+        outputs.append(json.loads(captured.out))
+        assert "samples in" in captured.err and "samples/s" in captured.err
+    assert outputs[0] == outputs[1]
