@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Sequence
 
 import snnc
-from snnc.commands.common import print_errors
+from snnc.commands.common import add_limit_arguments, apply_limits, print_errors
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in snnc, not in the user's model or input
 VERBS = ("inspect", "simulate", "report", "compile", "check", "export", "convert")
@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # machines have no Triton): noise on a user's terminal, kept for --debug.
         logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
     try:
+        apply_limits(args)
         return args.run(args)
     except snnc.SnncError as e:
         if args.debug:
@@ -73,4 +74,5 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_limit_arguments(common)
     return common

@@ -115,12 +115,14 @@ def from_factory(spec: str, weights: str | Path | None) -> Any:
     if not isinstance(model, torch.nn.Module):
         raise input_error("FE-FACTORY", f"{spec} returned a {type(model).__name__}, not an nn.Module")
     if weights is not None:
+        from snnc.frontend.safe_load import load_checkpoint
+
+        if not Path(weights).is_file():
+            raise input_error("IO-NOT-FOUND", f"{weights}: no such file")
+        state = load_checkpoint(Path(weights))  # the restricted reader, as for whole models
         try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
             model.load_state_dict(state)
-        except FileNotFoundError:
-            raise input_error("IO-NOT-FOUND", f"{weights}: no such file") from None
-        except Exception as e:  # corrupt file, foreign pickle content, missing or unexpected keys
+        except Exception as e:  # not a dict of tensors, missing or unexpected keys, other shapes
             raise input_error(
                 "FE-WEIGHTS",
                 f"cannot load the state dict {weights} into {spec}: {e}",
@@ -140,6 +142,7 @@ def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype:
     import snnc.frontend.torch_nn  # noqa: F401  (registers the torch.nn converters)
     from snnc.frontend.capture import capture
     from snnc.frontend.convert import convert
+    from snnc.frontend.guard import bounded_allocations, check_example
     from snnc.frontend.registry import find_module_converter
 
     if input_dtype not in INPUT_DTYPES:
@@ -150,11 +153,13 @@ def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype:
     model = copy.deepcopy(model, memo).eval()
     layout: Layout = choose_layout(model, frontends)
     shape = tuple(input_shape) if input_shape is not None else infer_input_shape(model)
-    for frontend in frontends:
-        frontend.reset(model)
-    x = layout.example(shape)
+    check_example(layout.example_shape(shape))
     try:
-        cap = capture(model, [x], lambda m: find_module_converter(m) is not None or _is_opaque(m))
+        with bounded_allocations():  # the model's layers come from a file: size every result first
+            for frontend in frontends:
+                frontend.reset(model)
+            x = layout.example(shape)
+            cap = capture(model, [x], lambda m: find_module_converter(m) is not None or _is_opaque(m))
     except SnncError:
         raise
     except Exception as e:  # the model's own forward failed on the example input

@@ -39,8 +39,8 @@ class Layout:
         """Leading non-sample axes of the tensors between layers."""
         return 2 if self.kind in ("multi_step", "batch_first") else 1
 
-    def example(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """A random spike input in this layout (spikes: valid for spiking and real-valued inputs)."""
+    def example_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the example input for per-sample `shape`: the layout's leading axes first."""
         lead = {
             "per_step": (self.batch,),
             "multi_step": (EXAMPLE_STEPS, self.batch),
@@ -48,8 +48,12 @@ class Layout:
             "batch_time": (self.batch * self.steps,),
             "batch_first": (self.batch, self.steps),
         }[self.kind]
+        return (*lead, *shape)
+
+    def example(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """A random spike input in this layout (spikes: valid for spiking and real-valued inputs)."""
         generator = torch.Generator().manual_seed(0)
-        return (torch.rand(*lead, *shape, generator=generator) < 0.5).float()
+        return (torch.rand(*self.example_shape(shape), generator=generator) < 0.5).float()
 
     @property
     def batching(self) -> str:

@@ -32,6 +32,7 @@ from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Delay, Input, Output
 from snnc.ir.verify import verify_or_raise
+from snnc.sim import budget
 from snnc.sim.checks import OUT, check_device, check_inputs, parse_record
 from snnc.sim.int_neuron import IntNeuronState
 from snnc.sim.int_ops import Plan, feed_dtype, integer_impls, integer_plan, is_quantized
@@ -76,6 +77,7 @@ def run(
     requests = parse_record(graph, record)
     steps, batch = next(iter(arrays.values())).shape[:2]
     window = _window or window_length(graph, steps, batch)
+    budget.check(graph, steps, batch, window, requests)  # before any state is allocated
     watched = dict(observers or {})
     unknown = sorted(set(watched) - {n.name for n in graph})
     if unknown:
