@@ -12,9 +12,12 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import snnc
 from snnc.commands.common import add_limit_arguments, apply_limits, print_errors
@@ -29,6 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SpikingJelly's import makes torch log "Triton not available" once per kernel (CPU-only
         # machines have no Triton): noise on a user's terminal, kept for --debug.
         logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
+    with _sigterm_as_exit():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         apply_limits(args)
         return args.run(args)
@@ -51,6 +59,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (a CI timeout, `kill`) raises SystemExit, so that cleanup code runs: a half-written
+    output's temporary file is removed (snnc/atomic.py). The previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -53,7 +53,7 @@ class Archive:
             raise
         except KeyError:
             raise DataError(f"it has no array {key!r}") from None
-        except (*_ERRORS, MemoryError) as e:
+        except Exception as e:  # zip, zlib and numpy's header parser (tokenize, ast) fail in many ways
             raise DataError(f"array {key!r} is damaged ({type(e).__name__}: {e})") from None
 
     def _read(self, info: zipfile.ZipInfo) -> np.ndarray:
@@ -89,12 +89,11 @@ class Archive:
 def open_npz(path: str | Path) -> Iterator[Archive]:
     """The archive at `path`; DataError if it is not a zip of `.npy` arrays."""
     path = Path(path)
-    if zipfile.is_zipfile(path):
-        try:
-            zf = zipfile.ZipFile(path)
-        except _ERRORS as e:
-            raise DataError(f"it is a damaged zip archive ({type(e).__name__}: {e})") from None
-    else:
+    try:
+        zf = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
+    except _ERRORS as e:
+        raise DataError(f"it is a damaged zip archive ({type(e).__name__}: {e})") from None
+    if zf is None:
         with path.open("rb") as f:
             single = f.read(6) == b"\x93NUMPY"
         raise DataError(

@@ -69,9 +69,7 @@ def render(report: CostReport) -> str:
         ),
         "<h2>Per layer</h2>",
         _table(table[0], table[1:]),
-        _img(_energy_plot(report), "energy per layer"),
-        _img(_rate_plot(report), "firing rate per time step"),
-        _img(_profile_plot(report), "operations and energy per time step"),
+        *(_img(png, alt) for png, alt in zip(_plots(report), PLOTS)),
         "<h2>Not counted by this model</h2>",
         _table(["operation", "per sample"], [[k.replace("_", " "), _num(v)] for k, v in total["not_counted"].items()]),
         "<h2>Constants</h2>",
@@ -114,6 +112,16 @@ def _img(png: bytes, alt: str) -> str:
 
 
 # --- plots ------------------------------------------------------------------------------------
+
+
+PLOTS = ("energy per layer", "firing rate per time step", "operations and energy per time step")
+
+
+def _plots(report: CostReport) -> list[bytes]:
+    """The three plots. Node names come from the model file and may hold `$`, which matplotlib
+    would parse as mathtext (and fail on, or render as formulas): text is drawn as given."""
+    with _pyplot().rc_context({"text.parse_math": False}):
+        return [_energy_plot(report), _rate_plot(report), _profile_plot(report)]
 
 
 def _pyplot() -> Any:

@@ -72,7 +72,18 @@ def load(
                 f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
                 hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
             )
-        return from_module(model, input_shape, input_dtype=input_dtype)
+        try:
+            return from_module(model, input_shape, input_dtype=input_dtype)
+        except SnncError:
+            raise
+        except Exception as e:  # the file's values reach code that assumes a model its library built
+            raise input_error(
+                "FE-CORRUPT-FILE",
+                f"{path}: the model it holds cannot be converted ({type(e).__name__}: {str(e)[:200]}); its "
+                "attributes are not what its library's layers hold",
+                hint="save the model again from the trained network; if the file is intact, this is a bug in "
+                "snnc: rerun with --debug and report it",
+            ) from e
     raise input_error(
         "FE-UNSUPPORTED-SOURCE",
         f"cannot load {text!r}: snnc reads nn.Module objects, .pt/.pth model files, "

@@ -1,7 +1,9 @@
 """Reading ANN graphs from ONNX files (as torch.onnx exports them) into the IR, without running them.
 
 The file is parsed with the `onnx` package only (protobuf and `numpy_helper`; no runtime, no
-custom-op code), so loading an untrusted file runs nothing. Each ONNX operator maps onto the IR
+custom-op code), so loading an untrusted file runs nothing; tensors whose data lives in another
+file (ONNX external data) are refused, so it reads nothing else either, and initializers are
+checked against their declared dims and the memory limit. Each ONNX operator maps onto the IR
 op with the same meaning (the ONNX operator specification, onnx/docs/Operators.md, is cited as
 "spec"); per-sample shapes drop ONNX's leading batch axis, so ONNX axis a is IR axis a − 1:
 
@@ -30,8 +32,9 @@ at once.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -41,6 +44,7 @@ from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, GraphBuilder
 from snnc.ir.types import FLOAT, DType
+from snnc.limits import current, format_bytes
 
 _PASS_THROUGH = ("Identity", "Dropout")
 _BIASED = ("Conv", "Gemm", "MatMul")
@@ -53,22 +57,83 @@ def is_onnx_path(source: Any) -> bool:
 def load_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None, *, input_dtype: DType = FLOAT) -> Graph:
     """The IR graph of the ONNX file at `path` (not yet verified: the caller verifies).
     `input_shape` (per sample) is needed only where the file leaves input dimensions symbolic."""
-    return _Reader(_read(Path(path)), Path(path).stem, input_shape, input_dtype).run()
+    reader = _Reader(_read(Path(path)), Path(path).stem, input_shape, input_dtype)
+    try:
+        return reader.run()
+    except SnncError:
+        raise
+    except Exception as e:  # a value of the file that the checks above let through: still the file's
+        where = f" at node {reader.node.name!r} ({reader.node.op_type})" if reader.node is not None else ""
+        raise input_error(
+            "FE-ONNX-READ",
+            f"{path}: the ONNX graph cannot be read{where} ({type(e).__name__}: {str(e)[:200]})",
+            hint="export it again with torch.onnx.export",
+        ) from e
 
 
 def _read(path: Path) -> Any:
+    """The model, parsed without its external data: a tensor whose bytes live in another file
+    (ONNX external data, onnx/external_data_helper.py) is refused, as NIR's HDF5 external storage
+    is (snnc/nir/hdf5.py), so that no local file's bytes reach a graph or an output."""
     import onnx
 
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"{path}: no such file", hint="check the path to the .onnx file")
+    limit = current().memory
+    if path.stat().st_size > limit:
+        raise input_error(
+            "FE-ONNX-READ",
+            f"{path} has {format_bytes(path.stat().st_size)}, more than the memory limit of {format_bytes(limit)}",
+            hint=current().memory_hint(),
+        )
     try:
-        return onnx.load(str(path))
-    except Exception as e:  # protobuf DecodeError, truncated file, missing external data
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf DecodeError, truncated file
         raise input_error(
             "FE-ONNX-READ",
             f"{path} is not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})",
             hint="export it again with torch.onnx.export",
         ) from None
+    for tensor in _tensors(model.graph):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise input_error(
+                "FE-ONNX-READ",
+                f"{path}: tensor {tensor.name!r} keeps its data in another file (ONNX external data); snnc reads "
+                "only self-contained models, so that no other file is read",
+                hint="export the model without external data (models below 2 GB fit in one file)",
+            )
+    return model
+
+
+def _tensors(graph: Any) -> Iterator[Any]:
+    """The initializers and the constant tensors of node attributes."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+
+
+def _constants(graph: Any) -> dict[str, np.ndarray]:
+    """The initializers as arrays, each checked against its declared dims and the memory limit."""
+    from onnx import helper, numpy_helper
+
+    consts: dict[str, np.ndarray] = {}
+    limit, total = current().memory, 0
+    for t in graph.initializer:
+        try:
+            total += math.prod(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+            if total > limit:
+                raise ValueError(f"the initializers declare more than the memory limit of {format_bytes(limit)}")
+            consts[t.name] = numpy_helper.to_array(t)
+        except Exception as e:  # dims that do not match the data, an unknown data type
+            raise input_error(
+                "FE-ONNX-READ",
+                f"initializer {t.name!r} of dims {list(t.dims)} cannot be read ({type(e).__name__}: {str(e)[:200]})",
+                hint="export the model again with torch.onnx.export",
+            ) from None
+    return consts
 
 
 def _ir_name(name: str) -> str:
@@ -78,12 +143,11 @@ def _ir_name(name: str) -> str:
 
 class _Reader:
     def __init__(self, model: Any, name: str, input_shape: tuple[int, ...] | None, input_dtype: DType) -> None:
-        from onnx import numpy_helper
-
         self.graph = model.graph
         self.b = GraphBuilder(name)
         self.input_shape, self.input_dtype = input_shape, input_dtype
-        self.consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.node: Any = None  # the node being read, for diagnostics
+        self.consts: dict[str, np.ndarray] = _constants(self.graph)
         self.env: dict[str, str] = {}  # ONNX tensor name -> IR node name
         self.readers = Counter(i for n in self.graph.node for i in n.input if i)
         self.readers.update(o.name for o in self.graph.output)
@@ -106,6 +170,16 @@ class _Reader:
                 self._node(node, index)
             except SnncError as e:
                 diags += e.diagnostics
+                self.skipped.update(node.output)
+            except Exception as e:  # an attribute or constant of a kind the file should not hold
+                diags.append(
+                    Diagnostic(
+                        "FE-ONNX-READ",
+                        f"ONNX node {node.name!r} ({node.op_type}) cannot be read: {type(e).__name__}: {str(e)[:200]}",
+                        node=self.name,
+                        hint="export the model again with torch.onnx.export",
+                    )
+                )
                 self.skipped.update(node.output)
         if diags:
             raise SnncError(diags)

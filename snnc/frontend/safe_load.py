@@ -53,23 +53,60 @@ def load_pickled_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
 
 def load_checkpoint(path: Path) -> Any:
     """A model or a state dict from a torch.save archive, through the restricted unpickler."""
-    if not zipfile.is_zipfile(path):
-        raise input_error(
-            "FE-CORRUPT-FILE",
-            f"{path}: not a PyTorch zip checkpoint (corrupt, truncated, or the legacy pre-1.6 format)",
-            hint="re-save it with torch.save(model, path) from PyTorch 1.6 or newer",
-        )
     try:
+        if not zipfile.is_zipfile(path):  # (which raises BadZipFile itself on some damaged archives)
+            raise input_error(
+                "FE-CORRUPT-FILE",
+                f"{path}: not a PyTorch zip checkpoint (corrupt, truncated, or the legacy pre-1.6 format)",
+                hint="re-save it with torch.save(model, path) from PyTorch 1.6 or newer",
+            )
         with Checkpoint(path, current().memory) as archive:
             data = archive.pickle()
             refused = _refused_globals(data, archive.fixed)
             if refused:
                 raise SnncError(refused)
-            return RestrictedUnpickler(data, archive.persistent_load, archive.calls, archive.fixed).load()
+            loaded = RestrictedUnpickler(data, archive.persistent_load, archive.calls, archive.fixed).load()
+            check_module_tree(loaded)
+            return loaded
     except Refused as e:
         raise SnncError([_diagnostic(e)]) from None
     except (Malformed, *READ_ERRORS) as e:
         raise input_error("FE-CORRUPT-FILE", f"{path}: cannot read the checkpoint ({_first_line(e)})") from None
+
+
+def check_module_tree(obj: Any) -> None:
+    """The nn.Modules of a loaded model hold what torch's own code relies on: dicts of parameters,
+    buffers and submodules of those types, a `training` flag, and no hooks (torch.save writes the
+    hook dicts of a trained model empty; a hook would be a callable the file chose). Raises
+    Malformed or Refused otherwise, so that a damaged file fails here, not inside a converter."""
+    from torch import Tensor, nn
+
+    kinds = {"_parameters": nn.Parameter, "_buffers": Tensor, "_modules": nn.Module}
+    seen: set[int] = set()
+    stack = [("the model", obj)] if isinstance(obj, nn.Module) else []
+    while stack:
+        where, module = stack.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        state = vars(module)
+        for name, kind in kinds.items():
+            entries = state.get(name)
+            if not isinstance(entries, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, kind)) for k, v in entries.items()
+            ):
+                raise Malformed(f"{where} ({type(module).__name__}) has no valid {name}")
+        if not isinstance(state.get("training"), bool):
+            raise Malformed(f"{where} ({type(module).__name__}) has no valid training flag")
+        for name, value in state.items():
+            if name.endswith(("hooks", "hooks_with_kwargs", "always_called")):
+                if not isinstance(value, dict):
+                    raise Malformed(f"{where} ({type(module).__name__}) has no valid {name}")
+                if value:
+                    raise Refused(f"hooks on {where} ({type(module).__name__}.{name}): callables chosen by the file")
+        stack.extend(
+            (f"{where}.{k}" if where != "the model" else k, m) for k, m in state["_modules"].items() if m is not None
+        )
 
 
 def _refused_globals(data: bytes, fixed: dict[str, Any]) -> list[Diagnostic]:

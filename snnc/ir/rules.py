@@ -166,6 +166,14 @@ RULES = (
         "`VERSION` in snnc/ir/serialize.py",
     ),
     Rule(
+        "IO-TOO-LARGE",
+        "a .snnc file is larger than the memory limit",
+        "A .snnc file is read into memory whole (its checksum covers every byte), so a file larger "
+        "than the memory limit is refused before reading. Graphs of real networks take megabytes; "
+        "if the file is meant to be this large, raise the limit (SNNC_MAX_MEMORY / --max-memory).",
+        "snnc/limits.py: 8 GiB by default",
+    ),
+    Rule(
         "IO-CORRUPT",
         "the .snnc file is damaged or inconsistent",
         "The header says .snnc but the content cannot be decoded: truncated, edited by hand, or "

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from snnc.diagnostics import Diagnostic, input_error
+from snnc.diagnostics import Diagnostic, SnncError, input_error
+from snnc.nir.hdf5 import check_tree
 
 _BOUNDARY = ("Input", "Output")
 
@@ -38,16 +39,25 @@ def read_graph(source: Any, notes: list[Diagnostic]) -> tuple[Any, str]:
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"{path}: no such file", hint="check the path to the .nir file")
     try:
-        return nir.read(path), path.stem
-    except OSError as e:
+        check_tree(path)  # before nir.read follows anything: snnc/nir/hdf5.py
+    except SnncError:
+        raise
+    except Exception as e:  # h5py: OSError for a non-HDF5 file, RuntimeError/KeyError for a damaged tree
         raise input_error(
             "FE-NIR-READ",
-            f"{path} is not a NIR file (HDF5 cannot open it: {e})",
+            f"{path} is not a readable NIR file (HDF5 cannot read it: {type(e).__name__}: {e})",
             hint="export the model with nir.write",
         ) from None
+    try:
+        return nir.read(path), path.stem
     except Exception as e:  # NIR's type check or a node constructor rejected the file
         rejected = f"{type(e).__name__}: {e}"
-    graph = _read_untyped(path, notes)
+    try:
+        graph = _read_untyped(path, notes)
+    except SnncError:
+        raise
+    except Exception as e:  # a tree whose values are not what NIR's node fields hold
+        raise input_error("FE-NIR-READ", f"{path}: cannot read the NIR graph ({type(e).__name__}: {e})") from None
     _note(notes, f"nir.read with type checking rejects the file ({rejected}); read without it, shapes inferred by snnc")
     return graph, path.stem
 
@@ -61,8 +71,10 @@ def _read_untyped(path: Path, notes: list[Diagnostic]) -> Any:
             if "node" not in f:
                 raise input_error("FE-NIR-READ", f"{path} is an HDF5 file without NIR's 'node' group")
             data = hdf2dict(f["node"])
-    except OSError as e:
-        raise input_error("FE-NIR-READ", f"{path}: cannot read the HDF5 tree ({e})") from None
+    except SnncError:
+        raise
+    except Exception as e:  # h5py and nir's hdf2dict on a damaged tree
+        raise input_error("FE-NIR-READ", f"{path}: cannot read the HDF5 tree ({type(e).__name__}: {e})") from None
     return _graph(data, "", notes)
 
 
@@ -74,10 +86,13 @@ def _graph(data: Any, prefix: str, notes: list[Diagnostic]) -> Any:
     nodes = {}
     for key, value in data["nodes"].items():
         name = prefix + key
-        if not isinstance(value, dict) or "type" not in value:
-            raise input_error("FE-NIR-READ", "the node has no 'type'", node=name)
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise input_error("FE-NIR-READ", "the node has no 'type' naming a NIR primitive", node=name)
         nodes[key] = _graph(value, name + ".", notes) if value["type"] == "NIRGraph" else _leaf(name, value, notes)
-    edges = [(_text(a), _text(b)) for a, b in np.asarray(data["edges"]).reshape(-1, 2)]
+    edges = np.asarray(data["edges"])
+    if edges.size % 2 or edges.dtype.kind not in "SUO":
+        raise input_error("FE-NIR-READ", f"graph {prefix or '(top)'!r}: its edges are not pairs of node names")
+    edges = [(_text(a), _text(b)) for a, b in edges.reshape(-1, 2)]
     return nir.NIRGraph(nodes, edges, metadata=dict(data.get("metadata", {})), type_check=False)
 
 
@@ -99,7 +114,7 @@ def _leaf(name: str, data: dict[str, Any], notes: list[Diagnostic]) -> Any:
         )
     try:
         return nir.dict2NIRNode(dict(data))
-    except (AssertionError, ValueError, TypeError, KeyError, AttributeError) as e:
+    except Exception as e:  # NIR's constructor or type inference rejects the stored values
         rejected = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
     node = cls.__new__(cls)  # NIR's constructor rejects it: keep the stored values, judged later
     values = {k: v for k, v in data.items() if k != "type"}

@@ -62,12 +62,33 @@ def load_nir(
 
     `dt` is the step in seconds that discretizes NIR's continuous time (nir_primitives.py); None
     takes the dt stored by snnc's writer, else DEFAULT_DT. `diagnostics` receives info notes on
-    what was normalized and warnings about an outdated snnc sidecar.
+    what was normalized and warnings about an outdated snnc sidecar. Whatever the file holds,
+    the result is a graph or an SnncError (FE-NIR-*), never another exception.
     """
-    from snnc.nir.write import restore
-
     notes: list[Diagnostic] = []
     graph, name = read_graph(source, notes)
+    try:
+        return _load(graph, name, dt, input_dtype, notes, diagnostics)
+    except SnncError:
+        raise
+    except Exception as e:  # a value of the file that the mapping's own checks let through
+        raise input_error(
+            "FE-NIR-READ",
+            f"{name}: the NIR graph cannot be read ({type(e).__name__}: {str(e)[:200]})",
+            hint="export the model again with the library's NIR exporter and nir.write",
+        ) from e
+
+
+def _load(
+    graph: Any,
+    name: str,
+    dt: float | None,
+    input_dtype: DType,
+    notes: list[Diagnostic],
+    diagnostics: list[Diagnostic] | None,
+) -> Graph:
+    from snnc.nir.write import restore
+
     restored, stored_dt = restore(graph, name, notes)
     if restored is not None and dt in (None, stored_dt):
         _extend(diagnostics, notes)
@@ -188,8 +209,18 @@ class _Importer:
             x = self._summed_input(key)
             if kind == "Output":
                 self.out[key] = b.output(key, x)
-            else:
+                continue
+            try:
                 self.out[key] = self._map(key, node, x, normalized)
+            except SnncError:
+                raise
+            except Exception as e:  # a field of the wrong kind: a string, NaN, an array for a number
+                raise input_error(
+                    "FE-NIR-READ",
+                    f"NIR {kind} node holds values snnc cannot read as its fields ({type(e).__name__}: {e})",
+                    node=key,
+                    hint="export the model again with the library's NIR exporter and nir.write",
+                ) from e
         wrong = False
         for delay, src in self.pending:
             actual = b.type_of(self.out[src])
