@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from snnc.diagnostics import input_error
-from snnc.ir.connectivity import POOLING, SYNAPTIC, fan_out, flops, kernel_taps, pool_fan_out
+from snnc.ir.connectivity import fan_out, flops, kernel_taps, pool_fan_out
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import BatchNorm, Elementwise, Input, Neuron, Output
+from snnc.ir.ops import POOLING, SYNAPTIC, BatchNorm, Elementwise, Input, Neuron, Output
 from snnc.ir.types import Spike
 from snnc.sim import run
 

@@ -22,7 +22,9 @@ class Severity(enum.Enum):
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One finding. `measured` and `limit` carry the numbers behind a resource or range rule."""
+    """One finding. `measured` and `limit` carry the numbers behind a resource or range rule;
+    `source` is the user's layer (module path) the node stands for, where it differs from the
+    node's own name (a node a pass inserted, e.g. `pool.or` from `pool`)."""
 
     rule: str
     message: str
@@ -31,6 +33,7 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
     measured: Any = None
     limit: Any = None
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,10 +44,13 @@ class Diagnostic:
             "hint": self.hint,
             "measured": _jsonable(self.measured),
             "limit": _jsonable(self.limit),
+            "source": self.source,
         }
 
     def render(self) -> str:
         where = f" [{self.node}]" if self.node else ""
+        if self.node and self.source and self.source != self.node:
+            where = f" [{self.node}, from {self.source}]"
         text = f"{self.severity.value}: {self.rule}{where}: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"

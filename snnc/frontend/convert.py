@@ -166,7 +166,7 @@ class ConvertContext:
 
     def delay(self, ty: TensorType, steps: int = 1, suffix: str = ".delay") -> str:
         """A Delay node whose input is connected later with `connect`: closes a recurrent loop."""
-        return self._conv.builder.delay(self._conv.builder.fresh(self.name + suffix), steps, ty)
+        return self._conv.builder.delay(self._conv.builder.fresh(self.name + suffix), steps, ty, source=self.name)
 
     def connect(self, delay: str, source: str) -> None:
         try:
@@ -238,8 +238,9 @@ class _Converter:
         if key not in self.delays:
             self._check_starts_at_zero(call, ref_pos)
             ty = TensorType(self.sample_shape(source.value), self._guess_dtype(source.value))
-            name = self.builder.fresh(f"{self._name_hint(source.value)}.delay{source.delay}")
-            self.delays[key] = self.builder.delay(name, source.delay, ty)
+            hint = self._name_hint(source.value)
+            name = self.builder.fresh(f"{hint}.delay{source.delay}")
+            self.delays[key] = self.builder.delay(name, source.delay, ty, source=hint)
             self.pending.append((name, source.value))
         return self.delays[key]
 
@@ -294,7 +295,7 @@ class _Converter:
         origin = type(ctx.call.target).__qualname__ if ctx.call.is_module else ctx.call.name
         module = type(ctx.call.target).__module__ if ctx.call.is_module else "torch"
         try:
-            return self.builder.add(name, op, *inputs, origin=f"{module.split('.')[0]}.{origin}")
+            return self.builder.add(name, op, *inputs, origin=f"{module.split('.')[0]}.{origin}", source=ctx.name)
         except SnncError as e:
             raise ConversionFailed(e.diagnostics[0]) from None
 

@@ -202,13 +202,21 @@ def _lif_box(ctx: ConvertContext, m: LIFBoxCell, x: str, state: Any, suffix: str
         ctx.fail(UNSUPPORTED, f"reset_method={p.reset_method!r} is not supported", "use reset_value or reset_subtract")
     v_leak = _param(ctx, "v_leak", p.v_leak, shape)
     neuron = ops.Neuron(
-        charge="delta_box",
-        rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape),
-        v_rest=v_leak,
+        float_order=ops.FloatOrder(
+            "delta_box", rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape), v_rest=v_leak
+        ),
         v_init=_v_init(ctx, state, v_leak, shape),
         **_spiking(ctx, p, shape, reset),
     )
     return ctx.add(neuron, x, suffix=suffix)
+
+
+def _membrane(
+    ctx: ConvertContext, m: nn.Module, shape: tuple[int, ...], charge: Any, v_leak: np.ndarray, current: Any = "affine"
+) -> ops.FloatOrder:
+    """Norse's float order: the membrane leaks by c_m = dt·tau_mem_inv towards v_leak."""
+    rate = _param(ctx, "dt·tau_mem_inv", m.dt * m.p.tau_mem_inv, shape)
+    return ops.FloatOrder(charge, rate=rate, v_rest=v_leak, current=current)
 
 
 def _lif_neuron(
@@ -223,10 +231,7 @@ def _lif_neuron(
     v_leak = _param(ctx, "v_leak", p.v_leak, shape)
     fire = _spiking(ctx, p, shape, "zero") if spiking else {"spikes": "none", "reset": "none"}
     return ops.Neuron(
-        charge="delta",
-        rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape),
-        v_rest=v_leak,
-        current="euler",
+        float_order=_membrane(ctx, m, shape, "delta", v_leak, current="euler"),
         i_decay=_param(ctx, "-dt·tau_syn_inv", -m.dt * p.tau_syn_inv, shape),
         input_order="current_first",
         v_init=_v_init(ctx, state, v_leak, shape),
@@ -252,9 +257,9 @@ def _leaky_integrator_box(ctx: ConvertContext, m: LIBoxCell, x: str, state: Any,
     p, shape = m.p, ctx.type_of(x).shape
     v_leak = _param(ctx, "v_leak", p.v_leak, shape)
     neuron = ops.Neuron(
-        charge="delta",
-        rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape),
-        v_rest=v_leak,
+        float_order=ops.FloatOrder(
+            "delta", rate=_param(ctx, "dt·tau_mem_inv", m.dt * p.tau_mem_inv, shape), v_rest=v_leak
+        ),
         v_init=_v_init(ctx, state, v_leak, shape),
         spikes="none",
         reset="none",

@@ -163,7 +163,7 @@ def _neuron(ctx: ConvertContext, m: sl.LIF, shape: tuple[int, ...]) -> ops.Neuro
         v_decay=param("alpha_mem", alpha_mem),
         gain=param("1 - alpha_mem", gain),
         i_decay=None if alpha_syn is None else param("alpha_syn", alpha_syn.detach()),
-        current="affine" if alpha_syn is None else "decay_after",
+        float_order=None if alpha_syn is None else ops.FloatOrder(current="decay_after"),
         reset=_reset_fn(ctx, m, shape),
         fire_op="ge",
         spikes=spikes,

@@ -59,7 +59,7 @@ import sys
 import textwrap
 import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from spikingjelly._ops.surrogate import _surrogate_spec
@@ -197,14 +197,14 @@ def _no_download(url: str, *args: Any, **kwargs: Any) -> Any:
 def if_node(ctx: ConvertContext, m: neuron.IFNode) -> str:
     """IF: `_ops/if_/reference.py: step`, h = v + x."""
     _check_neuron(ctx, m, neuron.IFNode)
-    return _neuron(ctx, m, charge="affine")
+    return _neuron(ctx, m, None)
 
 
 @module_converter(neuron.LIFNode)
 def lif_node(ctx: ConvertContext, m: neuron.LIFNode) -> str:
     """LIF: `_ops/lif/reference.py: charge`, dividing by the float32 τ as torch does."""
     _check_neuron(ctx, m, neuron.LIFNode)
-    return _neuron(ctx, m, charge=_charge(m), rate=tensor_param(_number(ctx, m, "tau")), rate_op="div")
+    return _neuron(ctx, m, ops.FloatOrder(_charge(m), rate=tensor_param(_number(ctx, m, "tau")), rate_op="div"))
 
 
 @module_converter(neuron.ParametricLIFNode)
@@ -213,27 +213,24 @@ def plif_node(ctx: ConvertContext, m: neuron.ParametricLIFNode) -> str:
     evaluated by torch (numpy's sigmoid differs in 17 % of values)."""
     _check_neuron(ctx, m, neuron.ParametricLIFNode)
     q = tensor_param(torch.sigmoid(m.w.detach().float()))
-    return _neuron(ctx, m, charge=_charge(m), rate=q, rate_op="mul")
+    return _neuron(ctx, m, ops.FloatOrder(_charge(m), rate=q, rate_op="mul"))
 
 
-def _charge(m: neuron.LIFNode | neuron.ParametricLIFNode) -> str:
+def _charge(m: neuron.LIFNode | neuron.ParametricLIFNode) -> Literal["delta", "delta_leak"]:
     return "delta" if m.decay_input else "delta_leak"
 
 
-def _neuron(ctx: ConvertContext, m: neuron.BaseNode, charge: str, **leak: Any) -> str:
-    """The Neuron of the table above; `leak`: rate, rate_op for the delta charges (E is v_rest)."""
+def _neuron(ctx: ConvertContext, m: neuron.BaseNode, leak: ops.FloatOrder | None) -> str:
+    """The Neuron of the table above; `leak`: the delta charge of a LIF (E, its v_rest, is v_reset)."""
     soft = m.v_reset is None
     rest = tensor_param(0.0 if soft else _number(ctx, m, "v_reset"))
-    if leak:
-        leak["v_rest"] = rest
     op = ops.Neuron(
         threshold=tensor_param(_number(ctx, m, "v_threshold")),
-        charge=charge,  # type: ignore[arg-type]
         reset="subtract" if soft else "zero",
         v_reset=rest,
         fire_op="ge",
         v_init=rest,
-        **leak,
+        float_order=None if leak is None else leak.replace(v_rest=rest),
     )
     return ctx.add(op, ctx.input(0))
 

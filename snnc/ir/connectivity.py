@@ -18,10 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from snnc.ir.graph import Node
-from snnc.ir.ops import AvgPool2d, Conv1d, Conv2d, Linear, MaxPool2d, SumPool2d
-
-SYNAPTIC = (Linear, Conv1d, Conv2d)
-POOLING = (AvgPool2d, SumPool2d, MaxPool2d)
+from snnc.ir.ops import Conv1d, Linear
 
 
 def fan_out(node: Node, in_shape: tuple[int, ...], nonzero_weights: bool = False) -> np.ndarray:

@@ -29,14 +29,32 @@ from snnc.ir.types import SPIKE, DType, TensorType
 
 @dataclass(frozen=True, eq=False)
 class Node:
+    """One node. `origin` is what it was imported from (the library class, e.g. "torch.nn.Conv2d");
+    `source` is the user's layer it stands for, the module path (defaults to the node's own name,
+    which the frontend takes from the module path). Every rewrite keeps `source`, so a node a pass
+    inserts or renames (`pool.or`, `fc.scale`) still names the user's layer: diagnostics, `validate`
+    and the backends' artefacts (the Speck configuration's per-core `source`) rely on it."""
+
     name: str
     op: Op
     inputs: tuple[str, ...]
     type: TensorType
-    origin: str | None = None  # what the node was imported from, e.g. "torch.nn.Conv2d"
+    origin: str | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", self.name)
 
     def replace(self, **changes) -> Node:
-        fields = {"name": self.name, "op": self.op, "inputs": self.inputs, "type": self.type, "origin": self.origin}
+        fields = {
+            "name": self.name,
+            "op": self.op,
+            "inputs": self.inputs,
+            "type": self.type,
+            "origin": self.origin,
+            "source": self.source,
+        }
         return Node(**(fields | changes))
 
 
@@ -201,18 +219,18 @@ class GraphBuilder:
     def output(self, name: str, source: str) -> str:
         return self.add(name, Output(), source)
 
-    def add(self, name: str, op: Op, *inputs: str, origin: str | None = None) -> str:
+    def add(self, name: str, op: Op, *inputs: str, origin: str | None = None, source: str = "") -> str:
         if name in self._nodes:
             raise ValueError(f"node name {name!r} is already used; call fresh() first")
         try:
             ty = infer_type(op, [self._nodes[i].type for i in inputs])
         except ShapeError as e:
             raise SnncError([Diagnostic(e.rule, e.message, node=name, hint=e.hint)]) from None
-        self._nodes[name] = Node(name, op, tuple(inputs), ty, origin)
+        self._nodes[name] = Node(name, op, tuple(inputs), ty, origin, source)
         return name
 
-    def delay(self, name: str, steps: int, ty: TensorType, origin: str | None = None) -> str:
-        self._nodes[name] = Node(name, Delay(steps), (), ty, origin)
+    def delay(self, name: str, steps: int, ty: TensorType, origin: str | None = None, source: str = "") -> str:
+        self._nodes[name] = Node(name, Delay(steps), (), ty, origin, source)
         return name
 
     def connect(self, delay: str, source: str) -> None:

@@ -532,8 +532,62 @@ class ReLU(Op):
 # --- stateful ops -----------------------------------------------------------------------------
 
 NEURON_FLOAT_PARAMS = (
-    "threshold", "v_decay", "gain", "bias", "rate", "v_rest", "v_reset", "v_init", "i_decay", "i_init", "v_min",
+    "threshold", "v_decay", "gain", "bias", "v_reset", "v_init", "i_decay", "i_init", "v_min",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class FloatOrder:
+    """How a source library orders the float operations of a neuron's charge and current.
+
+    These choices change float32 results, never the real-valued function, so they exist only to
+    reproduce a library's forward pass bit for bit (docs/library-semantics.md); the frontends set
+    them, and the canonicalize-neuron pass erases them (`Neuron.canonical()`) before anything that
+    computes in other arithmetic: quantization, the hardware backends, the NIR writer. With k =
+    rate, or 1/rate with rate_op "div" (written ∘k below), and E = v_rest:
+
+        charge  "affine"      h = v_decay · u + gain · I + bias        (the canonical form)
+                "delta"       h = u + (I − (u − E)) ∘ k             (SpikingJelly LIF decay_input, Norse LIF)
+                "delta_leak"  h = (u − (u − E) ∘ k) + I             (SpikingJelly LIF, decay_input=False)
+                "delta_box"   h = u + ((I + E) − u) ∘ k             (Norse LIFBox)
+        current "affine"      i = i_decay · i[t-1] + x[t]           (the canonical form)
+                "decay_after" i = i_decay · (i[t-1] + x[t])         (sinabs LIF with tau_syn)
+                "euler"       i = (i[t-1] + i_decay · i[t-1]) + x[t], i_decay = −dt/τ_syn (Norse LIF)
+
+    A delta charge leaves the Neuron's v_decay, gain and bias at 1, 1, 0 and keeps its leak here.
+    """
+
+    charge: Literal["affine", "delta", "delta_leak", "delta_box"] = "affine"
+    rate: Array = field(default_factory=lambda: np.ones((), np.float32))
+    rate_op: Literal["mul", "div"] = "mul"
+    v_rest: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    current: Literal["affine", "decay_after", "euler"] = "affine"
+
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "charge": ("affine", "delta", "delta_leak", "delta_box"),
+        "rate_op": ("mul", "div"),
+        "current": ("affine", "decay_after", "euler"),
+    }
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", as_param(self.rate))
+        object.__setattr__(self, "v_rest", as_param(self.v_rest))
+
+    def replace(self, **changes) -> FloatOrder:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def canonical(self) -> bool:
+        """Whether this is the canonical order: affine charge and current (rate and v_rest are
+        then unused)."""
+        return self.charge == "affine" and self.current == "affine"
+
+    def leak(self) -> tuple[Array, Array, Array]:
+        """(a_v, g, b) of the charge with h = a_v · u + g · I + b, in float32 (for a delta charge;
+        the affine charge's come from the Neuron)."""
+        k = self.rate if self.rate_op == "mul" else np.float32(1) / self.rate
+        gain = np.ones_like(k) if self.charge == "delta_leak" else k
+        return (np.float32(1) - k).astype(np.float32), gain.astype(np.float32), _channel_product(k, self.v_rest)
 
 
 @dataclass(frozen=True, eq=False)
@@ -541,20 +595,12 @@ class Neuron(Op):
     """The one spiking neuron of the IR (ARCHITECTURE §2.3). Per step t, with input x[t] and an
     optional second, "late" input z[t]:
 
-        i[t]  current, only if i_decay is set; `current` picks the float order:
-              "affine"      i = i_decay · i[t-1] + x[t]
-              "decay_after" i = i_decay · (i[t-1] + x[t])        (sinabs LIF with tau_syn)
-              "euler"       i = (i[t-1] + i_decay · i[t-1]) + x[t], i_decay = −dt/τ_syn (Norse LIF)
+        i[t]  = i_decay · i[t-1] + x[t]          the current, only if i_decay is set
         I[t]  = i[t] ("current_first") or i[t-1] ("voltage_first": a one-step synaptic delay);
                 I[t] = x[t] without a current state
         u     = v[t-1], or with reset_timing "next_step_state" the previous state reset first:
                 r = fire(v[t-1]); zero → u = v_reset where r > 0; subtract → u = v[t-1] − θ·r
-        h[t]  = charge(u, I[t]); `charge` picks the float order (k = rate, or 1/rate with rate_op
-                "div" — written as ∘k below; E = v_rest):
-              "affine"      h = v_decay · u + gain · I + bias
-              "delta"       h = u + (I − (u − E)) ∘ k            (SpikingJelly LIF decay_input, Norse LIF)
-              "delta_leak"  h = (u − (u − E) ∘ k) + I            (SpikingJelly LIF, decay_input=False)
-              "delta_box"   h = u + ((I + E) − u) ∘ k            (Norse LIFBox)
+        h[t]  = v_decay · u + gain · I[t] + bias     the charge
                 then h += z[t] if the late input is connected (snnTorch RLeaky's feedback)
                 reset_timing "next_step": r = fire(v[t-1]) (v[-1] = v_init) is applied to h:
                 subtract → h −= θ · r; zero → h = v_reset where r > 0
@@ -569,16 +615,16 @@ class Neuron(Op):
         v[t]  = max(v[t] − v_min, 0) + v_min          if v_min is set (sinabs' clamp order)
 
     Parameters are scalars (0-d), per channel (C,) or per neuron (the full per-sample shape).
-    `v_decay`, `gain`, `bias` are used by the affine charge only (a delta charge leaves them at
-    1, 1, 0; `affine()` gives the affine view of any charge). `state_format` marks a quantized
-    neuron: every parameter is then an integer of that format. The float orders are those of the
-    libraries, measured bit-exact in docs/library-semantics.md.
+    `float_order` (a FloatOrder, None for the canonical order above) reproduces a library's float
+    evaluation order of the charge and current; `canonical()` gives the same neuron in the
+    canonical order, exact in real arithmetic. `state_format` marks a quantized neuron: every
+    parameter is then an integer of that format and the order is canonical.
 
     Integer semantics (a quantized neuron, run by the integer simulator and the chips). Every
-    parameter is an integer, the charge and current are "affine", rate = 1 and v_rest = 0, and the
-    graph's `Arithmetic` (snnc/ir/quant.py) fixes the rest. With k = its decay_shift, p = y·m
-    computed exactly, dec(y, m) = p >> k ("floor") or sign(p)·(|p| >> k) ("toward_zero"), and
-    R_r the overflow rule of register r (wrap, wrap_once, saturate, saturate_symmetric):
+    parameter is an integer and the graph's `Arithmetic` (snnc/ir/quant.py) fixes the rest. With
+    k = its decay_shift, p = y·m computed exactly, dec(y, m) = p >> k ("floor") or
+    sign(p)·(|p| >> k) ("toward_zero"), and R_r the overflow rule of register r (wrap, wrap_once,
+    saturate, saturate_symmetric):
 
         a     = R_input(gain · x[t])                 the input, scaled where it enters the state
         i[t]  = R_current(dec(i[t-1], i_decay) + a)   if i_decay is set; I[t] = i[t] or, with
@@ -592,25 +638,18 @@ class Neuron(Op):
     So v_decay and i_decay are multipliers m in [0, 2^k], the factor being m / 2^k (m = 2^k keeps
     the state exactly: an IF neuron has v_decay = 2^k); threshold, bias, v_reset, v_min, v_init
     and i_init are in state units, and `state_format.scale` σ maps them back (float ≈ int / σ).
-    A float neuron maps onto this through `affine()` (a_v, g, b) and the current's form: with a_i
-    the current's factor (i_decay; 1 + i_decay for "euler") and c its input factor (i_decay for
-    "decay_after", else 1), v_decay = 2^k − round((1 − a_v)·2^k) (Lava's dv = round(δ·4096),
-    docs/targets/loihi.md §7.2), likewise i_decay from a_i, gain = σ·g·c / s_x for an input
-    of scale s_x, bias = σ·b, i_init = σ·g·i_init (snnc/passes/quantize/quantize.py does this mapping).
+    A float neuron maps onto this through its canonical form: v_decay = 2^k − round((1 − a_v)·2^k)
+    (Lava's dv = round(δ·4096), docs/targets/loihi.md §7.2), likewise i_decay, gain = σ·g / s_x
+    for an input of scale s_x, bias = σ·b, i_init = σ·g·i_init (snnc/passes/quantize/ does this).
     """
 
     kind: ClassVar[str] = "neuron"
     arity: ClassVar[int | None] = None  # the input, and optionally the late input
     threshold: Array = field(default_factory=lambda: np.ones((), np.float32))
-    charge: Literal["affine", "delta", "delta_leak", "delta_box"] = "affine"
     v_decay: Array = field(default_factory=lambda: np.ones((), np.float32))
     gain: Array = field(default_factory=lambda: np.ones((), np.float32))
     bias: Array = field(default_factory=lambda: np.zeros((), np.float32))
-    rate: Array = field(default_factory=lambda: np.ones((), np.float32))
-    rate_op: Literal["mul", "div"] = "mul"
-    v_rest: Array = field(default_factory=lambda: np.zeros((), np.float32))
     i_decay: Array | None = None
-    current: Literal["affine", "decay_after", "euler"] = "affine"
     input_order: Literal["current_first", "voltage_first"] = "current_first"
     reset: Literal["zero", "subtract", "none"] = "subtract"
     v_reset: Array = field(default_factory=lambda: np.zeros((), np.float32))
@@ -621,12 +660,10 @@ class Neuron(Op):
     v_min: Array | None = None
     v_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
     i_init: Array = field(default_factory=lambda: np.zeros((), np.float32))
+    float_order: FloatOrder | None = None
     state_format: NumberFormat | None = None
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
-        "charge": ("affine", "delta", "delta_leak", "delta_box"),
-        "rate_op": ("mul", "div"),
-        "current": ("affine", "decay_after", "euler"),
         "input_order": ("current_first", "voltage_first"),
         "reset": ("zero", "subtract", "none"),
         "reset_timing": ("same_step", "next_step", "next_step_state"),
@@ -641,18 +678,44 @@ class Neuron(Op):
                 object.__setattr__(self, name, as_param(value, self.state_format is not None))
         if self.max_spikes is not None:
             object.__setattr__(self, "max_spikes", int(self.max_spikes))
+        if self.float_order is not None and self.float_order.canonical:
+            object.__setattr__(self, "float_order", None)
 
     @property
     def has_current(self) -> bool:
         return self.i_decay is not None
 
+    def params(self) -> Iterator[tuple[str, Array]]:
+        yield from super().params()
+        if self.float_order is not None:
+            yield "rate", self.float_order.rate
+            yield "v_rest", self.float_order.v_rest
+
     def affine(self) -> tuple[Array, Array, Array]:
         """(a_v, g, b) with h = a_v · v + g · I + b, exact in real arithmetic for every charge form."""
-        if self.charge == "affine":
+        order = self.float_order
+        if order is None or order.charge == "affine":
             return self.v_decay, self.gain, self.bias
-        k = self.rate if self.rate_op == "mul" else np.float32(1) / self.rate
-        gain = np.ones_like(k) if self.charge == "delta_leak" else k
-        return (np.float32(1) - k).astype(np.float32), gain.astype(np.float32), (k * self.v_rest).astype(np.float32)
+        return order.leak()
+
+    def canonical(self) -> Neuron:
+        """This neuron in the canonical float order (float_order None), equal in real arithmetic:
+        the charge as v_decay·u + gain·I + bias, and the current as i_decay·i + x. A
+        "decay_after" current a·(i + x) is the current a·j + x of j = i/a seen through a gain a;
+        an "euler" current's factor is 1 + i_decay."""
+        order = self.float_order
+        if order is None:
+            return self
+        a_v, g, b = self.affine()
+        i_decay, i_init = self.i_decay, self.i_init
+        if self.has_current and order.current == "euler":
+            i_decay = (np.float32(1) + np.asarray(i_decay, np.float32)).astype(np.float32)
+        elif self.has_current and order.current == "decay_after":
+            a = np.asarray(i_decay, np.float32)
+            g = _channel_product(g, a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                i_init = np.where(a == 0, np.float32(0), np.asarray(i_init, np.float32) / a).astype(np.float32)
+        return self.replace(v_decay=a_v, gain=g, bias=b, i_decay=i_decay, i_init=i_init, float_order=None)
 
     def formats(self):
         if self.state_format is None:
@@ -673,15 +736,18 @@ class Neuron(Op):
                     "give one value, one per channel, or one per neuron",
                     rule="IR-NEURON-PARAM",
                 )
-        for name, allowed in self.CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ShapeError(
-                    f"neuron {name}={getattr(self, name)!r} is not one of {allowed}", rule="IR-NEURON-PARAM"
-                )
+        order = self.float_order
+        choices = [(self, self.CHOICES)] + ([(order, order.CHOICES)] if order is not None else [])
+        for holder, table in choices:
+            for name, allowed in table.items():
+                if getattr(holder, name) not in allowed:
+                    raise ShapeError(
+                        f"neuron {name}={getattr(holder, name)!r} is not one of {allowed}", rule="IR-NEURON-PARAM"
+                    )
         unused = (self.v_decay != 1).any() or (self.gain != 1).any() or (self.bias != 0).any()
-        if self.charge != "affine" and unused:
+        if order is not None and order.charge != "affine" and unused:
             raise ShapeError(
-                f"neuron charge {self.charge!r} does not use v_decay, gain and bias, but they are set",
+                f"neuron charge {order.charge!r} does not use v_decay, gain and bias, but they are set",
                 "express the leak through rate and v_rest, or use the affine charge",
                 rule="IR-NEURON-PARAM",
             )
@@ -691,7 +757,7 @@ class Neuron(Op):
             raise ShapeError(
                 "neuron threshold must be positive", "a threshold <= 0 fires on every step", rule="IR-NEURON-PARAM"
             )
-        if self.rate_op == "div" and (self.rate == 0).any():
+        if order is not None and order.rate_op == "div" and (order.rate == 0).any():
             raise ShapeError("neuron rate is a divisor and must not be zero", rule="IR-NEURON-PARAM")
         if self.spikes == "single":
             return TensorType(x.shape, SPIKE)
@@ -699,6 +765,16 @@ class Neuron(Op):
             fmt = self.state_format
             return TensorType(x.shape, FLOAT if fmt is None else Int(fmt.bits, signed=True))
         return TensorType(x.shape, Count(self.max_spikes))
+
+
+def _channel_product(a: Array, b: Array) -> Array:
+    """a·b in float32 for neuron parameters of shapes (), (C,) or per neuron, channel axes aligned."""
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    if a.ndim != b.ndim and 1 in (a.ndim, b.ndim) and a.ndim and b.ndim:
+        short, full = (a, b) if a.ndim == 1 else (b, a)
+        short = short.reshape(short.shape[0], *([1] * (full.ndim - 1)))
+        return (short * full).astype(np.float32)
+    return (a * b).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -729,4 +805,28 @@ OPS: tuple[type[Op], ...] = (
 
 OP_BY_KIND: dict[str, type[Op]] = {op.kind: op for op in OPS}
 
-STATEFUL: tuple[type[Op], ...] = (Neuron, Delay)
+# --- op groups: what passes, the simulator, the cost model and the backends ask of an op ---------
+
+GROUPS: dict[str, tuple[type[Op], ...]] = {
+    "boundary": (Input, Output),
+    "synaptic": (Linear, Conv1d, Conv2d),  # weighted sums of the input: what a synaptic crossbar computes
+    "normalization": (BatchNorm, Scale),  # per-channel affine maps that a chip folds into its neighbours
+    "pooling": (AvgPool2d, SumPool2d, MaxPool2d),
+    "shape": (Flatten, Reshape, Concat),  # move values without computing
+    "elementwise": (Elementwise, ReLU),
+    "stateful": (Neuron, Delay),  # hold state across time steps
+}
+"""Every op in exactly one group (tests/ir/test_ops.py checks the partition)."""
+
+SYNAPTIC = GROUPS["synaptic"]
+POOLING = GROUPS["pooling"]
+SHAPE = GROUPS["shape"]
+STATEFUL = GROUPS["stateful"]
+
+REAL_ONLY: tuple[type[Op], ...] = (AvgPool2d, BatchNorm, Scale)
+"""Ops with no integer semantics: a real-valued factor per element or channel. Quantization
+lowers them first (avgpool-to-sumpool, fold-bn, absorb-scale); the integer simulator runs the rest."""
+
+SCALE_PRESERVING: tuple[type[Op], ...] = (*SHAPE, SumPool2d, MaxPool2d, ReLU, Delay)
+"""Ops whose output is in the units of their input (a sum, maximum, copy or delay of it): a
+quantized value keeps its scale through them."""

@@ -11,7 +11,8 @@ Graph inputs appear in the signature (a quantized real-valued input with its sca
 quantized graph's Arithmetic on the first line of the body. Each node shows its name, output
 type, op kind and inputs; in braces the scalar attributes that differ from a default-constructed
 op (so a plain IF neuron stays short); after them the tensor parameters as `dtype[shape]`, with
-the value in parentheses when every element is equal; and the node's origin as a comment. The
+the value in parentheses when every element is equal; and the node's origin as a comment, with
+the user's layer it stands for (`from pool`) where a pass inserted or renamed it. The
 text is for people (the CLI, diagnostics, test failures); `snnc.ir.serialize` is the exact format.
 """
 
@@ -25,7 +26,7 @@ import re
 import numpy as np
 
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Input, Op
+from snnc.ir.ops import FloatOrder, Input, Op
 
 _PLAIN_NAME = re.compile(r"[\w.\-]+")
 
@@ -48,27 +49,35 @@ def _input_format(op: Op) -> str:
 
 
 def format_node(node: Node) -> str:
-    """One line: `%name: type = kind(%inputs) {attrs} tensors  # origin`."""
+    """One line: `%name: type = kind(%inputs) {attrs} tensors  # origin, from source`."""
     text = f"{_ref(node.name)}: {node.type} = {node.op.kind}({', '.join(map(_ref, node.inputs))})"
     attrs, tensors = _describe(node.op)
     if attrs:
         text += " {" + ", ".join(attrs) + "}"
     if tensors:
         text += " " + " ".join(tensors)
-    if node.origin:
-        text += f"  # {node.origin}"
+    comment = [node.origin] if node.origin else []
+    if node.source != node.name:
+        comment.append(f"from {node.source}")
+    if comment:
+        text += "  # " + ", ".join(comment)
     return text
 
 
-def _describe(op: Op) -> tuple[list[str], list[str]]:
-    """The fields of `op` that differ from its default: scalars, and arrays of rank >= 1."""
+def _describe(op: object) -> tuple[list[str], list[str]]:
+    """The fields of `op` that differ from its default: scalars, and arrays of rank >= 1; a
+    record inside it (a Neuron's FloatOrder) shows its own fields inline."""
     default = _default(type(op))
     attrs, tensors = [], []
-    for f in dataclasses.fields(op):
+    for f in dataclasses.fields(op):  # type: ignore[arg-type]
         value = getattr(op, f.name)
         if _same(value, getattr(default, f.name)):
             continue
-        if isinstance(value, np.ndarray) and value.ndim > 0:
+        if isinstance(value, FloatOrder):
+            inner_attrs, inner_tensors = _describe(value)
+            attrs += inner_attrs
+            tensors += inner_tensors
+        elif isinstance(value, np.ndarray) and value.ndim > 0:
             tensors.append(f"{f.name}={_tensor(value)}")
         else:
             attrs.append(f"{f.name}={_value(value)}")
@@ -76,7 +85,7 @@ def _describe(op: Op) -> tuple[list[str], list[str]]:
 
 
 @functools.cache
-def _default(cls: type[Op]) -> Op:
+def _default(cls: type) -> object:
     """The op with every field at its default, after the op's own normalisation."""
     return cls()
 

@@ -15,16 +15,18 @@ runs code. Layout (integers little-endian):
          -     -  payload: the parameter arrays, each starting at a multiple of 64 bytes
 
 The header is `{"graph": name, "nodes": [...], "arithmetic": ..., "batching": ...}` (batching:
-null, "step" or "sequence", snnc/ir/graph.py BATCHING; absent in older files); "arithmetic" is null for a
-float graph, else `Arithmetic.to_json()` (new in version 2; a version 1 file has none, and a reader
-of version 1 refuses version 2 files rather than silently dropping a target's arithmetic). Each
-node is `{"name", "op" (the op's kind), "inputs", "type" (str of its TensorType), "origin",
-"attrs"}`. `attrs` holds every dataclass field of the op, so a new op or field needs no change
-here: JSON scalars as they are (floats exactly, by their repr; NaN and Infinity as Python's json
-writes them), tuples as lists, and tagged objects `{"array": {"dtype", "shape", "offset",
-"length"}}` (offset relative to the payload), `{"number_format": NumberFormat.to_json()}` and
-`{"dtype": str(DType)}`. A field missing from a file takes its default, so files written before a
-field existed still load.
+null, "step" or "sequence", snnc/ir/graph.py BATCHING; absent in older files); "arithmetic" is
+null for a float graph, else `Arithmetic.to_json()` (new in version 2; a version 1 file has none,
+and a reader of version 1 refuses version 2 files rather than silently dropping a target's
+arithmetic). Each node is `{"name", "op" (the op's kind), "inputs", "type" (str of its
+TensorType), "origin", "attrs"}`, plus `"source"` (the user's layer) where it differs from the
+name. `attrs` holds every dataclass field of the op, so a new op or field needs no change here:
+JSON scalars as they are (floats exactly, by their repr; NaN and Infinity as Python's json writes
+them), tuples as lists, and tagged objects `{"array": {"dtype", "shape", "offset", "length"}}`
+(offset relative to the payload), `{"number_format": NumberFormat.to_json()}`, `{"dtype":
+str(DType)}` and `{"float_order": {its fields}}`. A field missing from a file takes its default,
+so files written before a field existed still load; a Neuron written with its float-order fields
+on itself (before they became `float_order`) has them gathered into one.
 
 Problems with a file become `SnncError`s with rules IO-NOT-FOUND, IO-NOT-SNNC, IO-VERSION,
 IO-TOO-LARGE and IO-CORRUPT (reading) or IO-WRITE (saving). `load` does not verify the graph: the caller decides
@@ -50,7 +52,7 @@ import numpy as np
 from snnc.atomic import write_atomically
 from snnc.diagnostics import SnncError, input_error
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import OP_BY_KIND, Op
+from snnc.ir.ops import OP_BY_KIND, FloatOrder, Neuron, Op
 from snnc.ir.quant import Arithmetic, NumberFormat
 from snnc.ir.types import DType, parse_dtype, parse_type
 from snnc.limits import current, format_bytes
@@ -91,6 +93,7 @@ def dumps(graph: Graph) -> bytes:
             "inputs": list(node.inputs),
             "type": str(node.type),
             "origin": node.origin,
+            **({"source": node.source} if node.source != node.name else {}),
             "attrs": {
                 f.name: _encode(getattr(node.op, f.name), payload, f"node {node.name!r} field {f.name!r}")
                 for f in dataclasses.fields(node.op)
@@ -132,6 +135,9 @@ def _encode(value: object, payload: _PayloadWriter, where: str) -> Any:
         return {"number_format": value.to_json()}
     if isinstance(value, DType):
         return {"dtype": str(value)}
+    if isinstance(value, FloatOrder):
+        fields = dataclasses.fields(value)
+        return {"float_order": {f.name: _encode(getattr(value, f.name), payload, where) for f in fields}}
     if isinstance(value, tuple):
         return [_encode(v, payload, where) for v in value]
     if isinstance(value, np.generic):  # a numpy scalar someone stored in an int/float field
@@ -261,33 +267,57 @@ def _node(entry: object, payload: memoryview, source: str) -> Node:
             raise ValueError(f"inputs must be a list of node names, got {inputs!r}")
         if origin is not None and not isinstance(origin, str):
             raise ValueError(f"origin must be a string or null, got {origin!r}")
+        layer = entry.get("source", name)
+        if not isinstance(layer, str):
+            raise ValueError(f"source must be a string, got {layer!r}")
         op = _op(cls, entry["attrs"], payload)
-        return Node(name, op, tuple(inputs), parse_type(entry["type"]), origin)
+        return Node(name, op, tuple(inputs), parse_type(entry["type"]), origin, layer)
     except _DECODE_ERRORS as e:
         reason = f"missing key {e}" if isinstance(e, KeyError) else str(e)
         raise _corrupt(source, f"node {name!r}: {reason}", node=name) from None
 
 
 def _op(cls: type[Op], attrs: object, payload: memoryview) -> Op:
+    if cls is Neuron and isinstance(attrs, dict):
+        attrs = _float_order_of_older_files(attrs)
+    return _record(cls, cls.kind, attrs, payload)
+
+
+def _record(cls: type, what: str, attrs: object, payload: memoryview) -> Any:
+    """An instance of the dataclass `cls` from its encoded fields, each checked against its type."""
     if not isinstance(attrs, dict):
         raise ValueError(f"attrs must be an object, got {attrs!r}")
     hints = _field_types(cls)
     kwargs = {}
     for key, raw in attrs.items():
         if key not in hints:
-            raise ValueError(f"{cls.kind} has no field {key!r}")
+            raise ValueError(f"{what} has no field {key!r}")
         value = _decode(raw, payload)
         if not _fits(value, hints[key]):
-            raise ValueError(f"field {key!r} of {cls.kind} cannot hold {value!r}")
+            raise ValueError(f"field {key!r} of {what} cannot hold {value!r}")
         kwargs[key] = value
     try:
         return cls(**kwargs)
     except _DECODE_ERRORS as e:  # the op's own normalisation (`__post_init__`) refused a value
-        raise ValueError(f"{cls.kind} rejects its fields: {e}") from None
+        raise ValueError(f"{what} rejects its fields: {e}") from None
+
+
+_LEGACY_ORDER = ("charge", "rate", "rate_op", "v_rest", "current")
+
+
+def _float_order_of_older_files(attrs: dict) -> dict:
+    """Files written before the float order became a sub-record kept its fields on the Neuron
+    (snnc 0.1 with format versions 1 and 2): gather them into `float_order`, where they differ
+    from the canonical order."""
+    legacy = {key: attrs[key] for key in _LEGACY_ORDER if key in attrs}
+    if not legacy:
+        return attrs
+    rest = {key: value for key, value in attrs.items() if key not in legacy}
+    return {**rest, "float_order": {"float_order": legacy}}  # the Neuron drops a canonical order
 
 
 @functools.cache
-def _field_types(cls: type[Op]) -> dict[str, Any]:
+def _field_types(cls: type) -> dict[str, Any]:
     """The resolved annotation of each dataclass field of `cls`."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
@@ -308,6 +338,8 @@ def _decode(raw: Any, payload: memoryview) -> Any:
         return NumberFormat.from_json(body)
     if tag == "dtype":
         return parse_dtype(body)
+    if tag == "float_order":
+        return _record(FloatOrder, "float_order", body, payload)
     raise ValueError(f"unknown value tag {tag!r}")
 
 

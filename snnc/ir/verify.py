@@ -180,22 +180,18 @@ def _arithmetic(graph: Graph) -> list[Diagnostic]:
 
 
 def _neuron_arithmetic(node: Node, op: Neuron, arith: Arithmetic) -> list[Diagnostic]:
-    forms = {
-        "charge": op.charge == "affine",
-        "current": op.current == "affine" or not op.has_current,
-        "rate": op.rate_op == "mul" and bool((op.rate == 1).all()),
-        "v_rest": bool((op.v_rest == 0).all()),
-    }
-    diags = [
-        Diagnostic(
-            "IR-QUANT-NEURON",
-            f"a quantized neuron has a non-affine {what}; the integer semantics has only the affine forms",
-            node=node.name,
-            hint="quantize with snnc.passes.quantize, which maps every float form onto the affine one",
+    order = op.float_order
+    diags = []
+    if order is not None:
+        diags.append(
+            Diagnostic(
+                "IR-QUANT-NEURON",
+                f"a quantized neuron keeps a library float order (charge {order.charge!r}, current "
+                f"{order.current!r}); the integer semantics has only the canonical affine forms",
+                node=node.name,
+                hint="quantize with snnc.passes.quantize, which maps every float order onto the canonical one",
+            )
         )
-        for what, ok in forms.items()
-        if not ok
-    ]
     one = arith.decay_one
     limits: list[tuple[str, np.ndarray | None, IntRange | Mantissa | tuple[int, int]]] = [
         ("v_decay", op.v_decay, (0, one)),

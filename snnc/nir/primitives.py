@@ -49,7 +49,7 @@ import numpy as np
 
 from snnc.diagnostics import input_error
 from snnc.ir import ops
-from snnc.ir.ops import Neuron
+from snnc.ir.ops import FloatOrder, Neuron
 from snnc.ir.types import TensorType
 
 F32 = np.float32
@@ -114,7 +114,8 @@ def _euler(p: NodeParams, dt: float, *, tau: str | None, current: bool, spiking:
             gain = k * r * k_syn * p("w_in")
             return Neuron(v_decay=_f32(1 - k), gain=_f32(gain), bias=_f32(k * v_leak), i_decay=_f32(1 - k_syn), **fixed)
         if np.all(r == 1):
-            return Neuron(charge="delta", rate=_f32(p(tau) / dt), rate_op="div", v_rest=_f32(v_leak), **fixed)
+            order = FloatOrder("delta", rate=_f32(p(tau) / dt), rate_op="div", v_rest=_f32(v_leak))
+            return Neuron(float_order=order, **fixed)
         return Neuron(v_decay=_f32(1 - k), gain=_f32(k * r), bias=_f32(k * v_leak), **fixed)
 
 

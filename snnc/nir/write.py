@@ -33,6 +33,7 @@ from snnc.atomic import write_atomically
 from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, Node
+from snnc.ir.neuron_features import NeuronFeatures, unsupported
 
 F32 = np.float32
 SIDECAR_VERSION = 1
@@ -224,19 +225,16 @@ def _neuron(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[st
     is the neuron's affine view."""
     import nir
 
-    op: ops.Neuron = node.op
-    k, gain, bias = _euler_view(op, shape)
+    op: ops.Neuron = node.op.canonical()  # a library's float order is not NIR's concern
+    k, gain, bias = 1 - _full(op.v_decay, shape), _full(op.gain, shape), _full(op.bias, shape)
     spiking = op.spikes != "none"
     fire = {"v_threshold": _full(op.threshold, shape), "v_reset": _full(op.v_reset, shape)} if spiking else {}
     with np.errstate(divide="ignore", invalid="ignore"):
         if op.has_current:
-            a_i = _full(op.i_decay, shape)
-            # NIR's I = (1 − k_syn)·I + k_syn·w_in·x must equal the IR current i.
-            k_syn, drive = (
-                (-a_i, 1.0) if op.current == "euler" else (1 - a_i, a_i if op.current == "decay_after" else 1.0)
-            )
+            # NIR's I = (1 − k_syn)·I + k_syn·w_in·x must equal the IR current i = a_i·i + x.
+            k_syn = 1 - _full(op.i_decay, shape)
             cls, rest = (nir.CubaLIF if spiking else nir.CubaLI), bias / k
-            fields = {"tau_syn": dt / k_syn, "tau_mem": dt / k, "r": gain / k, "v_leak": rest, "w_in": drive / k_syn}
+            fields = {"tau_syn": dt / k_syn, "tau_mem": dt / k, "r": gain / k, "v_leak": rest, "w_in": 1 / k_syn}
         elif not k.any() and not bias.any():
             cls, rest = (nir.IF, fire["v_reset"]) if spiking else (nir.I, np.zeros(shape))
             fields = {"r": gain / dt}
@@ -244,43 +242,33 @@ def _neuron(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[st
             cls, rest = (nir.LIF if spiking else nir.LI), bias / k
             fields = {"tau": dt / k, "r": gain / k, "v_leak": rest}
     out = cls(**_f32(fields | fire))
-    out.metadata = {"snnc": {f: str(getattr(op, f)) for f in ("reset", "reset_timing", "fire_op", "spikes", "charge")}}
+    out.metadata = {"snnc": {f: str(getattr(op, f)) for f in ("reset", "reset_timing", "fire_op", "spikes")}}
     return out, _neuron_losses(node, rest, shape) + _quantized(node)
-
-
-def _euler_view(op: ops.Neuron, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(k, gain, bias) with h = (1 − k)·v + gain·I + bias, in float64 from the neuron's own
-    parameters (for a delta charge k = rate or 1/rate, gain = k or 1, bias = k·v_rest)."""
-    if op.charge == "affine":
-        return 1 - _full(op.v_decay, shape), _full(op.gain, shape), _full(op.bias, shape)
-    rate = _full(op.rate, shape)
-    k = rate if op.rate_op == "mul" else 1 / rate
-    return k, (np.ones(shape) if op.charge == "delta_leak" else k), k * _full(op.v_rest, shape)
 
 
 def _f32(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: np.asarray(value, F32) for name, value in fields.items()}
 
 
+NIR_NEURONS = NeuronFeatures(
+    "NIR",
+    resets=frozenset({"zero"}),
+    reset_timings=frozenset({"same_step"}),
+    fire_ops=frozenset({"gt"}),
+    spikes=frozenset({"single", "none"}),
+    voltage_first=False,
+    v_min=False,
+    late_input=False,
+)
+"""What NIR's neurons state (nir/ir/neuron.py: IF, LIF, CubaLIF and their non-spiking I, LI,
+CubaLI): fire on v > θ, reset to v_reset in the same step, one spike, continuous-time decays
+(leak, bias and current expressible), no floor, every input summed before the neuron."""
+
+
 def _neuron_losses(node: Node, rest: np.ndarray, shape: tuple[int, ...]) -> list[str]:
     """The neuron's behaviour that NIR's neurons (nir/ir/neuron.py) cannot state."""
-    op: ops.Neuron = node.op
-    lost = []
-    if op.spikes != "none":  # a non-spiking neuron never fires nor resets
-        if op.fire_op == "ge":
-            lost.append("fires on v >= threshold; NIR fires on v > threshold")
-        if op.reset != "zero":
-            lost.append(f"{op.reset} reset; NIR resets to v_reset")
-        if op.reset_timing != "same_step":
-            lost.append(f"reset timing {op.reset_timing}; NIR resets in the same step")
-        if op.spikes == "multi":
-            lost.append("several spikes per step; NIR spikes are 0 or 1")
-    if op.v_min is not None:
-        lost.append("a floor v_min on the membrane; NIR has none")
-    if op.input_order == "voltage_first" and op.has_current:
-        lost.append("the current reaches the membrane a step late; in NIR the same step")
-    if len(node.inputs) > 1:
-        lost.append("a late input added after the charge; NIR sums every input before the neuron")
+    op: ops.Neuron = node.op.canonical()
+    lost = unsupported(op, NIR_NEURONS, late_input=len(node.inputs) > 1)
     if not np.isfinite(rest).all():
         lost.append(
             "no leak on some neurons with a constant drive, or a current without decay: NIR's τ is infinite there"

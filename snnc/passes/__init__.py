@@ -13,6 +13,7 @@ import importlib
 from snnc.passes.base import Pass, PassContext, run_passes
 
 PASSES: dict[str, str] = {
+    "canonicalize-neuron": "CanonicalizeNeuron",
     "fold-bn": "FoldBN",
     "absorb-scale": "AbsorbScale",
     "avgpool-to-sumpool": "AvgpoolToSumpool",

@@ -93,20 +93,23 @@ def into_neuron(op: Neuron, shape: tuple[int, ...], alpha: Array, beta: Array) -
     return op.replace(gain=_lower(new_gain, shape), bias=_lower(new_bias, shape))
 
 
-VOLTAGES = ("threshold", "bias", "v_rest", "v_reset", "v_init", "v_min", "i_init")
-"""Neuron parameters in units of the membrane: with its input scaled by s > 0, dividing these by
-s gives the same spikes (v and i are s times smaller at every step; fire, reset and clamp compare
-or add quantities in the same units). Decays, gain and rate are unitless and stay."""
+VOLTAGES = ("threshold", "bias", "v_reset", "v_init", "v_min", "i_init")
+"""Neuron parameters in units of the membrane (with the float order's v_rest): with its input
+scaled by s > 0, dividing these by s gives the same spikes (v and i are s times smaller at every
+step; fire, reset and clamp compare or add quantities in the same units). Decays, gain and rate
+are unitless and stay."""
 
 
 def divide_voltages(op: Neuron, shape: tuple[int, ...], factor: Array) -> Neuron:
     """The neuron that, fed x, spikes as `op` fed factor·x (factor > 0, scalar or per channel)."""
     divisor = _lift(_f32(factor), shape)
-    changes = {}
-    for name in VOLTAGES:
-        value = getattr(op, name)
-        if value is not None:
-            changes[name] = _lower(_lift(value, shape) / divisor, shape)
+
+    def divided(value: Array) -> Array:
+        return _lower(_lift(value, shape) / divisor, shape)
+
+    changes = {name: divided(getattr(op, name)) for name in VOLTAGES if getattr(op, name) is not None}
+    if op.float_order is not None:
+        changes["float_order"] = op.float_order.replace(v_rest=divided(op.float_order.v_rest))
     return op.replace(**changes)
 
 

@@ -41,9 +41,10 @@ import numpy as np
 from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError
 from snnc.ir import ops
 from snnc.ir.graph import Graph, Node
+from snnc.ir.ops import SYNAPTIC
 from snnc.ir.types import SPIKE
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import SYNAPTIC, Rewriter
+from snnc.passes.rewrite import Rewriter
 
 F32 = np.float32
 _PASSING = (ops.AvgPool2d, ops.SumPool2d, ops.MaxPool2d, ops.Flatten, ops.Reshape, ops.Scale, ops.Delay)

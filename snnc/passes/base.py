@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Protocol
 
 from snnc.diagnostics import Diagnostic, Kind, SnncError, errors
@@ -42,11 +42,24 @@ class Pass(Protocol):
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph: ...
 
 
+def with_sources(diagnostics: list[Diagnostic], *graphs: Graph) -> list[Diagnostic]:
+    """`diagnostics` with each one's `source` filled in from the first of `graphs` holding its node,
+    where the node stands for a user layer of another name (a node a pass inserted or renamed)."""
+    out = []
+    for d in diagnostics:
+        holder = next((g for g in graphs if d.node is not None and d.node in g), None)
+        source = holder.node(d.node).source if holder is not None and d.node is not None else None
+        out.append(replace(d, source=source) if d.source is None and source not in (None, d.node) else d)
+    return out
+
+
 def run_passes(graph: Graph, passes: Iterable[Pass], ctx: PassContext) -> Graph:
     """Apply `passes` in order. With `ctx.verify_each`, a pass whose output fails the verifier
     raises SnncError (kind CHECK) carrying the verifier's errors and naming the pass."""
     for p in passes:
-        graph = p(graph, ctx)
+        seen = len(ctx.diagnostics)
+        before, graph = graph, p(graph, ctx)
+        ctx.diagnostics[seen:] = with_sources(ctx.diagnostics[seen:], graph, before)
         ctx.applied.append(p.name)
         if ctx.verify_each:
             found = errors(verify(graph))

@@ -29,10 +29,10 @@ from typing import ClassVar
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import AvgPool2d, BatchNorm, Elementwise, Input, Neuron, ReLU, Scale
+from snnc.ir.ops import SYNAPTIC, AvgPool2d, BatchNorm, Elementwise, Input, Neuron, ReLU, Scale
 from snnc.ir.types import Count, DType, Spike
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import SYNAPTIC, describe
+from snnc.passes.rewrite import describe
 
 _HINTS: tuple[tuple[type, str], ...] = (
     (BatchNorm, "fold the BatchNorm (fold-bn): put it right after a Linear/Conv that feeds nothing else"),

@@ -23,9 +23,9 @@ from typing import ClassVar
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Elementwise, Flatten
+from snnc.ir.ops import SYNAPTIC, Elementwise, Flatten
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import SYNAPTIC, Reader, Rewriter, flattens_all
+from snnc.passes.rewrite import Reader, Rewriter, flattens_all
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,10 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import BatchNorm, Neuron
+from snnc.ir.ops import SYNAPTIC, BatchNorm, Neuron
 from snnc.passes.affine import Array, fold_into_reader, into_neuron, into_output
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import SYNAPTIC, Rewriter, describe
+from snnc.passes.rewrite import Rewriter, describe
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,9 @@ def _neuron_problem(user: Node) -> str | None:
         return f"{describe(user)} is not a neuron"
     if len(user.inputs) > 1:
         return f"{user.name} also has a late input, which the batch norm does not scale"
-    if op.charge != "affine":
-        return f"{user.name} has the {op.charge!r} charge, whose float order has no gain to scale"
+    if op.float_order is not None and op.float_order.charge != "affine":
+        charge = op.float_order.charge
+        return f"{user.name} has the {charge!r} charge, whose float order has no gain to scale (canonicalize it first)"
     if op.has_current:
         return f"{user.name} has a current state, which would accumulate the shift β"
     if op.formats():

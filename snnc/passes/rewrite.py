@@ -8,14 +8,14 @@ propagates to every node downstream, as GraphBuilder would have inferred it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from snnc.diagnostics import Diagnostic, Kind, SnncError
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import (
+    SYNAPTIC,
     AvgPool2d,
-    Conv1d,
-    Conv2d,
     Delay,
     Flatten,
     Linear,
@@ -27,9 +27,7 @@ from snnc.ir.ops import (
     infer_type,
 )
 from snnc.ir.types import TensorType
-
-SYNAPTIC: tuple[type[Op], ...] = (Linear, Conv1d, Conv2d)
-"""Ops whose output is a weighted sum of their input: what a synaptic crossbar computes."""
+from snnc.passes.base import PassContext
 
 
 class Rewriter:
@@ -71,7 +69,8 @@ class Rewriter:
         """Add a node (a fresh name based on `name`) right after `anchor`; its type comes from build()."""
         name = self.fresh(name)
         placeholder = self._nodes[anchor].type
-        self._nodes[name] = Node(name, op, tuple(inputs), placeholder, self._nodes[anchor].origin)
+        before = self._nodes[anchor]
+        self._nodes[name] = Node(name, op, tuple(inputs), placeholder, before.origin, before.source)
         self._order.insert(self._order.index(anchor) + 1, name)
         return name
 
@@ -120,6 +119,39 @@ class Rewriter:
                 hint="this is a bug in snnc; please report it with the model",
             )
             raise SnncError([note], kind=Kind.CHECK) from None
+
+
+Outcome = bool | Diagnostic
+"""What a rewrite did to one node: True rewrote it, False found nothing to do, a Diagnostic says
+why it could not (and is reported)."""
+
+
+def rewrite_each(
+    graph: Graph,
+    ctx: PassContext,
+    pass_name: str,
+    select: Callable[[Node], bool],
+    apply: Callable[[Rewriter, Node], Outcome],
+    *,
+    consumers_first: bool = False,
+) -> Graph:
+    """The loop every rewriting pass shares (xdsl's PatternRewriteWalker, in small): `apply` each
+    selected node in turn (graph order, or reversed evaluation order with `consumers_first`, so a
+    node folds into a reader that is already final), counting rewrites and reporting refusals.
+    The input graph comes back unchanged when nothing was rewritten."""
+    rw = Rewriter(graph)
+    chosen = reversed(graph.order) if consumers_first else graph.nodes
+    done = 0
+    for name in [n.name for n in chosen if select(n)]:
+        outcome = apply(rw, rw.node(name))
+        if isinstance(outcome, Diagnostic):
+            ctx.emit(outcome)
+        elif outcome:
+            done += 1
+    if not done:
+        return graph
+    ctx.count(pass_name, done)
+    return rw.build()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import (
+    OPS,
+    REAL_ONLY,
     Concat,
     Conv1d,
     Conv2d,
@@ -61,8 +63,7 @@ EXACT_FLOAT32 = 2**24
 INT32_MAX = 2**31 - 1
 SPARSE_DENSITY = 0.02  # below it a Linear gathers the active inputs' weights (benchmarks/bench_int_sim.py)
 SPARSE_MIN_WEIGHTS = 1 << 16  # smaller layers are cheaper dense whatever the density
-SUPPORTED = (Input, Output, Linear, Conv1d, Conv2d, SumPool2d, MaxPool2d, Flatten, Reshape, Concat)
-SUPPORTED += (Elementwise, ReLU, Neuron, Delay)
+SUPPORTED = tuple(op for op in OPS if op not in REAL_ONLY)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from snnc.ir.ops import Neuron
+from snnc.ir.ops import FloatOrder, Neuron
 
 Tensor = torch.Tensor
+CANONICAL = FloatOrder()
 NEURON_VARS = ("v", "h", "i")  # what `record` can ask of a neuron: membrane after/before reset, current
 
 
@@ -57,10 +58,11 @@ class NeuronState:
         self.v_decay = _factor(op.v_decay, shape, device)
         self.gain = _factor(op.gain, shape, device)
         self.bias = _broadcastable(op.bias, shape, device) if op.bias.any() else None
-        self.rate = _broadcastable(op.rate, shape, device)
-        self.v_rest = _broadcastable(op.v_rest, shape, device)
+        self.order = op.float_order or CANONICAL
+        self.rate = _broadcastable(self.order.rate, shape, device)
+        self.v_rest = _broadcastable(self.order.v_rest, shape, device)
         self.i_decay = _factor(op.i_decay, shape, device)
-        if op.has_current and op.current != "affine":  # decay_after / euler use the factor as it is, even 1
+        if op.has_current and self.order.current != "affine":  # decay_after / euler use the factor as it is, even 1
             self.i_decay = _broadcastable(op.i_decay, shape, device)
         self.v_reset = _broadcastable(op.v_reset, shape, device) if op.v_reset.any() else None  # None: 0
         self.v_min = None if op.v_min is None else _broadcastable(op.v_min, shape, device)
@@ -99,7 +101,7 @@ class NeuronState:
 
     def _charge(self, u: Tensor, current: Tensor) -> Tensor:
         """h from the previous membrane u and the input current, in the op's float order."""
-        charge = self.op.charge
+        charge = self.order.charge
         if charge == "affine":
             h = _scaled(self.v_decay, u) + _scaled(self.gain, current)
             return h if self.bias is None else h + self.bias
@@ -110,14 +112,14 @@ class NeuronState:
         return u + self._rated((current + self.v_rest) - u)  # delta_box
 
     def _rated(self, x: Tensor) -> Tensor:
-        return x * self.rate if self.op.rate_op == "mul" else x / self.rate
+        return x * self.rate if self.order.rate_op == "mul" else x / self.rate
 
     def _input_current(self, x: Tensor) -> Tensor:
         """I[t]: x[t] without a current state; i[t] or i[t−1] (a one-step delay) with one."""
         if self.i is None:
             return x
         previous = self.i
-        form = self.op.current
+        form = self.order.current
         if form == "affine":
             self.i = _scaled(self.i_decay, previous) + x
         elif form == "decay_after":

@@ -17,6 +17,7 @@ from spikingjelly.activation_based import functional, layer, neuron
 
 import snnc
 from snnc import cli
+from snnc.frontend.spikingjelly import import_sew_resnet
 from snnc.ir import Int
 
 STEPS = 16
@@ -104,3 +105,62 @@ def test_cli_compile_with_calibration_then_simulate_the_snnc(images, tmp_path, m
     # the .snnc takes the float images and quantizes them as the compiled graph defines
     compiled = snnc.compile(snnc.load(tmp_path / "model.pt", input_shape=(1, 8, 8)), "sim", calib=calib)
     assert np.array_equal(from_cli, compiled.simulate(x).output)
+
+
+def avgpool_csnn(seed: int = 0) -> nn.Module:
+    """SpikingJelly's CSNN shape with average pooling: conv-IF, avgpool, conv-LIF, avgpool,
+    linear-IF (multi-step), weights in multiples of 1/8 so that every float sum is exact."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        layer.Conv2d(1, 8, 3, padding=1, bias=False),
+        neuron.IFNode(),
+        layer.AvgPool2d(2),
+        layer.Conv2d(8, 8, 3, padding=1, bias=False),
+        neuron.LIFNode(tau=2.0),
+        layer.AvgPool2d(2),
+        layer.Flatten(),
+        layer.Linear(32, 10, bias=False),
+        neuron.IFNode(),
+    )
+    functional.set_step_mode(net, "m")
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (layer.Conv2d, layer.Linear)):
+                m.weight.copy_(torch.randint(-8, 12, m.weight.shape) / 8)
+    return net.eval()
+
+
+def test_a_csnn_with_average_pooling_compiles_for_sim(images):
+    """The sim pipeline lowers each average pool to a sum pool and absorbs its 1/4 into the next
+    layer's weights: exact here (dyadic weights, a power-of-two area), so the lowered float graph
+    spikes exactly as the model, and the integer graph holds no average pool."""
+    from snnc.passes.absorb_scale import AbsorbScale
+    from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
+    from snnc.passes.base import PassContext, run_passes
+
+    _, x = images
+    x = (x > 0.5).astype(np.float32)  # spikes: every sum below is exact in float32
+    graph = snnc.load(avgpool_csnn(), input_shape=(1, 8, 8), input_dtype="spike")
+    lowered = run_passes(graph, [AvgpoolToSumpool(), AbsorbScale()], PassContext(verify_each=True))
+    assert [n.op.kind for n in lowered if "pool" in n.op.kind] == ["sumpool2d", "sumpool2d"]
+    expected = snnc.simulate(graph, x).output
+    assert expected.any()
+    np.testing.assert_array_equal(snnc.simulate(lowered, x).output, expected)
+    compiled = snnc.compile(graph, "sim", bits=16)
+    assert not any(n.op.kind == "avgpool2d" for n in compiled.graph)
+    assert float((compiled.simulate(x).output == expected).mean()) == 1.0  # dyadic: lossless at 16 bits
+
+
+def test_sew_resnet18_compiles_for_sim():
+    """The library's own SEW-ResNet-18 (model/sew_resnet.py), global average pool included."""
+    sew = import_sew_resnet()
+    torch.manual_seed(0)
+    net = sew.sew_resnet18(spiking_neuron=neuron.IFNode, cnf="ADD")
+    functional.set_step_mode(net, "m")
+    graph = snnc.load(net.eval(), input_shape=(3, 64, 64))
+    compiled = snnc.compile(graph, "sim", input_range=(0.0, 1.0))
+    rewrites = {p.name: p.rewrites for p in compiled.passes}
+    assert rewrites["avgpool-to-sumpool"] == 1 and rewrites["fold-bn"] == 20
+    assert not any(n.op.kind in ("avgpool2d", "batchnorm") for n in compiled.graph)
+    x = np.random.default_rng(0).random((2, 1, 3, 64, 64)).astype(np.float32)
+    assert compiled.simulate(x).output.shape == (2, 1, 1000)

@@ -235,7 +235,8 @@ def test_norse_lifbox_export_needs_dt_squared(tmp_path):
     assert expected.any()
     np.testing.assert_array_equal(got.output, expected)
     (neuron,) = [n.op for n in snnc.load(path, dt=1e-3).nodes if isinstance(n.op, Neuron)]
-    np.testing.assert_allclose(1 / neuron.rate, 100.0, rtol=1e-6)  # k = dt/τ = 100 = c_m / dt_norse, not c_m
+    # k = dt/τ = 100 = c_m / dt_norse, not c_m
+    np.testing.assert_allclose(1 / neuron.float_order.rate, 100.0, rtol=1e-6)
 
 
 def test_norse_lif_export_scales_the_synaptic_input(tmp_path):

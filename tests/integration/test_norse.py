@@ -359,16 +359,18 @@ def test_mapping_fields():
     torch.manual_seed(0)
     graph = convert(box_dense(), (20,), "spike")
     box = graph.node("net.1").op
-    assert (box.charge, box.fire_op, box.reset) == ("delta_box", "gt", "zero")
-    assert box.rate == np.float32(0.001 * torch.tensor(200.0)) and box.v_init == box.v_rest == np.float32(0.1)
+    assert (box.float_order.charge, box.fire_op, box.reset) == ("delta_box", "gt", "zero")
+    assert box.float_order.rate == np.float32(0.001 * torch.tensor(200.0))
+    assert box.v_init == box.float_order.v_rest == np.float32(0.1)
     sub = graph.node("net.3").op
     assert sub.reset == "subtract" and sub.threshold.shape == (6,)
-    assert sub.rate == np.float32(0.002 * torch.tensor(150.0))
+    assert sub.float_order.rate == np.float32(0.002 * torch.tensor(150.0))
     lif = convert(ConvBN(), (2, 8, 8)).node("lif1").op
-    assert (lif.charge, lif.current, lif.input_order) == ("delta", "euler", "current_first")
+    assert (lif.float_order.charge, lif.float_order.current, lif.input_order) == ("delta", "euler", "current_first")
     assert lif.i_decay == np.float32(-0.001 * torch.tensor(300.0)) and lif.i_init == 0
     per = convert(per_neuron(), (1, 8, 8)).node("net.1").op
-    assert per.rate.shape == (4,) and per.threshold.shape == (4, 6, 6) and per.v_rest.shape == (4, 6, 6)
+    assert per.float_order.rate.shape == (4,) and per.threshold.shape == (4, 6, 6)
+    assert per.float_order.v_rest.shape == (4, 6, 6)
 
 
 # --- loading and refusals -----------------------------------------------------------------------

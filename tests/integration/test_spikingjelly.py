@@ -282,7 +282,8 @@ def test_conv_net_single_step_spike_input():
     x = _spikes(2, 8, 8)
     graph = _assert_exact(_calibrated(model, x, CONV_PLAN, per_step=True), (2, 8, 8), x, "s")
     lif = graph.node("6").op
-    assert (lif.charge, lif.rate_op, float(lif.rate), lif.reset) == ("delta_leak", "div", 2.0, "subtract")
+    order = lif.float_order
+    assert (order.charge, order.rate_op, float(order.rate), lif.reset) == ("delta_leak", "div", 2.0, "subtract")
 
 
 def test_plif_no_input_decay_nonzero_reset():
@@ -290,8 +291,9 @@ def test_plif_no_input_decay_nonzero_reset():
     x = _real(3, 12)
     graph = _assert_exact(_calibrated(model, x, [("1", 0.3, 0.5), ("4", 0.6, 1.2)]), (3, 12), x)
     plif = graph.node("2").op
-    assert isinstance(plif, Neuron) and (plif.charge, plif.rate_op) == ("delta_leak", "mul")
-    assert plif.rate == torch.sigmoid(torch.tensor(0.37)).item() and plif.v_reset == plif.v_init == np.float32(-0.3)
+    assert isinstance(plif, Neuron) and (plif.float_order.charge, plif.float_order.rate_op) == ("delta_leak", "mul")
+    assert plif.float_order.rate == torch.sigmoid(torch.tensor(0.37)).item()
+    assert plif.v_reset == plif.v_init == np.float32(-0.3)
 
 
 def test_soft_reset_if_with_containers():

@@ -13,7 +13,7 @@ import pytest
 from snnc.backends.loihi.spec import LOIHI
 from snnc.backends.speck.spec import SPECK
 from snnc.diagnostics import SnncError
-from snnc.ir import Graph, GraphBuilder, Linear, Neuron, NumberFormat
+from snnc.ir import FloatOrder, Graph, GraphBuilder, Linear, Neuron, NumberFormat
 from snnc.ir import serialize as ser
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE
@@ -76,7 +76,7 @@ def test_neuron_integers_must_fit_the_arithmetic():
 
 
 def test_quantized_neuron_must_use_the_affine_forms():
-    graph = quantized(LOIHI.arithmetic, charge="delta", v_decay=1, gain=1, rate=1)
+    graph = quantized(LOIHI.arithmetic, float_order=FloatOrder("delta", rate=1), v_decay=1, gain=1)
     assert ("IR-QUANT-NEURON", "n") in rules(graph)
 
 

@@ -61,4 +61,4 @@ def test_builder_names_and_errors():
 
 
 def test_parameter_count():
-    assert recurrent_graph().parameter_count() == 12 + 9 + 9  # two weights + 9 neuron scalars
+    assert recurrent_graph().parameter_count() == 12 + 9 + 7  # two weights + 7 neuron scalars (canonical order)

@@ -148,3 +148,14 @@ def test_params_are_normalised():
     assert ops.Linear([[1.5]], weight_format=NumberFormat(8)).weight.dtype == np.float32
     assert ops.Conv2d(np.zeros((1, 1, 1, 1)), stride=2).stride == (2, 2)
     assert ops.SumPool2d(3).stride == (3, 3)
+
+
+def test_the_op_groups_partition_the_op_set():
+    """Every op in exactly one group, so a new op must be placed in one (and every question a
+    pass or backend asks by group has an answer for it)."""
+    from snnc.ir.ops import GROUPS, REAL_ONLY, SCALE_PRESERVING
+
+    grouped = [op for members in GROUPS.values() for op in members]
+    assert sorted(grouped, key=lambda op: op.kind) == sorted(ops.OPS, key=lambda op: op.kind)
+    assert len(grouped) == len(set(grouped))
+    assert set(REAL_ONLY) <= set(ops.OPS) and set(SCALE_PRESERVING) <= set(ops.OPS)

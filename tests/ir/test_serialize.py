@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from snnc.diagnostics import SnncError
 from snnc.ir import ops, serialize
 from snnc.ir.graph import Graph, GraphBuilder, Node
+from snnc.ir.ops import FloatOrder, Neuron
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa, NumberFormat
 from snnc.ir.types import FLOAT, Count, TensorType
 from snnc.ir.verify import verify
@@ -42,7 +43,7 @@ def every_op_graph() -> Graph:
     avg = ops.AvgPool2d((3, 2), (2, 2), (1, 1), ceil_mode=True, count_include_pad=False)
     pool = b.add("avg", avg, sc)  # float[4,5,9]
     relu = b.add("relu", ops.ReLU(), pool)
-    lif = ops.Neuron(
+    lif = Neuron(
         threshold=np.abs(rand(4)) + 0.5,
         v_decay=0.9,
         gain=rand(4),
@@ -316,3 +317,44 @@ def test_unstorable_field_is_a_bug_not_a_user_error():
     g = Graph((Node("d", ops.Delay(steps=object()), (), TensorType((1,), Count(1))),))
     with pytest.raises(TypeError, match="'d'"):
         serialize.dumps(g)
+
+
+def test_neurons_written_with_their_float_order_on_the_neuron_still_load():
+    """Files written before the float order became a sub-record kept charge, rate, rate_op,
+    v_rest and current on the Neuron itself; they load into `float_order` (dropped where canonical)."""
+    b = GraphBuilder("old")
+    order = FloatOrder("delta", rate=np.float32(2.0), rate_op="div", v_rest=np.float32(0.25), current="euler")
+    x = b.input("x", (3,))
+    b.add("lif", Neuron(threshold=2.0, i_decay=-0.5, float_order=order), x)
+    b.output("out", b.add("if", Neuron(threshold=1.0), "lif"))
+    graph = b.build()
+
+    def legacy(doc):
+        for node in doc["nodes"]:
+            if node["op"] == "neuron":
+                attrs = node["attrs"]
+                inner = attrs.pop("float_order") or {"float_order": {}}
+                defaults = {"charge": "affine", "rate_op": "mul", "current": "affine"}
+                attrs.update(defaults | inner["float_order"])
+                attrs.setdefault("rate", attrs["threshold"])  # an unused rate, as old files held one
+                attrs.setdefault("v_rest", attrs["threshold"])
+
+    old = serialize._pack(*_edited_parts(serialize.dumps(graph), legacy))
+    back = serialize.loads(old)
+    assert back.node("if").op.float_order is None
+    got = back.node("lif").op.float_order
+    assert (got.charge, got.rate_op, got.current, float(got.rate), float(got.v_rest)) == (
+        "delta",
+        "div",
+        "euler",
+        2.0,
+        0.25,
+    )
+    assert serialize.dumps(back) == serialize.dumps(graph)
+
+
+def _edited_parts(data: bytes, edit) -> tuple[bytes, bytes]:
+    header, payload = serialize._unpack(data, "mem")
+    doc = json.loads(header)
+    edit(doc)
+    return json.dumps(doc).encode(), bytes(payload)

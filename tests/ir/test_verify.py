@@ -115,7 +115,7 @@ def test_late_input_must_match_the_neuron_shape():
 
 
 def test_delta_charge_leaves_affine_parameters_unset():
-    g = with_node(small_graph(), "lif", op=ops.Neuron(charge="delta", rate=0.5, v_decay=0.9))
+    g = with_node(small_graph(), "lif", op=ops.Neuron(float_order=ops.FloatOrder("delta", rate=0.5), v_decay=0.9))
     assert rules(g) == [("IR-NEURON-PARAM", "lif")]
 
 

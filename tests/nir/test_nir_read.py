@@ -251,7 +251,7 @@ def test_scalar_parameters_and_a_batch_axis_are_normalized_and_reported(tmp_path
     for what in ("type checking", "leading batch axis", "broadcast"):
         assert what in said, said
     neuron = ir.node("lif").op
-    assert neuron.threshold.shape == () and float(neuron.rate) == pytest.approx(5.0)
+    assert neuron.threshold.shape == () and float(neuron.float_order.rate) == pytest.approx(5.0)
 
 
 def test_missing_boundary_nodes_are_added_and_dt_default_is_said():

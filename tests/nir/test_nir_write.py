@@ -25,6 +25,7 @@ from snnc.ir import (
     Count,
     Elementwise,
     Flatten,
+    FloatOrder,
     GraphBuilder,
     Linear,
     MaxPool2d,
@@ -53,11 +54,11 @@ def _param(draw, rng, shape, lo, hi):
 
 @st.composite
 def neurons(draw, rng, shape):
-    charge = draw(st.sampled_from(Neuron.CHOICES["charge"]))
+    charge = draw(st.sampled_from(FloatOrder.CHOICES["charge"]))
     spikes = draw(st.sampled_from(Neuron.CHOICES["spikes"]))
+    order = {"charge": charge}
     fields = {
         "threshold": _param(draw, rng, shape, 0.3, 1.5),
-        "charge": charge,
         "reset": draw(st.sampled_from(Neuron.CHOICES["reset"])),
         "reset_timing": draw(st.sampled_from(Neuron.CHOICES["reset_timing"])),
         "fire_op": draw(st.sampled_from(["ge", "gt"])),
@@ -74,24 +75,24 @@ def neurons(draw, rng, shape):
             "bias": _param(draw, rng, shape, -0.1, 0.1) if leaky else np.float32(0),
         }
     else:
-        fields |= {
+        order |= {
             "rate": _param(draw, rng, shape, 1.5, 6),
             "rate_op": draw(st.sampled_from(["mul", "div"])),
             "v_rest": _param(draw, rng, shape, -0.1, 0.1),
         }
-        if fields["rate_op"] == "mul":
-            fields["rate"] = (1 / fields["rate"]).astype(np.float32)
+        if order["rate_op"] == "mul":
+            order["rate"] = (1 / order["rate"]).astype(np.float32)
     if draw(st.booleans()):
         fields |= {
             "i_decay": _param(draw, rng, shape, 0.2, 0.9),
-            "current": draw(st.sampled_from(Neuron.CHOICES["current"])),
             "input_order": draw(st.sampled_from(Neuron.CHOICES["input_order"])),
         }
-        if fields["current"] == "euler":
+        order["current"] = draw(st.sampled_from(FloatOrder.CHOICES["current"]))
+        if order["current"] == "euler":
             fields["i_decay"] = (fields["i_decay"] - 1).astype(np.float32)
     if draw(st.booleans()):
         fields["v_min"] = _param(draw, rng, shape, -2, -1)
-    return Neuron(**fields)
+    return Neuron(**fields, float_order=FloatOrder(**order))
 
 
 def _neuron_type(op: Neuron, shape) -> TensorType:
@@ -260,8 +261,8 @@ def test_another_dt_sets_the_sidecar_aside(tmp_path):
     assert any("differs from the" in d.message for d in notes)
     np.testing.assert_allclose(other.node("lif").op.v_decay, 0.5)  # the leak per step doubles: 1 − 2·0.25
     li = other.node("li").op  # NIR LI with R = 1: the delta charge, k = 1/rate = 2·0.5
-    assert li.charge == "delta" and li.spikes == "none"
-    np.testing.assert_allclose(li.rate, 1.0)
+    assert li.float_order.charge == "delta" and li.spikes == "none"
+    np.testing.assert_allclose(li.float_order.rate, 1.0)
 
 
 def test_in_memory_nir_graph_round_trips():

@@ -21,7 +21,7 @@ from pass_harness import (
     rules_at,
 )
 
-from snnc.ir import Conv2d, Flatten, GraphBuilder, Linear, Neuron, Scale
+from snnc.ir import Conv2d, Flatten, FloatOrder, GraphBuilder, Linear, Neuron, Scale
 from snnc.passes.absorb_scale import AbsorbScale
 
 POW2 = np.array([0.25, 2.0, 4.0])
@@ -50,7 +50,7 @@ def test_into_neuron_voltages():
     "neuron",
     [
         Neuron(threshold=1.0, reset="zero", v_reset=-0.25, v_min=-1.0),
-        Neuron(threshold=2.0, charge="delta", rate=0.5, v_rest=0.25),
+        Neuron(threshold=2.0, float_order=FloatOrder("delta", rate=0.5, v_rest=0.25)),
         Neuron(threshold=1.0, i_decay=0.5, i_init=0.5, spikes="multi", max_spikes=3),
         Neuron(threshold=np.full((3, 4, 4), 1.0), bias=np.full((3, 4, 4), 0.125), reset_timing="next_step"),
     ],

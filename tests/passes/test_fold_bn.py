@@ -22,7 +22,7 @@ from pass_harness import (
     rules_at,
 )
 
-from snnc.ir import AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron
+from snnc.ir import AvgPool2d, BatchNorm, Conv2d, Flatten, FloatOrder, GraphBuilder, Linear, Neuron
 from snnc.passes.fold_bn import FoldBN, channel_affine
 from snnc.sim import run
 
@@ -155,7 +155,7 @@ def test_a_shifting_batchnorm_before_a_padded_conv_stays_with_a_warning():
 
 def test_a_batchnorm_before_a_delta_charge_neuron_stays():
     b = GraphBuilder("g")
-    delta = Neuron(charge="delta", rate=0.5)
+    delta = Neuron(float_order=FloatOrder("delta", rate=0.5))
     b.output("out", b.add("lif", delta, b.add("bn", bn(2), b.input("x", (2,)))))
     _out, ctx = apply(FoldBN(), b.build())
     assert rules_at(ctx.diagnostics) == [("PASS-BN-NOT-FOLDED", "bn")]

@@ -13,7 +13,7 @@ from snnc.backends.loihi.spec import LOIHI
 from snnc.backends.sim.spec import SIM_INT8, SIM_INT16, sim_spec
 from snnc.backends.speck.spec import SPECK
 from snnc.diagnostics import Severity
-from snnc.ir import FLOAT, SPIKE, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, SumPool2d
+from snnc.ir import FLOAT, SPIKE, BatchNorm, Conv2d, Flatten, FloatOrder, GraphBuilder, Linear, Neuron, SumPool2d
 from snnc.ir.serialize import dumps, loads
 from snnc.ir.types import Int
 from snnc.ir.verify import verify
@@ -32,7 +32,7 @@ def net(seed: int = 0, lif: bool = True, bias: bool = True, input_dtype=SPIKE):
 
     def neuron() -> Neuron:
         if lif:
-            return Neuron(threshold=1.0, charge="delta", rate=0.5, reset="zero")
+            return Neuron(threshold=1.0, float_order=FloatOrder("delta", rate=0.5), reset="zero")
         return Neuron(threshold=1.0, reset="subtract")
 
     conv = Conv2d(rng.normal(0, 0.5, (8, 2, 3, 3)).astype(f32), rng.normal(0, 0.1, 8).astype(f32) if bias else None)
@@ -110,7 +110,7 @@ def test_lif_maps_to_decay_multipliers_and_the_target_shift():
     op = quantized.node("lif1").op
     # SpikingJelly's delta charge with rate 1/2: a_v = 1/2 → m = 4096 − round(0.5·4096); g = 1/2 is
     # folded into the weights, so the gain is Lava's input shift 2^6; u is memoryless (i_decay 0)
-    assert (int(op.v_decay), int(op.gain), int(op.i_decay), op.charge) == (2048, 64, 0, "affine")
+    assert (int(op.v_decay), int(op.gain), int(op.i_decay), op.float_order) == (2048, 64, 0, None)
     assert int(op.threshold) % 64 == 0  # vth << 6 (docs/targets/loihi.md §1.3)
     assert quantized.node("conv1").op.bias is None and op.bias.shape == (8,)  # Lava adds bias to v
 

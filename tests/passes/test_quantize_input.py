@@ -13,7 +13,20 @@ from test_quantize import net
 
 from snnc.backends.sim.spec import SIM_INT8, SIM_INT16
 from snnc.diagnostics import Severity, SnncError
-from snnc.ir import FLOAT, SPIKE, GraphBuilder, Input, Int, Linear, MaxPool2d, Neuron, NumberFormat, Reshape, verify
+from snnc.ir import (
+    FLOAT,
+    SPIKE,
+    FloatOrder,
+    GraphBuilder,
+    Input,
+    Int,
+    Linear,
+    MaxPool2d,
+    Neuron,
+    NumberFormat,
+    Reshape,
+    verify,
+)
 from snnc.ir.serialize import dumps, loads
 from snnc.passes.base import PassContext, run_passes
 from snnc.passes.maxpool_to_or import MaxpoolToOr
@@ -201,9 +214,9 @@ def readout_net(seed: int = 0, read_by_a_layer: bool = False):
     rng = np.random.default_rng(seed)
     b = GraphBuilder("readout")
     f1 = b.add("fc1", Linear(rng.normal(0, 0.5, (16, 20)).astype(f32)), b.input("x", (20,), SPIKE))
-    lif = b.add("lif", Neuron(threshold=1.0, charge="delta", rate=0.5, reset="zero"), f1)
+    lif = b.add("lif", Neuron(threshold=1.0, float_order=FloatOrder("delta", rate=0.5), reset="zero"), f1)
     f2 = b.add("fc2", Linear(rng.normal(0, 0.5, (4, 16)).astype(f32)), lif)
-    li = Neuron(charge="delta", rate=0.1, current="euler", i_decay=-0.2, spikes="none", reset="none")
+    li = Neuron(float_order=FloatOrder("delta", rate=0.1, current="euler"), i_decay=-0.2, spikes="none", reset="none")
     last = b.add("li", li, f2)
     if read_by_a_layer:
         last = b.add("n", Neuron(), b.add("fc3", Linear(np.ones((2, 4), f32)), last))

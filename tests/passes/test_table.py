@@ -51,9 +51,16 @@ def pipeline(target, **options):
 
 def test_the_sim_pipeline():
     passes = pipeline("sim")
-    assert [p.name for p in passes] == ["fold-bn", "absorb-scale", "quantize", "check-spike-driven"]
-    assert passes[2].spec.weight_bits == 8 and passes[-1].severity is Severity.WARNING
-    assert pipeline("sim", bits=16)[2].spec.weight_bits == 16
+    assert [p.name for p in passes] == [
+        "canonicalize-neuron",
+        "fold-bn",
+        "avgpool-to-sumpool",
+        "absorb-scale",
+        "quantize",
+        "check-spike-driven",
+    ]
+    assert passes[-2].spec.weight_bits == 8 and passes[-1].severity is Severity.WARNING
+    assert pipeline("sim", bits=16)[-2].spec.weight_bits == 16
     assert pipeline("sim", encoding=("conv1",))[-1].encoding == ("conv1",)
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from snnc.ir import FLOAT, GraphBuilder, Neuron
+from snnc.ir import FLOAT, FloatOrder, GraphBuilder, Neuron
 from snnc.sim import run
 
 f32 = np.float32
@@ -49,17 +49,18 @@ def reference(op: Neuron, x: np.ndarray) -> dict[str, np.ndarray]:
     v = np.broadcast_to(op.v_init, shape).astype(f32)
     i = np.broadcast_to(op.i_init, shape).astype(f32)
     out: dict[str, list[np.ndarray]] = {"s": [], "v": [], "h": [], "i": []}
-    k, E = op.rate, op.v_rest
+    order = op.float_order or FloatOrder()
+    k, E = order.rate, order.v_rest
 
     def rated(y: np.ndarray) -> np.ndarray:
-        return y * k if op.rate_op == "mul" else y / k
+        return y * k if order.rate_op == "mul" else y / k
 
     for xt in x:
         if op.has_current:
             previous = i
-            if op.current == "affine":
+            if order.current == "affine":
                 i = op.i_decay * i + xt
-            elif op.current == "decay_after":
+            elif order.current == "decay_after":
                 i = op.i_decay * (i + xt)
             else:
                 i = (i + op.i_decay * i) + xt
@@ -67,11 +68,11 @@ def reference(op: Neuron, x: np.ndarray) -> dict[str, np.ndarray]:
         else:
             current = xt
         u = reset(v, fire(v)) if op.reset_timing == "next_step_state" else v
-        if op.charge == "affine":
+        if order.charge == "affine":
             h = op.v_decay * u + op.gain * current + op.bias
-        elif op.charge == "delta":
+        elif order.charge == "delta":
             h = u + rated(current - (u - E))
-        elif op.charge == "delta_leak":
+        elif order.charge == "delta_leak":
             h = (u - rated(u - E)) + current
         else:
             h = u + rated((current + E) - u)
@@ -102,17 +103,20 @@ def neurons(draw) -> Neuron:
     charge = draw(st.sampled_from(["affine", "delta", "delta_leak", "delta_box"]))
     affine = charge == "affine"
     rate_op = draw(st.sampled_from(["mul", "div"]))
-    return Neuron(
-        threshold=draw(values(0.25, 4.0)),
+    order = FloatOrder(
         charge=charge,
-        v_decay=draw(st.one_of(st.just(f32(1)), values(0.0, 1.0))) if affine else f32(1),
-        gain=draw(st.one_of(st.just(f32(1)), values(-2.0, 2.0))) if affine else f32(1),
-        bias=draw(st.one_of(st.just(f32(0)), values(-1.0, 1.0))) if affine else f32(0),
         rate=draw(values(0.0625, 1.0) if rate_op == "mul" else values(1.0, 20.0)),
         rate_op=rate_op,
         v_rest=draw(st.one_of(st.just(f32(0)), values(-1.0, 1.0))),
-        i_decay=draw(values(-1.0, 1.0)) if current else None,
         current=draw(st.sampled_from(["affine", "decay_after", "euler"])),
+    )
+    return Neuron(
+        threshold=draw(values(0.25, 4.0)),
+        float_order=order,
+        v_decay=draw(st.one_of(st.just(f32(1)), values(0.0, 1.0))) if affine else f32(1),
+        gain=draw(st.one_of(st.just(f32(1)), values(-2.0, 2.0))) if affine else f32(1),
+        bias=draw(st.one_of(st.just(f32(0)), values(-1.0, 1.0))) if affine else f32(0),
+        i_decay=draw(values(-1.0, 1.0)) if current else None,
         input_order=draw(st.sampled_from(["current_first", "voltage_first"])),
         reset=draw(st.sampled_from(["zero", "subtract", "none"])),
         v_reset=draw(st.one_of(st.just(f32(0)), values(-1.0, 0.5))),
@@ -309,7 +313,9 @@ def test_late_input_is_added_after_the_charge():
 @pytest.mark.parametrize("charge", ["delta", "delta_leak", "delta_box"])
 @pytest.mark.parametrize("rate_op", ["mul", "div"])
 def test_affine_view_of_every_charge_agrees_in_real_arithmetic(charge, rate_op):
-    op = Neuron(charge=charge, rate=f32(0.25 if rate_op == "mul" else 4.0), rate_op=rate_op, v_rest=f32(0.5))
+    op = Neuron(
+        float_order=FloatOrder(charge, rate=f32(0.25 if rate_op == "mul" else 4.0), rate_op=rate_op, v_rest=f32(0.5))
+    )
     a_v, g, bias = op.affine()
     v, current = f32(0.75), f32(1.5)  # dyadic: every operation below is exact
     k = f32(0.25)

@@ -1,7 +1,7 @@
 """The "sim" target: the reference simulator as a compilation target.
 
-Compiling for it runs the sim pipeline (fold what no integer datapath holds, lower average
-pooling, quantize to snnc's 8- or 16-bit format, report what is not spike-driven) and writes the
+Compiling for it runs the sim pipeline (canonical neurons, fold what no integer datapath holds,
+lower average pooling, quantize to snnc's 8- or 16-bit format, report what is not spike-driven) and writes the
 lowered, quantized graph as one `.snnc` file, which `snnc inspect` shows and `snnc simulate` runs.
 The simulator hosts every valid graph, so the target has no hardware rules: its check is the
 verifier's.
@@ -49,18 +49,23 @@ class SimTarget(Target):
     Options: ClassVar[type] = SimOptions
 
     def pipeline(self, options: SimOptions, calib: Any = None) -> list[Pass]:
-        """fold-bn, absorb-scale, avgpool-to-sumpool, quantize to `bits`-bit integers, then the
-        spike-driven check as warnings (the simulator runs real-valued layers; chips do not).
-        `calib` is input data [T, B, *shape] with which the quantizer sets the range of real-valued
-        inputs and readouts and measures its error per layer."""
+        """canonicalize-neuron, fold-bn, avgpool-to-sumpool (its 1/k² then absorbed into the next
+        layer with every other scale), quantize to `bits`-bit integers, then the spike-driven check
+        as warnings (the simulator runs real-valued layers; chips do not). `calib` is input data
+        [T, B, *shape] with which the quantizer sets the range of real-valued inputs and readouts
+        and measures its error per layer."""
         from snnc.backends.sim.spec import sim_spec
         from snnc.passes.absorb_scale import AbsorbScale
+        from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
+        from snnc.passes.canonicalize_neuron import CanonicalizeNeuron
         from snnc.passes.check_spike_driven import CheckSpikeDriven
         from snnc.passes.fold_bn import FoldBN
         from snnc.passes.quantize import Quantize
 
         return [
+            CanonicalizeNeuron(),
             FoldBN(),
+            AvgpoolToSumpool(),
             AbsorbScale(),
             Quantize(sim_spec(options.bits), calib=calib, input_range=options.input_range),
             CheckSpikeDriven(encoding=options.encoding, severity=Severity.WARNING),

@@ -30,14 +30,10 @@ class NeuronView:
 
     @classmethod
     def of(cls, node: Node) -> NeuronView:
-        op: Neuron = node.op  # type: ignore[assignment]
-        shape = node.type.shape
-        a_v, g, b = (np.asarray(p, np.float64) for p in op.affine())
-        a_i, c = None, np.ones(())
-        if op.has_current:
-            a_i = np.asarray(op.i_decay, np.float64) + (1.0 if op.current == "euler" else 0.0)
-            c = np.asarray(op.i_decay, np.float64) if op.current == "decay_after" else c
-        return cls(node, a_v, combine(shape, g, c), b, a_i, combine(shape, g, op.i_init))
+        op: Neuron = node.op.canonical()  # type: ignore[attr-defined]
+        a_v, g, b = (np.asarray(p, np.float64) for p in (op.v_decay, op.gain, op.bias))
+        a_i = np.asarray(op.i_decay, np.float64) if op.has_current else None
+        return cls(node, a_v, g, b, a_i, combine(node.type.shape, g, op.i_init))
 
 
 def _aligned(value, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
@@ -140,15 +136,11 @@ def quantize_neuron(view: NeuronView, scale, spec: QuantSpec) -> tuple[Op, list[
     v_min = op.v_min if op.v_min is not None else spec.v_min_default
     new = op.replace(
         threshold=threshold,
-        charge="affine",
         v_decay=v_decay,
         gain=gain,
         bias=arith.bias.quantize(scaled(view.bias)),
-        rate=np.ones((), np.int64),
-        rate_op="mul",
-        v_rest=np.zeros((), np.int64),
         i_decay=i_decay,
-        current="affine",
+        float_order=None,
         v_reset=state(op.v_reset, arith.voltage),
         v_min=None if v_min is None else state(v_min, arith.voltage),
         v_init=state(op.v_init, arith.voltage),

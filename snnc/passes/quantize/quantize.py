@@ -39,6 +39,8 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity, errors
 from snnc.ir.graph import Graph, Node
+from snnc.ir.neuron_features import NeuronFeatures
+from snnc.ir.neuron_features import unsupported as missing
 from snnc.ir.ops import Input, Neuron, Op
 from snnc.ir.quant import NumberFormat
 from snnc.ir.types import Int
@@ -189,13 +191,10 @@ def _per_channel_ok(value: np.ndarray, weight: np.ndarray) -> bool:
 
 
 def _features(view: NeuronView, spec: QuantSpec) -> list[Diagnostic]:
-    name = view.node.name
-    found = []
-    if not spec.leak and np.any(view.a_v != 1):
-        found.append(unsupported(name, f"{spec.name} neurons do not leak (v_decay must be 1)", "use an IF neuron"))
-    if spec.current == "never" and view.a_i is not None:
-        found.append(unsupported(name, f"{spec.name} neurons have no current state", "drop the synaptic current"))
-    return found
+    """What the neuron uses that the target's number formats have no place for."""
+    features = NeuronFeatures(spec.name, leak=spec.leak, current=spec.current != "never")
+    hint = f"use a neuron {spec.name} runs (e.g. integrate-and-fire), or compile for another target"
+    return [unsupported(view.node.name, reason, hint) for reason in missing(view.node.op, features)]
 
 
 def _broadcast_rows(value: np.ndarray | None, shape: tuple[int, ...], per_channel: bool) -> np.ndarray:

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 
 from snnc.diagnostics import Diagnostic
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Concat, Delay, Elementwise, Flatten, Input, MaxPool2d, Neuron, ReLU, Reshape, SumPool2d
+from snnc.ir.layers import passes_values
+from snnc.ir.ops import (
+    SYNAPTIC,
+    Input,
+    Neuron,
+)
 from snnc.ir.quant import NumberFormat
 from snnc.ir.types import Float
-from snnc.passes.rewrite import SYNAPTIC
 
-_PASS_THROUGH = (Flatten, Reshape, SumPool2d, MaxPool2d, Concat, ReLU, Delay)  # keep a sum's scale
 _MEMBRANE_HINT = "read a non-spiking neuron's membrane only as a graph output (a readout)"
 
 
@@ -57,14 +60,10 @@ def _value_scale(node: Node, formats: dict[str, NumberFormat], scales: dict[str,
         if node.name in formats:
             return float(formats[node.name].scale)  # type: ignore[arg-type]  (one scale: Input.infer)
         return None if isinstance(node.type.dtype, Float) else 1.0
-    if not _passes_on(node):
+    if not passes_values(node):
         return None
     found = {scales.get(i) for i in node.inputs}  # a Delay's input comes later: unknown here
     return found.pop() if len(found) == 1 else None
-
-
-def _passes_on(node: Node) -> bool:
-    return isinstance(node.op, _PASS_THROUGH) or (isinstance(node.op, Elementwise) and node.op.fn in ("add", "sub"))
 
 
 def find_units(graph: Graph, found: list[Diagnostic], scales: dict[str, float | None]) -> list[Unit]:
@@ -136,7 +135,7 @@ def _feeding(
             direct.add(scale)
         elif isinstance(node.op, Neuron):  # only a non-spiking one has no scale
             found.append(unsupported(neuron, f"reads the membrane of the non-spiking neuron {name}", _MEMBRANE_HINT))
-        elif _passes_on(node):
+        elif passes_values(node):
             stack.extend(node.inputs)
     if synapses and direct:
         found.append(
@@ -159,7 +158,7 @@ def _unscaled(graph: Graph, start: str, scales: dict[str, float | None]) -> str 
             continue
         seen.add(name)
         node = graph.node(name)
-        if scales[name] is None and _passes_on(node):
+        if scales[name] is None and passes_values(node):
             stack.extend(node.inputs)
         else:
             leaves.append(node)
