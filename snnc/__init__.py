@@ -13,6 +13,7 @@ from importlib import metadata
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from snnc import limits
 from snnc.diagnostics import Diagnostic, SnncError
 from snnc.ir import Graph, verify_or_raise
 
@@ -38,6 +39,7 @@ __all__ = [
     "compile",
     "convert",
     "export",
+    "limits",
     "load",
     "report",
     "simulate",
@@ -59,6 +61,8 @@ def load(
     `source`: an `snnc.Graph`, an `nn.Module` (SpikingJelly, snnTorch, sinabs, Norse or plain
     torch.nn), a `.pt`/`.pth` file holding a whole model, `"pkg.module:factory"` (with `weights`,
     a state dict), a `.nir` file or `nir.NIRGraph`, an ANN `.onnx` file, or a `.snnc` file.
+    Files are treated as untrusted: sizes are checked against `snnc.limits` before anything is
+    allocated, and nothing a file names is run (README, "Loading files you did not make").
     `input_shape` is the per-sample shape (no time, no batch) where the model does not state it;
     `input_dtype` "spike" marks an event input. `dt` (seconds) discretizes a NIR graph's
     continuous time (default: the dt snnc wrote into the file, else 1e-4). `diagnostics`, if

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import snnc
-from snnc.commands.common import add_limit_arguments, apply_limits, print_errors
+from snnc.commands.common import add_limit_arguments, limits_from, print_errors
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in snnc, not in the user's model or input
 VERBS = ("inspect", "simulate", "report", "compile", "check", "export", "convert")
@@ -38,8 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        apply_limits(args)
-        return args.run(args)
+        with limits_from(args):
+            return args.run(args)
     except snnc.SnncError as e:
         if args.debug:
             traceback.print_exc()

@@ -117,6 +117,35 @@ def override(*, memory: int | str | None = None, work: int | str | None = None) 
         _configured = saved
 
 
+@contextmanager
+def address_space_cap(extra: int) -> Iterator[None]:
+    """Cap the process's address space at what it maps now plus `extra` bytes for the duration of
+    a block in which a C library parses a file (HDF5 for NIR): such libraries allocate what a
+    damaged length field says before they find it inconsistent (an HDF5 variable-length string
+    whose 32-bit length was flipped allocates 2 GiB and takes 20 s), and only the address-space
+    limit stops that. The limit is only ever lowered, and restored after the block; where Linux's
+    /proc and RLIMIT_AS are missing, nothing is capped."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    cap = mapped + extra
+    infinite = resource.RLIM_INFINITY
+    if (soft != infinite and soft <= cap) or (hard != infinite and hard < cap):
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def format_bytes(n: float) -> str:
     """1536 → '1.5 KiB': sizes for people in diagnostics."""
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):

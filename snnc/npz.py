@@ -54,7 +54,7 @@ class Archive:
         except KeyError:
             raise DataError(f"it has no array {key!r}") from None
         except Exception as e:  # zip, zlib and numpy's header parser (tokenize, ast) fail in many ways
-            raise DataError(f"array {key!r} is damaged ({type(e).__name__}: {e})") from None
+            raise DataError(f"array {key!r} is damaged ({_brief(e)})") from None
 
     def _read(self, info: zipfile.ZipInfo) -> np.ndarray:
         with self.zip.open(info) as fp:
@@ -85,6 +85,12 @@ class Archive:
         return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
 
 
+def _brief(e: Exception) -> str:
+    """The error for a message: zipfile quotes whole binary headers in some of its errors."""
+    text = f"{type(e).__name__}: {e}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 @contextmanager
 def open_npz(path: str | Path) -> Iterator[Archive]:
     """The archive at `path`; DataError if it is not a zip of `.npy` arrays."""
@@ -92,7 +98,7 @@ def open_npz(path: str | Path) -> Iterator[Archive]:
     try:
         zf = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
     except _ERRORS as e:
-        raise DataError(f"it is a damaged zip archive ({type(e).__name__}: {e})") from None
+        raise DataError(f"it is a damaged zip archive ({_brief(e)})") from None
     if zf is None:
         with path.open("rb") as f:
             single = f.read(6) == b"\x93NUMPY"

@@ -4,10 +4,12 @@ output, rendering. Kept apart from the verbs so each verb module stays a page of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +75,12 @@ def _limit(parse: Callable[[str], int]) -> Callable[[str], int]:
     return parse_argument
 
 
-def apply_limits(args: argparse.Namespace) -> None:
-    """Make the --max-memory and --max-work given on the command line the process's limits."""
+def limits_from(args: argparse.Namespace) -> AbstractContextManager[object]:
+    """The limits given with --max-memory and --max-work, in force for one command."""
     memory, work = getattr(args, "max_memory", None), getattr(args, "max_work", None)
-    if memory is not None or work is not None:
-        limits.configure(memory=memory, work=work)
+    if memory is None and work is None:
+        return contextlib.nullcontext()
+    return limits.override(memory=memory, work=work)
 
 
 def _shape(text: str) -> tuple[int, ...]:

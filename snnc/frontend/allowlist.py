@@ -161,11 +161,13 @@ def resolve(module: str, qualname: str) -> Allowed:
     namespace = vars(_import(module, name))
     parts = qualname.split(".")
     obj = namespace.get(parts[0])
-    for part in parts[1:]:  # a nested class: only through classes of the same module
-        if not (isinstance(obj, type) and obj.__module__ == module):
-            obj = None
-            break
-        obj = vars(obj).get(part)
+    for depth, part in enumerate(parts[1:], 1):  # a nested class: only through classes of this module
+        if obj is not None and not (isinstance(obj, type) and obj.__module__ == module):
+            through = ".".join(parts[:depth])
+            raise NotAllowed(
+                name, f"it walks through {module}.{through}, a {type(obj).__name__}, not a class of {module}"
+            )
+        obj = vars(obj).get(part) if obj is not None else None
     if obj is None:
         raise NotAllowed(name, f"{module} has no {qualname} (another version of the library?)", missing=True)
     owner = getattr(obj, "__module__", None)

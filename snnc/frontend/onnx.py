@@ -1,9 +1,9 @@
 """Reading ANN graphs from ONNX files (as torch.onnx exports them) into the IR, without running them.
 
 The file is parsed with the `onnx` package only (protobuf and `numpy_helper`; no runtime, no
-custom-op code), so loading an untrusted file runs nothing; tensors whose data lives in another
-file (ONNX external data) are refused, so it reads nothing else either, and initializers are
-checked against their declared dims and the memory limit. Each ONNX operator maps onto the IR
+custom-op code), so loading an untrusted file runs nothing; tensor data kept in another file (ONNX
+external data) is read only from the model's own sibling data file, and initializers are checked
+against their declared dims and the memory limit. Each ONNX operator maps onto the IR
 op with the same meaning (the ONNX operator specification, onnx/docs/Operators.md, is cited as
 "spec"); per-sample shapes drop ONNX's leading batch axis, so ONNX axis a is IR axis a − 1:
 
@@ -33,6 +33,8 @@ at once.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,9 +74,8 @@ def load_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None, *, i
 
 
 def _read(path: Path) -> Any:
-    """The model, parsed without its external data: a tensor whose bytes live in another file
-    (ONNX external data, onnx/external_data_helper.py) is refused, as NIR's HDF5 external storage
-    is (snnc/nir/hdf5.py), so that no local file's bytes reach a graph or an output."""
+    """The model, with its external data read by snnc's own checked reader (`_load_external_data`),
+    never onnx's, which follows any relative location below the model's directory."""
     import onnx
 
     if not path.is_file():
@@ -94,15 +95,60 @@ def _read(path: Path) -> Any:
             f"{path} is not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})",
             hint="export it again with torch.onnx.export",
         ) from None
+    _load_external_data(model, path)
+    return model
+
+
+def _load_external_data(model: Any, path: Path) -> None:
+    """Tensor bytes kept in another file (ONNX external data: torch's dynamo exporter writes the
+    weights to `<model>.onnx.data`), read only from a regular file beside the model that is named
+    after it, so that a crafted model cannot make snnc read, say, `~/.ssh/id_rsa` into its weights
+    and from there into an output. Offsets and lengths are checked against the file and the
+    memory limit (onnx/external_data_helper.py: location, offset, length)."""
+    import onnx
+
+    limit, total = current().memory, 0
     for tensor in _tensors(model.graph):
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL and not tensor.external_data:
+            continue
+        fields = {entry.key: entry.value for entry in tensor.external_data}
+        location = fields.get("location", "")
+        if not _beside(location, path):
             raise input_error(
                 "FE-ONNX-READ",
-                f"{path}: tensor {tensor.name!r} keeps its data in another file (ONNX external data); snnc reads "
-                "only self-contained models, so that no other file is read",
-                hint="export the model without external data (models below 2 GB fit in one file)",
+                f"{path}: tensor {tensor.name!r} keeps its data in {location!r}; snnc reads external data only "
+                f"from a file beside the model named after it (such as {path.name}.data)",
+                hint="export the model again (torch.onnx.export writes <model>.onnx.data), or without external data",
             )
-    return model
+        try:
+            fd = os.open(path.parent / location, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                offset = int(fields.get("offset", 0))
+                length = int(fields.get("length", size - offset))
+                if not (stat.S_ISREG(os.fstat(f.fileno()).st_mode) and 0 <= offset <= offset + length <= size):
+                    raise ValueError(f"bytes {offset}..{offset + length} of a {size}-byte file")
+                total += length
+                if total > limit:
+                    raise ValueError(f"the external data passes the memory limit of {format_bytes(limit)}")
+                f.seek(offset)
+                tensor.raw_data = f.read(length)
+        except (OSError, ValueError) as e:
+            raise input_error(
+                "FE-ONNX-READ",
+                f"{path}: the external data of tensor {tensor.name!r} in {location!r} cannot be read ({e})",
+                hint="keep the .data file the exporter wrote beside the model, unchanged",
+            ) from None
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        del tensor.external_data[:]
+
+
+def _beside(location: str, model: Path) -> bool:
+    """A plain file name in the model's directory that starts with the model's name (`net.onnx.data`,
+    `net.data`, `net_weights.bin` for `net.onnx`), not a path, not hidden."""
+    name = Path(location).name
+    rest = location[len(model.stem) :]
+    return bool(location) and location == name and location.startswith(model.stem) and rest[:1] in (".", "_", "-")
 
 
 def _tensors(graph: Any) -> Iterator[Any]:

@@ -22,6 +22,7 @@ it with `torch.load(weights_only=False)` and runs its code, or rebuilding the mo
 
 from __future__ import annotations
 
+import functools
 import pickle
 import zipfile
 from pathlib import Path
@@ -98,15 +99,23 @@ def check_module_tree(obj: Any) -> None:
                 raise Malformed(f"{where} ({type(module).__name__}) has no valid {name}")
         if not isinstance(state.get("training"), bool):
             raise Malformed(f"{where} ({type(module).__name__}) has no valid training flag")
-        for name, value in state.items():
-            if name.endswith(("hooks", "hooks_with_kwargs", "always_called")):
-                if not isinstance(value, dict):
-                    raise Malformed(f"{where} ({type(module).__name__}) has no valid {name}")
-                if value:
-                    raise Refused(f"hooks on {where} ({type(module).__name__}.{name}): callables chosen by the file")
+        for name in _hook_dicts():
+            value = state.get(name, {})  # nn.Module.__setstate__ adds the ones older files lack
+            if not isinstance(value, dict):
+                raise Malformed(f"{where} ({type(module).__name__}) has no valid {name}")
+            if value:
+                raise Refused(f"hooks on {where} ({type(module).__name__}.{name}): callables chosen by the file")
         stack.extend(
             (f"{where}.{k}" if where != "the model" else k, m) for k, m in state["_modules"].items() if m is not None
         )
+
+
+@functools.cache
+def _hook_dicts() -> tuple[str, ...]:
+    """The hook registries torch.nn.Module keeps (torch/nn/modules/module.py `Module.__init__`)."""
+    from torch import nn
+
+    return tuple(sorted(k for k, v in vars(nn.Module()).items() if "hook" in k and isinstance(v, dict)))
 
 
 def _refused_globals(data: bytes, fixed: dict[str, Any]) -> list[Diagnostic]:
@@ -141,7 +150,11 @@ def _diagnostic(e: Refused) -> Diagnostic:
             measured=e.name,
         )
     if e.rule == "FE-UNSAFE-PICKLE":
-        return Diagnostic(e.rule, f"the model file asks for {e}; the file was not loaded", hint=TRUST_HINT)
+        return Diagnostic(
+            e.rule,
+            f"the model file asks for {e}; unpickling it could run arbitrary code, so the file was not loaded",
+            hint=TRUST_HINT,
+        )
     hint = current().memory_hint() if e.rule == "FE-TOO-LARGE" else "re-save the model from a trained network"
     return Diagnostic(e.rule, str(e), hint=hint, measured=e.measured, limit=e.limit)
 
@@ -162,4 +175,6 @@ def _torch_load(path: Path) -> Any:
 
 
 def _first_line(e: BaseException) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    """The error's first line, at most 200 characters (zipfile quotes binary headers in some)."""
+    line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return line if len(line) <= 200 else line[:197] + "..."

@@ -265,14 +265,16 @@ class RestrictedUnpickler:
     def reduce(self, func: Any, args: Any) -> Any:
         handler = self.calls.get(func) if _hashable(func) else None
         if handler is None or not isinstance(args, tuple):
-            what = getattr(func, "__qualname__", type(func).__name__)
-            raise Refused(f"the file asks to call {what}, which snnc does not call while loading", str(what))
+            raise Refused(
+                f"a call of {_name(func)}{_short(args)}; snnc calls no class and only a few listed functions "
+                "while loading"
+            )
         try:
             result = handler(*args)
         except (Refused, Malformed):
             raise
         except pickle.UnpicklingError as e:
-            raise Refused(str(e), "builtins.getattr") from None
+            raise Refused(str(e)) from None
         except Exception as e:  # torch or Python rejecting checked-type arguments: a broken file
             raise Malformed(f"{getattr(func, '__qualname__', func)}: {type(e).__name__}: {e}") from None
         if func is getattr:
@@ -282,14 +284,15 @@ class RestrictedUnpickler:
     def new(self, cls: Any, args: Any, kwargs: Any) -> Any:
         kind = self.kinds.get(cls) if _hashable(cls) else None
         if kind is None or kind is Kind.REFERENCE or not isinstance(args, tuple) or kwargs:
-            what = getattr(cls, "__qualname__", type(cls).__name__)
-            raise Refused(f"the file asks to create {what} with arguments; snnc only rebuilds allowed classes", what)
+            raise Refused(
+                f"a new {_name(cls)}{_short(args)}; snnc creates only allowlisted layer and parameter classes"
+            )
         if kind is Kind.TUPLE:
             if len(args) != len(cls._fields):
                 raise Malformed(f"{cls.__qualname__} has {len(cls._fields)} fields, the file gives {len(args)}")
             return tuple.__new__(cls, args)
         if args:
-            raise Refused(f"the file passes arguments to {cls.__qualname__}.__new__", cls.__qualname__)
+            raise Refused(f"arguments {_short(args)} for {_name(cls)}.__new__, which takes none")
         return object.__new__(cls)
 
     def build(self, inst: Any, state: Any) -> None:
@@ -297,7 +300,7 @@ class RestrictedUnpickler:
         if type(inst) is functools.partial:
             return self._build_partial(inst, state)
         if kind not in (Kind.MODULE, Kind.RECORD) and type(inst) is not OrderedDict:
-            raise Refused(f"the file asks to set the state of a {type(inst).__qualname__}", type(inst).__qualname__)
+            raise Refused(f"setting the state of a {_name(type(inst))}, which is no allowlisted class")
         if not (isinstance(state, dict) and all(isinstance(k, str) for k in state)):
             raise Malformed(f"the state of a {type(inst).__qualname__} is not a dict of attribute names")
         if kind is Kind.MODULE:
@@ -318,7 +321,7 @@ class RestrictedUnpickler:
             and isinstance(state[3], (dict, type(None)))
         )
         if not ok:
-            raise Refused("the file asks to wrap a callable that is not allowed in functools.partial", "partial")
+            raise Refused("a functools.partial around a callable that is not on the allowlist")
         inst.__setstate__(state)
 
 
@@ -327,6 +330,17 @@ def canonical(module: str, name: str) -> tuple[str, str]:
     pickle.Unpickler's fix_imports), through the same tables."""
     module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def _name(obj: Any) -> str:
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _short(args: Any) -> str:
+    text = repr(args) if isinstance(args, tuple) else f"({args!r})"
+    return text if len(text) <= 60 else text[:57] + "...)"
 
 
 def _hashable(obj: Any) -> bool:

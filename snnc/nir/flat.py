@@ -1,15 +1,16 @@
 """Getting a NIR graph into one flat, ordered node table, whatever state the file is in.
 
-`read_graph` reads a `.nir` file with `nir.read` and, where NIR's own type check or a node's
-constructor rejects it (0-d parameters, batch axes in shapes: docs/environment.md §5), reads
-the HDF5 tree again with nir's `hdf2dict` and builds the nodes without that check, noting what it
-did. `flatten` inlines nested NIRGraphs, adds the Input/Output nodes a graph leaves implicit (as
-nir/ir/graph.py `infer_types` does) and `Flat` orders the result, finding the back edges of
-cycles that no Delay breaks.
+`read_graph` reads a `.nir` file's HDF5 tree (nir's `hdf2dict`, in a bounded child process:
+snnc/nir/hdf5.py) and builds the graph from it as `nir.read` does; where NIR's own type check or
+a node's constructor rejects it (0-d parameters, batch axes in shapes: docs/environment.md §5),
+it builds the nodes without that check, noting what it did. `flatten` inlines nested NIRGraphs,
+adds the Input/Output nodes a graph leaves implicit (as nir/ir/graph.py `infer_types` does) and
+`Flat` orders the result, finding the back edges of cycles that no Delay breaks.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, SnncError, input_error
-from snnc.nir.hdf5 import check_tree
+from snnc.nir.hdf5 import read_tree
 
 _BOUNDARY = ("Input", "Output")
 
@@ -38,22 +39,16 @@ def read_graph(source: Any, notes: list[Diagnostic]) -> tuple[Any, str]:
     path = Path(source)
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"{path}: no such file", hint="check the path to the .nir file")
+    tree = read_tree(path)  # checked and bounded: snnc/nir/hdf5.py
+    if _known_types(tree):
+        try:  # what nir.read does with the tree (nir/serialization.py), on a copy: from_dict edits it
+            return nir.dict2NIRNode({**copy.deepcopy(tree), "type_check": True}), path.stem
+        except Exception as e:  # NIR's type check or a node constructor rejected the file
+            rejected = f"{type(e).__name__}: {str(e)[:200]}"
+    else:
+        rejected = "a node type that is no NIR primitive"
     try:
-        check_tree(path)  # before nir.read follows anything: snnc/nir/hdf5.py
-    except SnncError:
-        raise
-    except Exception as e:  # h5py: OSError for a non-HDF5 file, RuntimeError/KeyError for a damaged tree
-        raise input_error(
-            "FE-NIR-READ",
-            f"{path} is not a readable NIR file (HDF5 cannot read it: {type(e).__name__}: {e})",
-            hint="export the model with nir.write",
-        ) from None
-    try:
-        return nir.read(path), path.stem
-    except Exception as e:  # NIR's type check or a node constructor rejected the file
-        rejected = f"{type(e).__name__}: {e}"
-    try:
-        graph = _read_untyped(path, notes)
+        graph = _graph(tree, "", notes)
     except SnncError:
         raise
     except Exception as e:  # a tree whose values are not what NIR's node fields hold
@@ -62,20 +57,22 @@ def read_graph(source: Any, notes: list[Diagnostic]) -> tuple[Any, str]:
     return graph, path.stem
 
 
-def _read_untyped(path: Path, notes: list[Diagnostic]) -> Any:
-    import h5py
-    from nir.serialization import hdf2dict
+def _known_types(tree: Any) -> bool:
+    """Whether every node of the tree names a NIR primitive (nir's own lookup asserts it)."""
+    import nir
 
-    try:
-        with h5py.File(path, "r") as f:
-            if "node" not in f:
-                raise input_error("FE-NIR-READ", f"{path} is an HDF5 file without NIR's 'node' group")
-            data = hdf2dict(f["node"])
-    except SnncError:
-        raise
-    except Exception as e:  # h5py and nir's hdf2dict on a damaged tree
-        raise input_error("FE-NIR-READ", f"{path}: cannot read the HDF5 tree ({type(e).__name__}: {e})") from None
-    return _graph(data, "", notes)
+    if not (isinstance(tree, dict) and isinstance(tree.get("nodes"), dict)):
+        return False
+    if not (isinstance(tree.get("type"), str) and tree["type"] == "NIRGraph"):
+        return False
+    for node in tree["nodes"].values():
+        kind = node.get("type") if isinstance(node, dict) else None
+        cls = getattr(nir, kind, None) if isinstance(kind, str) and kind.isidentifier() else None
+        if not (isinstance(cls, type) and issubclass(cls, nir.NIRNode)):
+            return False
+        if kind == "NIRGraph" and not _known_types(node):
+            return False
+    return True
 
 
 def _graph(data: Any, prefix: str, notes: list[Diagnostic]) -> Any:

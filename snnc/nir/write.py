@@ -41,8 +41,10 @@ _NIR_ONLY = ("metadata", "input_type", "output_type")
 
 
 def nir_key(name: str) -> str:
-    """An IR node name as a NIR node key: '/' would nest HDF5 groups, so it is escaped."""
-    return name.replace("%", "%25").replace("/", "%2F")
+    """An IR node name as a NIR node key, which is an HDF5 group name: '/' would nest groups, NUL
+    ends a C string, '', '.' and '..' name no group of their own; they are %-escaped (and '%')."""
+    key = name.replace("%", "%25").replace("/", "%2F").replace("\x00", "%00")
+    return {"": "%", ".": "%2E", "..": "%2E%2E"}.get(key, key)
 
 
 def to_nir(graph: Graph, dt: float) -> tuple[Any, list[Diagnostic]]:
@@ -107,7 +109,14 @@ def write_nir(graph: Graph, path: str | Path, dt: float) -> list[Diagnostic]:
     nir_graph, warnings = to_nir(graph, dt)
     warnings = folded + warnings
     buffer = io.BytesIO()
-    nir.write(buffer, nir_graph)
+    try:
+        nir.write(buffer, nir_graph)
+    except Exception as e:  # a value h5py cannot store (the graph itself is verified)
+        raise input_error(
+            "EXPORT-NIR-UNSUPPORTED",
+            f"NIR's writer cannot store this graph ({type(e).__name__}: {str(e)[:200]})",
+            hint="check the node names and parameters the message names; please report it if the graph is ordinary",
+        ) from e
     write_atomically(path, buffer.getvalue(), rule="EXPORT-WRITE")
     return warnings
 
