@@ -96,7 +96,8 @@ def _method_of(obj: Any, name: str) -> Any:
     public = name.isidentifier() and not name.startswith("__")
     if not (_library_class(cls) and public and method and (library or apply)):
         raise pickle.UnpicklingError(f"refused getattr({cls.__module__}.{cls.__qualname__}, {name!r})")
-    return getattr(obj, name)
+    # bound from the class's own definition: an attribute the file put on the object cannot shadow it
+    return raw.__get__(None if obj is cls else obj, cls) if hasattr(raw, "__get__") else raw
 
 
 def _library_class(cls: type) -> bool:
@@ -152,19 +153,19 @@ def _device(*args: Any) -> torch.device:
 
 
 # The callables REDUCE may call, keyed by the object GLOBAL pushes, each with its argument check.
-# Why each is safe: it builds a container, bytes or a value type from checked arguments.
 FIXED_CALLS: dict[Any, Callable[..., Any]] = {
-    OrderedDict: _ordered_dict,
-    set: _set,
-    frozenset: _frozenset,
-    _codecs.encode: _encode,
-    torch.Size: _size,
-    torch.device: _device,
-    getattr: _method_of,
-    functools.partial: lambda *args: _partial(args),
+    OrderedDict: _ordered_dict,  # an empty container; its items come through SETITEMS
+    set: _set,  # a set of already-built objects: hashing them runs no code the file chose
+    frozenset: _frozenset,  # likewise
+    _codecs.encode: _encode,  # text to latin-1 bytes: how protocol 2 stores bytes
+    torch.Size: _size,  # a tuple of non-negative ints
+    torch.device: _device,  # a name such as "cpu": allocates nothing
+    getattr: _method_of,  # only a method a trusted SNN library class defines, never called here
+    functools.partial: lambda *args: _partial(args),  # wraps an allowlisted callable, calls nothing
 }
 
-# Every name GLOBAL may push besides the allowlist, with the object it stands for.
+# Every name GLOBAL may push besides the allowlist, with the object it stands for. The objects
+# are pushed only: each is called (if ever) through FIXED_CALLS or the checkpoint's rebuilders.
 FIXED: dict[str, Any] = {
     "collections.OrderedDict": OrderedDict,
     "builtins.set": set,
@@ -174,8 +175,8 @@ FIXED: dict[str, Any] = {
     "functools.partial": functools.partial,
     "torch.Size": torch.Size,
     "torch.device": torch.device,
-    **_dtypes(),
-    **_storage_kinds(),
+    **_dtypes(),  # constants
+    **_storage_kinds(),  # markers of an element type, read by the persistent loader
 }
 
 

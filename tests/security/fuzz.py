@@ -209,6 +209,39 @@ def snnc_header(data: bytes, rng: random.Random) -> bytes:
     return _pack(json.dumps(doc).encode(), payload)
 
 
+def snnc_values(data: bytes, rng: random.Random) -> bytes:
+    """Like `snnc_header`, but each edit keeps the leaf's JSON type, so the graph still decodes
+    and its values reach the verifier, the simulator and the NIR writer."""
+    from snnc.ir.serialize import _PREFIX, _pack
+
+    _, _, header_len, payload_len, _ = _PREFIX.unpack_from(data)
+    doc = json.loads(data[_PREFIX.size : _PREFIX.size + header_len])
+    payload = data[len(data) - payload_len :]
+    leaves: list[tuple[object, object]] = []
+
+    def walk(node: object) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(value, (dict, list)):
+                walk(value)
+            elif key not in ("offset", "length"):
+                leaves.append((node, key))
+
+    walk(doc)
+    for _ in range(rng.randint(1, 3)):
+        container, key = rng.choice(leaves)
+        value = container[key]
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            container[key] = rng.choice([0, -1, 1, 3, 2**31, 10**6, 10**12, 2**62])
+        elif isinstance(value, float):
+            container[key] = rng.choice([0.0, -1.0, 1e308, -1e-308, float("nan"), float("inf")])
+        elif isinstance(value, str):
+            container[key] = rng.choice(["", "x", "$x^$", "../../etc/passwd", "a/b", ".", "\x00", value + value])
+    return _pack(json.dumps(doc).encode(), payload)
+
+
 def _edit_json(doc: object, rng: random.Random) -> None:
     """Replace one leaf of a JSON document by a hostile value."""
     path: list[tuple[object, object]] = []
@@ -284,9 +317,9 @@ def reader_cases(reader: str, d: Path) -> tuple[Path, list[Mutator], Callable[[P
     """The seed file, the mutators and the command line (given the mutant and an output path)."""
     snnc_path, npz_path = seed_snnc(d), seed_npz(d)
     if reader == "snnc":
-        return snnc_path, [*RAW, snnc_header, snnc_header], lambda m, o: _simulate(m, npz_path, o)
+        return snnc_path, [*RAW, snnc_header, snnc_values, snnc_values], lambda m, o: _simulate(m, npz_path, o)
     if reader == "snnc-export":  # graphs no NIR exporter made, through the NIR writer
-        return snnc_path, [snnc_header], _export
+        return snnc_path, [snnc_header, snnc_values, snnc_values], _export
     if reader == "npz":
         member = in_member(lambda names: None)
         return npz_path, [*RAW, member, member, npy_header], lambda m, o: _report(snnc_path, m, o)

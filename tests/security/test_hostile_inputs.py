@@ -27,6 +27,7 @@ import os
 import pickle
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -395,8 +396,14 @@ def test_special_files_at_the_output_path_are_not_replaced(tmp_path):
     (tmp_path / "dir").mkdir()
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(tmp_path / "sock"))
+    specials = ["link", "fifo", "dir", "sock"]
+    try:  # a device node like /dev/null (as root, the old writer replaced it by a regular file)
+        os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        specials.append("null")
+    except PermissionError:  # creating device nodes needs CAP_MKNOD; the other kinds still run
+        pass
     try:
-        for name in ("link", "fifo", "dir", "sock"):
+        for name in specials:
             target = tmp_path / name
             with pytest.raises(SnncError) as err:
                 write_atomically(target, b"data", rule="CLI-OUTPUT-WRITE")
@@ -405,6 +412,7 @@ def test_special_files_at_the_output_path_are_not_replaced(tmp_path):
     finally:
         server.close()
     assert victim.read_text() == "keep me" and (tmp_path / "link").is_symlink()
+    assert all(not (tmp_path / name).is_file() for name in specials if name != "link")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".snnc-tmp-")]
     (tmp_path / "plain").write_text("a file")
     assert rules(
