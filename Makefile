@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip
 PIN := -c requirements/constraints.txt
 STAMP := $(VENV)/.snnc-installed
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench golden
 
 install: $(STAMP)
 
@@ -36,9 +36,14 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Rewrites the reviewed copies in tests/golden/ from what snnc emits now: review the diff before committing.
+golden: install
+	SNNC_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q -m golden
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pyright
 
 bench: install
 	$(BIN)/python benchmarks/bench_sim.py

@@ -101,11 +101,12 @@ def simulate(graph: Graph, x: np.ndarray | dict[str, np.ndarray], *, record: Ite
 def compile(
     source_or_graph: Any, target: str, *, out_dir: str | PathLike | None = None, calib: Any = None, **options: Any
 ) -> Compiled:
-    """Lower a model for `target` ("sim") through its pipeline (fold-bn, absorb-scale, quantize,
-    check-spike-driven) and, with `out_dir`, write the artefacts there (nothing if it fails).
-    `options` configure the pipeline (sim: bits=8 or 16, encoding=layer names, input_range=(lo, hi)
-    of real-valued inputs); `calib` ([T, B, *input_shape]) sets the range of real-valued inputs and
-    readouts and measures the quantization loss per layer. The result has
+    """Lower a model for `target` (a name of `snnc.backends.TARGETS`: "sim", "speck", "loihi")
+    through its pipeline and, with `out_dir`, write the artefacts there (nothing if it fails).
+    `options` are the target's options (its `Options` dataclass; sim: bits=8 or 16,
+    encoding=layer names, input_range=(lo, hi) of real-valued inputs); `calib` ([T, B,
+    *input_shape]) sets the range of real-valued inputs and readouts and measures the
+    quantization loss per layer. The result has
     `.graph` (lowered, quantized), `.diagnostics`, `.artefacts` (name -> path), `.passes` (what
     each pass rewrote and reported) and `.simulate(x)`. A model that fails raises SnncError
     (kind CHECK) carrying every diagnostic; `snnc.check` returns them instead.
@@ -175,8 +176,6 @@ def convert(
     `encoding`: "current" (analog input every step) or "rate" (spikes). The result has `.graph`,
     `.scales`, `.diagnostics`, `.encode(x, T)` and `.accuracy(x, labels, steps)`.
     """
-    from snnc.driver import convert as convert_ann
+    from snnc.driver import convert as driver
 
-    return convert_ann.convert(
-        source_or_graph, calib, percentile=percentile, encoding=encoding, input_scale=input_scale
-    )
+    return driver.convert(source_or_graph, calib, percentile=percentile, encoding=encoding, input_scale=input_scale)

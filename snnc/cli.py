@@ -53,8 +53,9 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as e:
         if args.debug:
             traceback.print_exc()
+        where = "".join(f"; {note}" for note in getattr(e, "__notes__", ()))
         print(
-            f"snnc: internal error ({type(e).__name__}: {e}); this is a bug in snnc, please report it "
+            f"snnc: internal error ({type(e).__name__}: {e}{where}); this is a bug in snnc, please report it "
             "(rerun with --debug for the traceback)",
             file=sys.stderr,
         )

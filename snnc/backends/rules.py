@@ -10,15 +10,17 @@ RULES = (
     Rule(
         "TARGET-UNKNOWN",
         "no compilation target has this name",
-        "compile and check take a target name from the registry (snnc/backends/__init__.py): today `sim`, "
-        "the reference simulator with integer arithmetic. Pick one of the names the message lists.",
+        "compile, check, report and validate take a target name from the one registry "
+        "(snnc/backends/__init__.py). Pick one of the names the message lists.",
     ),
     Rule(
         "TARGET-OPTION",
-        "a pipeline option is unknown or out of range for the target",
-        "Each target's pipeline takes its own options (sim: bits = 8 or 16, encoding = layer "
-        "names). The message lists the options the target accepts, or the allowed values.",
-        "the pipeline's signature in snnc/passes/pipelines.py",
+        "a target option is unknown, of the wrong type or out of range for the target",
+        "Each target declares its options as a dataclass (sim: bits = 8 or 16, encoding = layer "
+        "names, input_range = LO,HI); the API takes them as keywords and the CLI as flags generated "
+        "from the same fields. The message lists the options the target accepts, or the allowed "
+        "values; a flag that belongs to another target says which.",
+        "each target's Options dataclass (snnc/backends/<target>/target.py), validated by snnc/backends/target.py",
     ),
     Rule(
         "TARGET-UNAVAILABLE",

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import snnc
+from snnc.backends import TARGETS
 from snnc.commands.common import add_model_arguments, load_model, print_json, read_data
 from snnc.cost import PRECISIONS, CostReport
-from snnc.cost.report import format_count as _n
-from snnc.cost.report import format_rate as _r
-from snnc.cost.report import layer_table
+from snnc.cost.table import format_count as _n
+from snnc.cost.table import format_rate as _r
+from snnc.cost.table import layer_table
 from snnc.driver.report import GENERIC, energy_targets
 
 PROFILE_ROWS = 20  # the text profile bins the steps into at most this many rows
@@ -32,7 +33,8 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="output format")
     parser.add_argument("--data", required=True, metavar="X.npz", help="input [T, B, *shape], as for simulate")
-    parser.add_argument("--target", choices=energy_targets(), help="the chip whose model --model target uses")
+    chips = ", ".join(energy_targets())
+    parser.add_argument("--target", choices=list(TARGETS), help=f"the chip whose model --model target uses ({chips})")
     parser.add_argument(
         "--model",
         dest="energy_model",

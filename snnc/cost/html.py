@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snnc.atomic import write_atomically
-from snnc.cost.report import format_count as _num
-from snnc.cost.report import layer_table
+from snnc.cost.table import format_count as _num
+from snnc.cost.table import layer_table
 from snnc.diagnostics import input_error
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ RULES = (
         "speck and loihi; precision presets are fp32, fp16, int8, int32 (Horowitz 2014); integer "
         "inputs count as 'mac' or 'ac'; SOPs are 'exact' or 'paper'; dt is a positive number of "
         "seconds. The message names the value given; pick one of the listed choices.",
-        "the models and presets in snnc/cost/energy.py and snnc/cost/targets.py (docs/cost/energy.md)",
+        "the models and presets in snnc/cost/energy.py and snnc/backends/<target>/energy.py (docs/cost/energy.md)",
     ),
     Rule(
         "COST-TARGET",

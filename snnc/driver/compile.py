@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from snnc.backends import get_target
 from snnc.diagnostics import Diagnostic, Kind, SnncError, errors
+from snnc.driver.source import graph_of
 from snnc.ir.graph import Graph
-from snnc.ir.verify import verify_or_raise
 from snnc.passes.base import Pass, PassContext, run_passes
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def compile(
     tgt = get_target(target)
     opts = tgt.options(options)
     passes = tgt.pipeline(opts, calib)
-    graph = _load(source)
+    graph = graph_of(source)
     ctx = PassContext(target=target, verify_each=verify_each)
     graph, records = _run(graph, passes, ctx, after_pass)
     found = [*ctx.diagnostics, *tgt.check(graph, opts)]
@@ -90,7 +90,7 @@ def check(source: Any, target: str, *, calib: Any = None, **options: Any) -> lis
     opts = tgt.options(options)
     passes = tgt.pipeline(opts, calib)
     try:
-        graph = _load(source)
+        graph = graph_of(source)
     except SnncError as e:
         if e.kind is Kind.CHECK:  # the verifier's errors: no pass can run on an invalid graph
             return list(e.diagnostics)
@@ -103,15 +103,6 @@ def check(source: Any, target: str, *, calib: Any = None, **options: Any) -> lis
             raise
         return [*ctx.diagnostics, *e.diagnostics]
     return [*ctx.diagnostics, *tgt.check(graph, opts)]
-
-
-def _load(source: Any) -> Graph:
-    if isinstance(source, Graph):
-        verify_or_raise(source)
-        return source
-    import snnc
-
-    return snnc.load(source)
 
 
 def _run(

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity, input_error
+from snnc.driver.source import graph_of
 from snnc.ir import ops
 from snnc.ir.graph import Graph
 from snnc.npz import DataError, open_npz
@@ -102,13 +103,11 @@ def convert(
 ) -> Conversion:
     """Convert the ANN `source_or_graph` (anything `snnc.load` reads) using `calib`, samples
     [N, *input_shape] (an array, or an .npz file holding them as 'x')."""
-    import snnc
-
     if not 0 < percentile <= 100:
         raise input_error("CONVERT-OPTION", f"percentile {percentile} is outside (0, 100]", hint="e.g. 99.9")
     if encoding not in ENCODINGS:
         raise input_error("CONVERT-OPTION", f"input encoding {encoding!r} is not one of {ENCODINGS}")
-    ann = source_or_graph if isinstance(source_or_graph, Graph) else snnc.load(source_or_graph)
+    ann = graph_of(source_or_graph)
     ctx = PassContext(verify_each=True)
     folded = run_passes(ann, [FoldBN()], ctx)
     x = _samples(calib, folded, "calibration")

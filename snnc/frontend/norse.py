@@ -61,7 +61,7 @@ from torch.utils import _pytree as pytree
 
 from snnc.diagnostics import input_error
 from snnc.frontend.capture import Ref
-from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import Layout
 from snnc.frontend.registry import TRANSPARENT, find_module_converter, module_converter
 from snnc.ir import ops

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from snnc.frontend.convert import ConvertContext
+    from snnc.frontend.context import ConvertContext
 
 ModuleConverter = Callable[["ConvertContext", Any], "str | tuple[str | None, ...] | None"]
 FunctionConverter = Callable[["ConvertContext"], "str | tuple[str | None, ...] | None"]

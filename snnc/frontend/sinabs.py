@@ -47,7 +47,7 @@ from sinabs.activation import MaxSpike, MembraneReset, MembraneSubtract, MultiSp
 from sinabs.network import Network
 
 from snnc.diagnostics import input_error
-from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import EXAMPLE_BATCH, EXAMPLE_STEPS, Layout
 from snnc.frontend.registry import TRANSPARENT, module_converter
 from snnc.ir import ops

@@ -41,7 +41,7 @@ import torch
 from snntorch._neurons.rleaky import RecurrentOneToOne
 from torch import nn
 
-from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import Layout
 from snnc.frontend.registry import module_converter
 from snnc.ir import ops

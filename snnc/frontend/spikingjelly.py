@@ -68,7 +68,7 @@ from torch import nn
 
 from snnc.diagnostics import input_error
 from snnc.frontend import torch_nn
-from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import Layout
 from snnc.frontend.registry import TRANSPARENT, ModuleConverter, module_converter
 from snnc.ir import ops

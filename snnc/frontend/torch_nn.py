@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from snnc.frontend.convert import ConvertContext, tensor_param
+from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.registry import function_converter, module_converter
 from snnc.ir import ops
 from snnc.ir.types import SPIKE

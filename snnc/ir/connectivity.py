@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from snnc.ir.graph import Node
-from snnc.ir.ops import Conv1d, Linear
+from snnc.ir.ops import POOLING, SYNAPTIC, Conv1d, Linear
 
 
 def fan_out(node: Node, in_shape: tuple[int, ...], nonzero_weights: bool = False) -> np.ndarray:
@@ -26,6 +26,7 @@ def fan_out(node: Node, in_shape: tuple[int, ...], nonzero_weights: bool = False
     shaped like one input sample). `nonzero_weights` counts only connections whose weight is not
     zero, as NeuroBench's binarised weight copy does (neurobench `metrics/utils/layers/binary_copy.py`)."""
     op = node.op
+    assert isinstance(op, SYNAPTIC)
     weight = torch.from_numpy((op.weight != 0).astype(np.float32) if nonzero_weights else np.ones_like(op.weight))
     if isinstance(op, Linear):
         return weight.sum(0).numpy().astype(np.int64)  # column j: the outputs input j reaches
@@ -46,9 +47,11 @@ def pool_fan_out(node: Node, in_shape: tuple[int, ...]) -> np.ndarray:
     """For each input element of a pooling node, the number of windows that read it: the gradient
     of the sum of all window sums (exact with padding, stride ≠ kernel and ceil_mode alike)."""
     op = node.op
+    assert isinstance(op, POOLING)
     x = torch.zeros((1, *in_shape), requires_grad=True)
     windows = F.avg_pool2d(x, op.kernel, op.stride, op.padding, op.ceil_mode, True, divisor_override=1)
     windows.sum().backward()
+    assert x.grad is not None  # backward() filled the leaf's gradient
     return x.grad[0].round().numpy().astype(np.int64)
 
 
@@ -57,6 +60,7 @@ def flops(node: Node, in_shape: tuple[int, ...]) -> int:
     (Spike-driven Transformer suppl. Eq. S1–S2): conv k·(C_in/groups)·C_out·|output positions|
     (padded taps included), linear N_in·N_out."""
     op = node.op
+    assert isinstance(op, SYNAPTIC)
     if isinstance(op, Linear):
         return op.in_features * op.out_features
     return math.prod(op.kernel) * (op.in_channels // op.groups) * node.type.numel
@@ -64,4 +68,6 @@ def flops(node: Node, in_shape: tuple[int, ...]) -> int:
 
 def kernel_taps(node: Node) -> int:
     """Weights one input event addresses per output channel: k_h·k_w for a conv, 1 for a linear."""
-    return 1 if isinstance(node.op, Linear) else math.prod(node.op.kernel)
+    op = node.op
+    assert isinstance(op, SYNAPTIC)
+    return 1 if isinstance(op, Linear) else math.prod(op.kernel)

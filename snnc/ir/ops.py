@@ -17,7 +17,7 @@ import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class Op:
         """Which parameter arrays are quantized, and to what (empty for a float op)."""
         return {}
 
-    def replace(self, **changes) -> Op:
+    def replace(self, **changes) -> Self:
         return dataclasses.replace(self, **changes)
 
 
@@ -183,9 +183,7 @@ class Linear(Op):
         return self.weight.shape[0]
 
     def formats(self):
-        if self.weight_format is None:
-            return {}
-        return {"weight": self.weight_format} | ({"bias": self.weight_format} if self.bias is not None else {})
+        return _layer_formats(self.weight_format, self.bias)
 
     def infer(self, inputs):
         if self.weight.ndim != 2:
@@ -197,6 +195,13 @@ class Linear(Op):
             raise ShapeError(f"linear has {self.in_features} input features but its input is {x}")
         _check_bias(self.bias, self.out_features)
         return TensorType((self.out_features,), _accumulated(self.weight_format))
+
+
+def _layer_formats(weight_format: NumberFormat | None, bias: Array | None) -> dict[str, NumberFormat]:
+    """A synaptic layer's formats: weight and bias share the layer's format."""
+    if weight_format is None:
+        return {}
+    return {"weight": weight_format} | ({"bias": weight_format} if bias is not None else {})
 
 
 def _check_bias(bias: Array | None, channels: int) -> None:
@@ -250,7 +255,7 @@ class _ConvNd(Op):
         return tuple(self.weight.shape[2:])
 
     def formats(self):
-        return Linear.formats(self)  # same rule: weight and bias share the layer's format
+        return _layer_formats(self.weight_format, self.bias)
 
     def infer(self, inputs):
         if self.weight.ndim != self.dims + 2:
@@ -364,15 +369,17 @@ class _Pool2d(Op):
 
     def infer(self, inputs):
         (x,) = inputs
+        stride = self.stride
+        assert stride is not None  # __post_init__ replaced None by the kernel
         if len(x.shape) != 3:
             raise ShapeError(f"{self.kind} expects a (C, H, W) input, got {x}")
-        if min(self.kernel + self.stride) < 1 or min(self.padding) < 0:
+        if min(self.kernel + stride) < 1 or min(self.padding) < 0:
             raise ShapeError(f"{self.kind} needs kernel, stride >= 1 and padding >= 0")
         if any(2 * p > k for p, k in zip(self.padding, self.kernel)):
             raise ShapeError(f"{self.kind} padding {self.padding} exceeds half the kernel {self.kernel}")
         hw = tuple(
             _window_out(n, k, s, p, 1, self.ceil_mode)
-            for n, k, s, p in zip(x.shape[1:], self.kernel, self.stride, self.padding)
+            for n, k, s, p in zip(x.shape[1:], self.kernel, stride, self.padding)
         )
         if min(hw) < 1:
             raise ShapeError(f"{self.kind} kernel {self.kernel} does not fit input {x}")
@@ -400,6 +407,8 @@ class SumPool2d(_Pool2d):
         if x.is_event:
             m = count_max(x) * math.prod(self.kernel)
             return Count(None if math.isinf(m) else int(m))
+        if isinstance(x, Int):  # the exact sum of kh·kw integers needs log2(kh·kw) more bits
+            return Int(x.bits + math.ceil(math.log2(math.prod(self.kernel))), signed=x.signed)
         return x
 
 
@@ -514,8 +523,8 @@ def _arith_dtype(fn: str, a: DType, b: DType) -> DType:
             return SPIKE
         m = count_max(a) + count_max(b) if fn == "add" else count_max(a) * count_max(b)
         return Count(None if math.isinf(m) else int(m))
-    if isinstance(a, Int) and isinstance(b, Int):
-        return Int(max(a.bits, b.bits) + 1, signed=True)
+    if isinstance(a, Int) and isinstance(b, Int):  # a sum needs one more bit, a product both widths
+        return Int(a.bits + b.bits if fn == "mul" else max(a.bits, b.bits) + 1, signed=True)
     return FLOAT
 
 
@@ -807,21 +816,23 @@ OP_BY_KIND: dict[str, type[Op]] = {op.kind: op for op in OPS}
 
 # --- op groups: what passes, the simulator, the cost model and the backends ask of an op ---------
 
+# The groups that code tests with isinstance are named tuples of their own, so that the test
+# narrows the op's type (isinstance(op, SYNAPTIC) makes op a Linear | Conv1d | Conv2d).
+SYNAPTIC = (Linear, Conv1d, Conv2d)  # weighted sums of the input: what a synaptic crossbar computes
+POOLING = (AvgPool2d, SumPool2d, MaxPool2d)
+SHAPE = (Flatten, Reshape, Concat)  # move values without computing
+STATEFUL = (Neuron, Delay)  # hold state across time steps
+
 GROUPS: dict[str, tuple[type[Op], ...]] = {
     "boundary": (Input, Output),
-    "synaptic": (Linear, Conv1d, Conv2d),  # weighted sums of the input: what a synaptic crossbar computes
+    "synaptic": SYNAPTIC,
     "normalization": (BatchNorm, Scale),  # per-channel affine maps that a chip folds into its neighbours
-    "pooling": (AvgPool2d, SumPool2d, MaxPool2d),
-    "shape": (Flatten, Reshape, Concat),  # move values without computing
+    "pooling": POOLING,
+    "shape": SHAPE,
     "elementwise": (Elementwise, ReLU),
-    "stateful": (Neuron, Delay),  # hold state across time steps
+    "stateful": STATEFUL,
 }
 """Every op in exactly one group (tests/ir/test_ops.py checks the partition)."""
-
-SYNAPTIC = GROUPS["synaptic"]
-POOLING = GROUPS["pooling"]
-SHAPE = GROUPS["shape"]
-STATEFUL = GROUPS["stateful"]
 
 REAL_ONLY: tuple[type[Op], ...] = (AvgPool2d, BatchNorm, Scale)
 """Ops with no integer semantics: a real-valued factor per element or channel. Quantization

@@ -64,12 +64,12 @@ def format_node(node: Node) -> str:
     return text
 
 
-def _describe(op: object) -> tuple[list[str], list[str]]:
+def _describe(op: Op | FloatOrder) -> tuple[list[str], list[str]]:
     """The fields of `op` that differ from its default: scalars, and arrays of rank >= 1; a
     record inside it (a Neuron's FloatOrder) shows its own fields inline."""
     default = _default(type(op))
     attrs, tensors = [], []
-    for f in dataclasses.fields(op):  # type: ignore[arg-type]
+    for f in dataclasses.fields(op):
         value = getattr(op, f.name)
         if _same(value, getattr(default, f.name)):
             continue

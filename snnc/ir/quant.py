@@ -13,7 +13,7 @@ overflow, the decay's shift and rounding, and which values thresholds, biases an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -29,6 +29,13 @@ class NumberFormat:
             object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
         else:
             object.__setattr__(self, "scale", float(self.scale))
+
+    @property
+    def single_scale(self) -> float:
+        """The one scale of a per-layer format (a quantized graph input has one: `Input.infer`)."""
+        if isinstance(self.scale, tuple):
+            raise ValueError(f"the {self} format has one scale per channel, not a single scale")
+        return self.scale
 
     @property
     def min(self) -> int:
@@ -49,7 +56,7 @@ class NumberFormat:
     def encode(self, values: np.ndarray) -> np.ndarray:
         """Real values as this format's integers (int64): round(x · scale) half to even, the
         product in float64, saturated to [min, max]. One scale only (a quantized graph input)."""
-        q = np.round(np.asarray(values, np.float64) * float(self.scale))  # type: ignore[arg-type]
+        q = np.round(np.asarray(values, np.float64) * self.single_scale)
         return np.clip(q, self.min, self.max).astype(np.int64)
 
     def __str__(self) -> str:
@@ -103,7 +110,8 @@ class IntRange:
 
     @classmethod
     def from_json(cls, data: dict) -> IntRange:
-        return cls(int(data["bits"]), str(data["overflow"]))  # type: ignore[arg-type]
+        # an unknown mode is read as is: the verifier names it (Arithmetic.problems)
+        return cls(int(data["bits"]), cast(Overflow, str(data["overflow"])))
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,7 @@ class Arithmetic:
             current=IntRange.from_json(data["current"]),
             voltage=IntRange.from_json(data["voltage"]),
             decay_shift=int(data["decay_shift"]),
-            decay_rounding=str(data["decay_rounding"]),  # type: ignore[arg-type]
+            decay_rounding=cast(Rounding, str(data["decay_rounding"])),  # judged by problems() as above
             threshold=Mantissa.from_json(data["threshold"]),
             bias=Mantissa.from_json(data["bias"]),
             gain=Mantissa.from_json(data["gain"]),
@@ -258,7 +266,9 @@ class Arithmetic:
 
     def problems(self) -> list[str]:
         """What makes this description unusable (for the verifier): unknown modes, widths outside
-        what the integer simulator holds (1..62 bits, so sums of two registers fit int64)."""
+        what the integer simulator holds (1..62 bits, so sums of two registers fit int64; a state
+        times its decay multiplier, bits + decay_shift, likewise), synaptic registers wider than
+        the IR's int32 synaptic outputs."""
         found = []
         for name in ("synapse", "input", "current", "voltage", "conv"):
             r = getattr(self, name)
@@ -268,6 +278,13 @@ class Arithmetic:
                 found.append(f"{name} overflow {r.overflow!r} is not one of {OVERFLOWS}")
             if not 1 <= r.bits <= 62:
                 found.append(f"{name} register has {r.bits} bits, outside 1..62")
+            elif name in ("synapse", "conv") and r.bits > 32:
+                found.append(f"{name} register has {r.bits} bits; Linear/Conv outputs are int32 in the IR (ops.py)")
+            elif name in ("current", "voltage") and r.bits + self.decay_shift > 62:
+                found.append(
+                    f"{name} register of {r.bits} bits with decay shift {self.decay_shift}: the decay product "
+                    f"needs {r.bits + self.decay_shift} bits, more than the 62 the integer simulator holds"
+                )
         if self.decay_rounding not in ROUNDINGS:
             found.append(f"decay rounding {self.decay_rounding!r} is not one of {ROUNDINGS}")
         if not 0 <= self.decay_shift <= 30 or self.decay_one > self.voltage.max:

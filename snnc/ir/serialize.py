@@ -362,8 +362,10 @@ def _read_array(ref: object, payload: memoryview) -> np.ndarray:
 
 def _array_dtype(text: object) -> np.dtype:
     """Only plain little-endian (or byte-sized) numbers: what `_PayloadWriter.add` writes."""
+    if not isinstance(text, str):
+        raise ValueError(f"unknown array dtype {text!r}")
     try:
-        dt = np.dtype(text) if isinstance(text, str) else None
+        dt = np.dtype(text)
     except (TypeError, ValueError, SyntaxError):  # numpy's dtype parser raises all three
         dt = None
     if dt is None or dt.kind not in _ARRAY_KINDS or dt.str != text or text[0] not in "<|":

@@ -18,16 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from snnc.diagnostics import Diagnostic, SnncError, input_error
+from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.nir.hdf5 import read_tree
 
 _BOUNDARY = ("Input", "Output")
 
 
-def _note(notes: list[Diagnostic], message: str, node: str | None = None) -> None:
-    from snnc.nir.read import note
-
-    note(notes, message, node)
+def note(notes: list[Diagnostic], message: str, node: str | None = None) -> None:
+    """Record what the reader normalized in a file (FE-NIR-NORMALIZED, an info)."""
+    notes.append(Diagnostic("FE-NIR-NORMALIZED", message, node=node, severity=Severity.INFO))
 
 
 def read_graph(source: Any, notes: list[Diagnostic]) -> tuple[Any, str]:
@@ -53,7 +52,7 @@ def read_graph(source: Any, notes: list[Diagnostic]) -> tuple[Any, str]:
         raise
     except Exception as e:  # a tree whose values are not what NIR's node fields hold
         raise input_error("FE-NIR-READ", f"{path}: cannot read the NIR graph ({type(e).__name__}: {e})") from None
-    _note(notes, f"nir.read with type checking rejects the file ({rejected}); read without it, shapes inferred by snnc")
+    note(notes, f"nir.read with type checking rejects the file ({rejected}); read without it, shapes inferred by snnc")
     return graph, path.stem
 
 
@@ -127,7 +126,7 @@ def _leaf(name: str, data: dict[str, Any], notes: list[Diagnostic]) -> Any:
             node.w_in = 1.0
         elif f.name not in ("input_type", "output_type", "metadata") and not hasattr(node, f.name):
             raise input_error("FE-NIR-READ", f"NIR {kind} node lacks its field {f.name!r}", node=name) from None
-    _note(notes, f"NIR's {kind} constructor rejects the node ({rejected}); its stored parameters are used", name)
+    note(notes, f"NIR's {kind} constructor rejects the node ({rejected}); its stored parameters are used", name)
     return node
 
 
@@ -259,7 +258,7 @@ def _close(flat: Flat, notes: list[Diagnostic]) -> None:
         name = _free(flat, f"input_{key}")
         flat.nodes = {name: nir.Input(input_type=np.asarray(shape)), **flat.nodes}
         flat.edges.append((name, key))
-        _note(notes, f"the graph has no Input node before {key!r}; added {name!r} with its declared shape", key)
+        note(notes, f"the graph has no Input node before {key!r}; added {name!r} with its declared shape", key)
     has_output = {s for s, _ in flat.edges}
     for key, node in list(flat.nodes.items()):
         if key in has_output or type(node).__name__ == "Output" or key in flat.junctions:
@@ -267,7 +266,7 @@ def _close(flat: Flat, notes: list[Diagnostic]) -> None:
         name = _free(flat, f"output_{key}")
         flat.nodes[name] = nir.Output(output_type=np.zeros(0))
         flat.edges.append((key, name))
-        _note(notes, f"nothing reads {key!r}; it becomes the graph output {name!r}", key)
+        note(notes, f"nothing reads {key!r}; it becomes the graph output {name!r}", key)
 
 
 def _free(flat: Flat, name: str) -> str:

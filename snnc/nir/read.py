@@ -43,13 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
+from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, GraphBuilder
 from snnc.ir.types import FLOAT, SPIKE, DType, TensorType
 from snnc.nir import primitives as nir_primitives
-from snnc.nir.flat import Flat, flatten, read_graph
+from snnc.nir.flat import Flat, flatten, note, read_graph
 from snnc.nir.primitives import NodeParams, as_array
+from snnc.nir.sidecar import restore
 
 DEFAULT_DT = 1e-4  # seconds: SpikingJelly's and snnTorch's exporters' step (nir_exchange/to_nir.py, export_nir.py)
 _TIMED = {"IF", "LIF", "CubaLIF", "I", "LI", "CubaLI", "Delay"}  # node types whose mapping depends on dt
@@ -87,8 +88,6 @@ def _load(
     notes: list[Diagnostic],
     diagnostics: list[Diagnostic] | None,
 ) -> Graph:
-    from snnc.nir.write import restore
-
     restored, stored_dt = restore(graph, name, notes)
     if restored is not None and dt in (None, stored_dt):
         _extend(diagnostics, notes)
@@ -109,10 +108,6 @@ def _load(
 def _extend(sink: list[Diagnostic] | None, notes: list[Diagnostic]) -> None:
     if sink is not None:
         sink.extend(notes)
-
-
-def note(notes: list[Diagnostic], message: str, node: str | None = None) -> None:
-    notes.append(Diagnostic("FE-NIR-NORMALIZED", message, node=node, severity=Severity.INFO))
 
 
 def _choose_dt(dt: float | None, stored: float | None, flat: Flat, notes: list[Diagnostic]) -> float:

@@ -32,7 +32,7 @@ from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Neuron, Scale
 from snnc.passes.affine import divide_voltages, fold_into_reader
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter, describe
+from snnc.passes.rewrite import Outcome, Rewriter, describe, rewrite_each
 
 
 @dataclass(frozen=True)
@@ -40,26 +40,16 @@ class AbsorbScale:
     name: ClassVar[str] = "absorb-scale"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        absorbed = 0
-        for name in [n.name for n in reversed(graph.order) if isinstance(n.op, Scale)]:
-            problem = _absorb(rw, rw.node(name))
-            if problem is None:
-                absorbed += 1
-            else:
-                ctx.emit(problem)
-        if not absorbed:
-            return graph
-        ctx.count(self.name, absorbed)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, lambda n: isinstance(n.op, Scale), _absorb, consumers_first=True)
 
 
-def _absorb(rw: Rewriter, node: Node) -> Diagnostic | None:
-    """Absorb the Scale `node`: None when done, else the diagnostic saying why not."""
+def _absorb(rw: Rewriter, node: Node) -> Outcome:
+    """Absorb the Scale `node` into the layer or the neurons reading it, else say why not."""
+    assert isinstance(node.op, Scale)  # selected by the pass
     factor = node.op.factor
     into_layer = fold_into_reader(rw, node.name, factor, None)
     if into_layer is None:
-        return None
+        return True
     users = rw.users(node.name)
     problems = [p for p in (_neuron_problem(u) for u in users) if p] or ([] if users else ["nothing reads it"])
     if problems:
@@ -83,9 +73,10 @@ def _absorb(rw: Rewriter, node: Node) -> Diagnostic | None:
             limit="> 0",
         )
     for user in users:
+        assert isinstance(user.op, Neuron)  # _neuron_problem accepts only neurons
         rw.set_op(user.name, divide_voltages(user.op, node.type.shape, factor))
     rw.bypass(node.name)
-    return None
+    return True
 
 
 def _neuron_problem(user: Node) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snnc.ir.ops import Conv1d, Conv2d, Linear, Neuron
+from snnc.ir.ops import SYNAPTIC, Conv1d, Conv2d, FloatOrder, Linear, Neuron
 from snnc.passes.rewrite import Rewriter, describe, synaptic_reader
 
 Array = np.ndarray
@@ -107,7 +107,9 @@ def divide_voltages(op: Neuron, shape: tuple[int, ...], factor: Array) -> Neuron
     def divided(value: Array) -> Array:
         return _lower(_lift(value, shape) / divisor, shape)
 
-    changes = {name: divided(getattr(op, name)) for name in VOLTAGES if getattr(op, name) is not None}
+    changes: dict[str, Array | FloatOrder] = {
+        name: divided(getattr(op, name)) for name in VOLTAGES if getattr(op, name) is not None
+    }
     if op.float_order is not None:
         changes["float_order"] = op.float_order.replace(v_rest=divided(op.float_order.v_rest))
     return op.replace(**changes)
@@ -121,6 +123,7 @@ def fold_into_reader(rw: Rewriter, name: str, alpha: Array, beta: Array | None) 
     if reader is None:
         return why
     layer = reader.layer
+    assert isinstance(layer.op, SYNAPTIC)  # what synaptic_reader finds
     if layer.op.formats():
         return f"{describe(layer)} is already quantized"
     padding = getattr(layer.op, "padding", ())

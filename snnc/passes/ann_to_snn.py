@@ -27,7 +27,7 @@ values:
 Max pooling of spike trains takes the OR per step, whose rate can exceed the largest input rate;
 it is kept, with a CONVERT-MAXPOOL warning. Neurons already in the graph, and Elementwise
 mul/and/or/iand (not linear in the rates), are CONVERT-UNSUPPORTED errors. BatchNorm is folded by
-the fold-bn pass before this one runs (convert_ann.py).
+the fold-bn pass before this one runs (snnc/driver/convert.py).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class AnnToSnn:
             return 1.0
         if isinstance(op, ops.ReLU):
             scale = float(self.scales[node.name])
-            threshold = F32(scale / inputs[0])
+            threshold = np.asarray(scale / inputs[0], F32)
             neuron = ops.Neuron(
                 threshold=threshold, reset="subtract", fire_op="ge", v_init=F32(self.v_init) * threshold
             )
@@ -135,5 +135,6 @@ def _to_real_units(rw: Rewriter, node: Node, amplitude: dict[str, float]) -> Non
     inputs = list(rw.node(node.name).inputs)
     for k, source in enumerate(inputs):
         if amplitude[source] != 1:
-            inputs[k] = rw.insert_after(source, f"{node.name}.rescale", ops.Scale(F32(amplitude[source])), source)
+            rescale = ops.Scale(np.asarray(amplitude[source], F32))
+            inputs[k] = rw.insert_after(source, f"{node.name}.rescale", rescale, source)
     rw.set_inputs(node.name, *inputs)

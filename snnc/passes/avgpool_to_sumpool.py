@@ -26,7 +26,7 @@ from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import AvgPool2d, Scale, infer_type
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter, sum_pool
+from snnc.passes.rewrite import Outcome, Rewriter, rewrite_each, sum_pool
 
 
 @dataclass(frozen=True)
@@ -34,40 +34,34 @@ class AvgpoolToSumpool:
     name: ClassVar[str] = "avgpool-to-sumpool"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        converted = 0
-        for node in graph.nodes:
-            if not isinstance(node.op, AvgPool2d):
-                continue
-            problem = _uneven_windows(graph, node)
-            if problem:
-                ctx.emit(
-                    Diagnostic(
-                        "PASS-AVGPOOL-NOT-CONVERTED",
-                        f"average pool not turned into a sum pool: {problem}, so no single factor 1/(kh·kw) is exact",
-                        node=node.name,
-                        hint="use padding 0 (or count_include_pad=True) and ceil_mode=False",
-                        severity=Severity.WARNING,
-                    )
-                )
-                continue
-            op = node.op
-            rw.set_op(node.name, sum_pool(op))
-            area = op.kernel[0] * op.kernel[1]
-            scale = rw.insert_after(node.name, f"{node.name}.scale", Scale(np.float32(1) / np.float32(area)), node.name)
-            rw.redirect(node.name, scale)
-            converted += 1
-        if not converted:
-            return graph
-        ctx.count(self.name, converted)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, lambda n: isinstance(n.op, AvgPool2d), _lower)
 
 
-def _uneven_windows(graph: Graph, node: Node) -> str | None:
-    """Why some window of the pool divides by less than kh·kw (None: none does)."""
+def _lower(rw: Rewriter, node: Node) -> Outcome:
+    assert isinstance(node.op, AvgPool2d)  # selected by the pass
+    problem = _uneven_windows(rw, node.op, node)
+    if problem:
+        return Diagnostic(
+            "PASS-AVGPOOL-NOT-CONVERTED",
+            f"average pool not turned into a sum pool: {problem}, so no single factor 1/(kh·kw) is exact",
+            node=node.name,
+            hint="use padding 0 (or count_include_pad=True) and ceil_mode=False",
+            severity=Severity.WARNING,
+        )
     op = node.op
+    rw.set_op(node.name, sum_pool(op))
+    area = op.kernel[0] * op.kernel[1]
+    factor = np.asarray(np.float32(1) / np.float32(area))
+    scale = rw.insert_after(node.name, f"{node.name}.scale", Scale(factor), node.name)
+    rw.redirect(node.name, scale)
+    return True
+
+
+def _uneven_windows(rw: Rewriter, op: AvgPool2d, node: Node) -> str | None:
+    """Why some window of the pool `op` of `node` divides by less than kh·kw (None: none does)."""
     if any(op.padding) and not op.count_include_pad:
         return f"padding {op.padding} with count_include_pad=False divides border windows by fewer elements"
-    if op.ceil_mode and infer_type(op.replace(ceil_mode=False), graph.input_types(node)) != node.type:
-        return f"ceil_mode adds last windows that overhang the padded input ({graph.input_types(node)[0]})"
+    inputs = rw.input_types(node)
+    if op.ceil_mode and infer_type(op.replace(ceil_mode=False), inputs) != node.type:
+        return f"ceil_mode adds last windows that overhang the padded input ({inputs[0]})"
     return None

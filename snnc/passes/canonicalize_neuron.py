@@ -38,5 +38,6 @@ def _has_float_order(node: Node) -> bool:
 
 
 def _canonicalize(rw: Rewriter, node: Node) -> Outcome:
-    rw.set_op(node.name, node.op.canonical())  # type: ignore[attr-defined]
+    assert isinstance(node.op, Neuron)  # selected by _has_float_order
+    rw.set_op(node.name, node.op.canonical())
     return True

@@ -29,12 +29,12 @@ from typing import ClassVar
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import SYNAPTIC, AvgPool2d, BatchNorm, Elementwise, Input, Neuron, ReLU, Scale
+from snnc.ir.ops import SYNAPTIC, AvgPool2d, BatchNorm, Elementwise, Input, Neuron, Op, ReLU, Scale
 from snnc.ir.types import Count, DType, Spike
 from snnc.passes.base import PassContext
 from snnc.passes.rewrite import describe
 
-_HINTS: tuple[tuple[type, str], ...] = (
+_HINTS: tuple[tuple[type[Op] | tuple[type[Op], ...], str], ...] = (  # (what isinstance takes, hint)
     (BatchNorm, "fold the BatchNorm (fold-bn): put it right after a Linear/Conv that feeds nothing else"),
     (AvgPool2d, "use sum pooling (avgpool-to-sumpool) and absorb its 1/k² into the next weights"),
     (Scale, "absorb the scale into the next weights (absorb-scale)"),

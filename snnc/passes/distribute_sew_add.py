@@ -25,7 +25,7 @@ from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import SYNAPTIC, Elementwise, Flatten
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Reader, Rewriter, flattens_all
+from snnc.passes.rewrite import Outcome, Reader, Rewriter, flattens_all, rewrite_each
 
 
 @dataclass(frozen=True)
@@ -33,28 +33,24 @@ class DistributeSewAdd:
     name: ClassVar[str] = "distribute-sew-add"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        distributed = 0
-        for name in [n.name for n in reversed(graph.order) if _is_add(n)]:
-            add = rw.node(name)
-            readers = _readers(rw, name)
-            if not readers:
-                continue
-            inputs = [rw.node(i) for i in add.inputs]
-            real = [f"{n.name} ({n.type})" for n in inputs if not n.type.dtype.is_event]
-            quantized = [r.layer.name for r in readers if r.layer.op.formats()]
-            if real or quantized:
-                ctx.emit(_not_distributed(add, readers, real, quantized))
-                continue
-            for reader in readers:
-                _distribute(rw, add, reader)
-                distributed += 1
-            if not rw.users(name):
-                rw.remove(name)
-        if not distributed:
-            return graph
-        ctx.count(self.name, distributed)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, _is_add, _distribute_add, consumers_first=True)
+
+
+def _distribute_add(rw: Rewriter, add: Node) -> Outcome:
+    """Every synaptic reader of the add takes the two branches apart: one rewrite per reader."""
+    readers = _readers(rw, add.name)
+    if not readers:
+        return False
+    inputs = [rw.node(i) for i in add.inputs]
+    real = [f"{n.name} ({n.type})" for n in inputs if not n.type.dtype.is_event]
+    quantized = [r.layer.name for r in readers if r.layer.op.formats()]
+    if real or quantized:
+        return _not_distributed(add, readers, real, quantized)
+    for reader in readers:
+        _distribute(rw, add, reader)
+    if not rw.users(add.name):
+        rw.remove(add.name)
+    return len(readers)
 
 
 def _is_add(node: Node) -> bool:

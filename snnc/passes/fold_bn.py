@@ -36,7 +36,7 @@ from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import SYNAPTIC, BatchNorm, Neuron
 from snnc.passes.affine import Array, fold_into_reader, into_neuron, into_output
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter, describe
+from snnc.passes.rewrite import Outcome, Rewriter, describe, rewrite_each
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,14 @@ class FoldBN:
     name: ClassVar[str] = "fold-bn"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        folded = 0
-        for name in [n.name for n in reversed(graph.order) if isinstance(n.op, BatchNorm)]:
-            reasons = _fold(rw, rw.node(name))
-            if reasons:
-                ctx.emit(_not_folded(rw.node(name), reasons))
-            else:
-                folded += 1
-        if not folded:
-            return graph
-        ctx.count(self.name, folded)
-        return rw.build()
+        return rewrite_each(
+            graph, ctx, self.name, lambda n: isinstance(n.op, BatchNorm), _fold_or_say, consumers_first=True
+        )
+
+
+def _fold_or_say(rw: Rewriter, node: Node) -> Outcome:
+    reasons = _fold(rw, node)
+    return _not_folded(node, reasons) if reasons else True
 
 
 def channel_affine(op: BatchNorm) -> tuple[Array, Array]:
@@ -69,6 +65,7 @@ def channel_affine(op: BatchNorm) -> tuple[Array, Array]:
 
 def _fold(rw: Rewriter, bn: Node) -> list[str]:
     """Fold `bn` at the first place that takes it exactly: [] if done, else why not, per place."""
+    assert isinstance(bn.op, BatchNorm)
     alpha, beta = channel_affine(bn.op)
     if not np.isfinite(alpha).all():
         return [f"var + eps is 0 on {int((~np.isfinite(alpha)).sum())} channel(s), a division by zero"]
@@ -101,6 +98,7 @@ def _into_neurons(rw: Rewriter, bn: Node, alpha: Array, beta: Array) -> str | No
     if problems or not users:
         return "into the neurons after: " + ("; ".join(problems) or "nothing reads it")
     for user in users:
+        assert isinstance(user.op, Neuron)  # _neuron_problem accepts only neurons
         rw.set_op(user.name, into_neuron(user.op, bn.type.shape, alpha, beta))
     rw.bypass(bn.name)
     return None

@@ -18,13 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from snnc.ir.graph import Graph
-from snnc.ir.ops import LOGIC_KINDS, Elementwise
+from snnc.ir.graph import Graph, Node
+from snnc.ir.ops import LOGIC_KINDS, Elementwise, ElementwiseKind
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter, threshold_neuron
+from snnc.passes.rewrite import Outcome, Rewriter, rewrite_each, threshold_neuron
 
 # fn → (arithmetic on (a, b), whether the inputs swap to compute b − a, threshold)
-_AS_SUM: dict[str, tuple[str, bool, float]] = {
+_AS_SUM: dict[str, tuple[ElementwiseKind, bool, float]] = {
     "and": ("add", False, 2.0),
     "or": ("add", False, 1.0),
     "iand": ("sub", True, 1.0),
@@ -36,19 +36,20 @@ class LogicToNeurons:
     name: ClassVar[str] = "logic-to-neurons"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        converted = 0
-        for node in graph.nodes:
-            if not (isinstance(node.op, Elementwise) and node.op.fn in LOGIC_KINDS):
-                continue
-            fn, swap, threshold = _AS_SUM[node.op.fn]
-            a, b = node.inputs
-            rw.set_op(node.name, Elementwise(fn))
-            rw.set_inputs(node.name, *((b, a) if swap else (a, b)))
-            fire = rw.insert_after(node.name, f"{node.name}.{node.op.fn}", threshold_neuron(threshold), node.name)
-            rw.redirect(node.name, fire)
-            converted += 1
-        if not converted:
-            return graph
-        ctx.count(self.name, converted)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, _is_logic, _as_sum)
+
+
+def _is_logic(node: Node) -> bool:
+    return isinstance(node.op, Elementwise) and node.op.fn in LOGIC_KINDS
+
+
+def _as_sum(rw: Rewriter, node: Node) -> Outcome:
+    logic = node.op
+    assert isinstance(logic, Elementwise)  # selected by _is_logic
+    fn, swap, threshold = _AS_SUM[logic.fn]
+    a, b = node.inputs
+    rw.set_op(node.name, Elementwise(fn))
+    rw.set_inputs(node.name, *((b, a) if swap else (a, b)))
+    fire = rw.insert_after(node.name, f"{node.name}.{logic.fn}", threshold_neuron(threshold), node.name)
+    rw.redirect(node.name, fire)
+    return True

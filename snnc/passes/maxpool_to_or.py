@@ -24,7 +24,7 @@ from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import MaxPool2d
 from snnc.ir.types import Spike
 from snnc.passes.base import PassContext
-from snnc.passes.rewrite import Rewriter, sum_pool, threshold_neuron
+from snnc.passes.rewrite import Outcome, Rewriter, rewrite_each, sum_pool, threshold_neuron
 
 
 @dataclass(frozen=True)
@@ -32,40 +32,32 @@ class MaxpoolToOr:
     name: ClassVar[str] = "maxpool-to-or"
 
     def __call__(self, graph: Graph, ctx: PassContext) -> Graph:
-        rw = Rewriter(graph)
-        converted = 0
-        for node in graph.nodes:
-            if not isinstance(node.op, MaxPool2d):
-                continue
-            problem = _not_an_or(graph, node)
-            if problem:
-                ctx.emit(
-                    Diagnostic(
-                        "PASS-MAXPOOL-NOT-CONVERTED",
-                        f"max pool not turned into an OR: {problem}",
-                        node=node.name,
-                        hint="max pooling maps to event hardware only on spike inputs; place it after a neuron",
-                        severity=Severity.WARNING,
-                    )
-                )
-                continue
-            op = node.op
-            rw.set_op(node.name, sum_pool(op))
-            fire = rw.insert_after(node.name, f"{node.name}.or", threshold_neuron(1.0), node.name)
-            rw.redirect(node.name, fire)
-            converted += 1
-        if not converted:
-            return graph
-        ctx.count(self.name, converted)
-        return rw.build()
+        return rewrite_each(graph, ctx, self.name, lambda n: isinstance(n.op, MaxPool2d), _lower)
 
 
-def _not_an_or(graph: Graph, node: Node) -> str | None:
-    (x,) = graph.input_types(node)
+def _lower(rw: Rewriter, node: Node) -> Outcome:
+    assert isinstance(node.op, MaxPool2d)  # selected by the pass
+    problem = _not_an_or(rw, node.op, node)
+    if problem:
+        return Diagnostic(
+            "PASS-MAXPOOL-NOT-CONVERTED",
+            f"max pool not turned into an OR: {problem}",
+            node=node.name,
+            hint="max pooling maps to event hardware only on spike inputs; place it after a neuron",
+            severity=Severity.WARNING,
+        )
+    rw.set_op(node.name, sum_pool(node.op))
+    fire = rw.insert_after(node.name, f"{node.name}.or", threshold_neuron(1.0), node.name)
+    rw.redirect(node.name, fire)
+    return True
+
+
+def _not_an_or(rw: Rewriter, op: MaxPool2d, node: Node) -> str | None:
+    (x,) = rw.input_types(node)
     if not isinstance(x.dtype, Spike):
         return f"its input is {x}, not spikes, and a max of those is not an OR"
-    area = np.float32(node.op.kernel[0] * node.op.kernel[1])
+    area = np.float32(op.kernel[0] * op.kernel[1])
     one = (np.float32(1) / area) * area  # the simulator's float sum pool of a single spike
     if one < 1:
-        return f"the float sum of one spike over a {node.op.kernel} window rounds to {one!r}, below the threshold 1"
+        return f"the float sum of one spike over a {op.kernel} window rounds to {one!r}, below the threshold 1"
     return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from snnc.diagnostics import Diagnostic, Kind, SnncError
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import (
@@ -50,6 +52,10 @@ class Rewriter:
 
     def users(self, name: str) -> list[Node]:
         return [n for n in self.nodes() if name in n.inputs]
+
+    def input_types(self, node: Node) -> list[TensorType]:
+        """The types of `node`'s inputs as last built (a rewrite re-types only at `build`)."""
+        return [self._nodes[i].type for i in node.inputs]
 
     def fresh(self, name: str) -> str:
         """`name`, or `name_1`, `name_2`, … if it is taken (GraphBuilder.fresh's spelling)."""
@@ -121,9 +127,9 @@ class Rewriter:
             raise SnncError([note], kind=Kind.CHECK) from None
 
 
-Outcome = bool | Diagnostic
-"""What a rewrite did to one node: True rewrote it, False found nothing to do, a Diagnostic says
-why it could not (and is reported)."""
+Outcome = int | Diagnostic
+"""What a rewrite did at one node: how many rewrites it made (True: one; False or 0: nothing to
+do), or a Diagnostic saying why it could not (and is reported)."""
 
 
 def rewrite_each(
@@ -146,8 +152,8 @@ def rewrite_each(
         outcome = apply(rw, rw.node(name))
         if isinstance(outcome, Diagnostic):
             ctx.emit(outcome)
-        elif outcome:
-            done += 1
+        else:
+            done += int(outcome)
     if not done:
         return graph
     ctx.count(pass_name, done)
@@ -189,7 +195,8 @@ def synaptic_reader(rw: Rewriter, name: str) -> tuple[Reader | None, str]:
 
 def threshold_neuron(threshold: float) -> Neuron:
     """A neuron that keeps no state: h = 0·v + x, fires where h ≥ θ, resets to 0."""
-    return Neuron(threshold=threshold, v_decay=0.0, reset="zero", fire_op="ge")
+    theta = np.asarray(threshold, np.float32)
+    return Neuron(threshold=theta, v_decay=np.zeros((), np.float32), reset="zero", fire_op="ge")
 
 
 def sum_pool(op: AvgPool2d | MaxPool2d) -> SumPool2d:

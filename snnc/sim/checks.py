@@ -18,7 +18,8 @@ import torch
 
 from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Neuron
+from snnc.ir.ops import Input, Neuron
+from snnc.ir.quant import NumberFormat
 from snnc.ir.types import Count, DType, Int, Spike
 from snnc.sim.neuron import NEURON_VARS
 
@@ -68,7 +69,7 @@ def check_inputs(graph: Graph, x: Any) -> dict[str, np.ndarray]:
     for node in graph.inputs:
         array = _as_numpy(given[node.name])
         problems = _input_problems(node, array)
-        fmt = node.op.format  # type: ignore[attr-defined]
+        fmt = _format(node)
         if not problems and fmt is not None and array.dtype.kind == "f":
             array = fmt.encode(array)  # real data into the quantized input's integers
         found += problems
@@ -94,6 +95,12 @@ def _as_numpy(value: Any) -> np.ndarray:
             value = value.float()  # bfloat16 and friends have no numpy dtype
         return value.numpy()
     return np.asarray(value)
+
+
+def _format(node: Node) -> NumberFormat | None:
+    """A graph input's format (None: its data are not quantized real values)."""
+    assert isinstance(node.op, Input)  # graph.inputs holds the Input nodes
+    return node.op.format
 
 
 def _input_problems(node: Node, array: np.ndarray) -> list[Diagnostic]:
@@ -124,7 +131,7 @@ def _value_problems(node: Node, array: np.ndarray, dtype: DType) -> list[Diagnos
     integers for counts, the format's range for ints. A quantized real input (Input.format) takes
     float arrays as real values, to be encoded (round half to even, saturate), and integer arrays
     as its integers."""
-    if isinstance(dtype, Int) and node.op.format is not None and array.dtype.kind == "f":  # type: ignore[attr-defined]
+    if isinstance(dtype, Int) and _format(node) is not None and array.dtype.kind == "f":
         return []
     if isinstance(dtype, Spike):
         lo, hi, what = 0, 1, "spike values in {0, 1}"

@@ -93,7 +93,15 @@ def _ieee_float32() -> Iterator[None]:
     """Plain float32 convolutions and matmuls: cuDNN would otherwise use TF32 (10-bit mantissas) and
     CUDA results would differ from CPU ones."""
     backends = torch.backends
-    knobs = [backends.cuda.matmul, backends.cudnn.conv, backends.mkldnn.matmul, backends.mkldnn.conv]
+    # cudnn and mkldnn replace their module by a PropModule whose class holds `conv` and `matmul`
+    # (torch/backends/cudnn/__init__.py: CudnnModule; .../mkldnn/__init__.py: MkldnnModule); the
+    # module-level annotations that type checkers read do not declare them.
+    knobs = [
+        backends.cuda.matmul,
+        backends.cudnn.conv,  # pyright: ignore[reportAttributeAccessIssue]
+        backends.mkldnn.matmul,  # pyright: ignore[reportAttributeAccessIssue]
+        backends.mkldnn.conv,  # pyright: ignore[reportAttributeAccessIssue]
+    ]
     saved = [k.fp32_precision for k in knobs]
     try:
         for k in knobs:
@@ -210,7 +218,7 @@ class _Run:
         self.arrays = arrays
         self.feeds: dict[str, Tensor] = {}  # the current window of each graph input
         self.values: dict[str, Tensor] = {}  # the current window of each node output still to be read
-        self.states = {n.name: self.impls[type(n.op)].init(n, self._setup(n)) for n in graph}
+        self.states = {n.name: self.impls[type(n.op)].init(n.op, n, self._setup(n)) for n in graph}
         self.meters = {n.name: ActivityMeter(n.type, self.steps, self.batch) for n in graph if not _is_output(n)}
         self.outputs = {n.name: self._sink(n, host_dtype(n.type.dtype)) for n in graph.outputs}
         self.out_traces = {n.name: self._sink(n, np.float32) for n in graph if OUT in requests.get(n.name, ())}
@@ -247,7 +255,11 @@ class _Run:
     def _evaluate(self, node: Node, part: slice) -> Tensor:
         """The node's output over `part` of the window, advancing its state."""
         sources = [self.feeds[node.name]] if isinstance(node.op, Input) else [self.values[i] for i in node.inputs]
-        return self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+        try:
+            return self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+        except Exception as e:  # a kernel failing is a bug in snnc: say where, as torch.fx's Interpreter does
+            e.add_note(f"while simulating node {node.name} ({node.op.kind}, from {node.source}; origin {node.origin})")
+            raise
 
     def _run_steps(self, nodes: tuple[Node, ...], length: int) -> None:
         """Evaluate `nodes` together one step at a time. A Delay's output at step t is known before

@@ -34,15 +34,21 @@ class NeuronPlan:
     spikes: torch.dtype  # carrier of its output (float32 0/1 and counts where exact)
 
     @staticmethod
-    def state_dtype(op: Neuron, arith: Arithmetic, input_bound: int) -> torch.dtype:
+    def state_dtype(op: Neuron, arith: Arithmetic, input_bound: int, late_bound: int = 0) -> torch.dtype:
         """int32 if no intermediate can exceed it: decay products v·m and i·m (where the decay is
-        a real multiply), g·x, and the charge sum of the decayed state, the input or current, the
-        bias and a reset subtraction."""
+        a real multiply), g·x and the 2^b its input register's rule computes with, the current's
+        sum of the decayed current and the input, and the charge sum of the decayed state, the
+        input or current, the bias, the late input and a reset subtraction."""
         vmax, imax = bound(arith.voltage), bound(arith.current)
         gx = int(np.abs(op.gain).max()) * input_bound
-        inflow = imax if op.has_current else min(gx, bound(arith.input))
+        a_max = min(gx, bound(arith.input))  # |a| = |R_input(g·x)|
+        inflow = imax if op.has_current else a_max
         theta = int(np.abs(op.threshold).max())
-        worst = max(gx, vmax + inflow + int(np.abs(op.bias).max()) + theta)
+        worst = max(gx, vmax + inflow + int(np.abs(op.bias).max()) + late_bound + theta)
+        if gx > arith.input.max:  # the input register's rule applies
+            worst = max(worst, bound(arith.input))
+        if op.has_current:
+            worst = max(worst, imax + a_max)
         if _multiplies(op.v_decay, arith):
             worst = max(worst, vmax * arith.decay_one)
         if _multiplies(op.i_decay, arith):
@@ -55,9 +61,7 @@ def _multiplies(m: np.ndarray | None, arith: Arithmetic) -> bool:
     return m is not None and not bool((m == arith.decay_one).all()) and not bool((m == 0).all())
 
 
-def _param(value: np.ndarray | None, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor | None:
-    if value is None:
-        return None
+def _param(value: np.ndarray, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
     t = torch.tensor(np.asarray(value), dtype=dtype, device=device)
     if t.dim() == 1 and len(shape) > 1:
         t = t.reshape(t.shape[0], *([1] * (len(shape) - 1)))
@@ -74,10 +78,10 @@ class IntNeuronState:
         self.op, self.arith, self.dtype, self.spike_dtype = op, arith, dt, plan.spikes
         one = arith.decay_one
 
-        def param(value):
+        def param(value: np.ndarray) -> Tensor:
             return _param(value, shape, dt, device)
 
-        def decay(value):  # None: the multiplier is 2^k everywhere, an exact no-op
+        def decay(value: np.ndarray | None) -> Tensor | None:  # None: the multiplier is 2^k everywhere, an exact no-op
             return None if value is None or bool((value == one).all()) else param(value)
 
         self.forget_current = op.i_decay is not None and bool((op.i_decay == 0).all())  # dec(i, 0) = 0
@@ -88,7 +92,7 @@ class IntNeuronState:
         self.bias = param(op.bias) if op.bias.any() else None
         self.v_decay, self.i_decay = decay(op.v_decay), decay(op.i_decay)
         self.v_reset = param(op.v_reset) if op.v_reset.any() else None
-        self.v_min = param(op.v_min)
+        self.v_min = None if op.v_min is None else param(op.v_min)
         # a register rule is skipped where its input cannot leave the register
         gx = int(np.abs(op.gain).max()) * plan.input_bound
         self.input_register = arith.input if gx > arith.input.max else None
@@ -202,7 +206,9 @@ class IntNeuronState:
 
     def _trace(self, **values: Tensor | None) -> None:
         for name, steps in self.traces.items():
-            steps.append(values[name])  # no step's tensors are modified after it
+            value = values[name]
+            assert value is not None  # only a neuron with a current offers "i" (checks.variables)
+            steps.append(value)  # no step's tensors are modified after it
 
     def recorded(self) -> dict[str, Tensor]:
         """The traces asked for, [T, B, *shape], as integers."""

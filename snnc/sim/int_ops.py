@@ -56,7 +56,7 @@ from snnc.ir.quant import Arithmetic, IntRange
 from snnc.ir.types import Count, DType, Float, Int, Spike
 from snnc.sim.int_arith import in_register
 from snnc.sim.int_neuron import IntNeuronState, NeuronPlan
-from snnc.sim.ops import IMPLS, Impl, Setup, concat, elementwise, flatten, identity, reshape
+from snnc.sim.ops import IMPLS, Impl, Init, OpT, Params, Run, Setup, concat, elementwise, flatten, identity, reshape
 
 Tensor = torch.Tensor
 EXACT_FLOAT32 = 2**24
@@ -95,7 +95,8 @@ def integer_plan(graph: Graph, arrays: dict[str, np.ndarray], device: torch.devi
 def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
     """Bounds and carriers for `graph`; SIM-QUANTIZED if some node cannot run in integers."""
     _check_integer(graph)
-    arith: Arithmetic = graph.arithmetic  # type: ignore[assignment]  (the verifier ensured it)
+    arith = graph.arithmetic
+    assert arith is not None  # a quantized graph has one (the verifier ensured it)
     bounds: dict[str, int] = {}
     for node in graph.order:
         b = _bound(node, bounds, arith, input_max)
@@ -198,9 +199,8 @@ class SynapseState:
     sparse: bool  # may take the event-driven path
 
 
-def _synapse_init(plan: Plan) -> Callable[[Node, Setup], SynapseState]:
-    def init(node: Node, setup: Setup) -> SynapseState:
-        op = node.op
+def _synapse_init(plan: Plan) -> Init[Linear | Conv1d | Conv2d, SynapseState]:
+    def init(op: Linear | Conv1d | Conv2d, node: Node, setup: Setup) -> SynapseState:
         (source,) = node.inputs
         total = synaptic_sum_bound(op, plan.bounds[source])
         if total < EXACT_FLOAT32 and plan.carriers[source] == torch.float32:
@@ -262,11 +262,11 @@ def synapse(op: Op, xs: list[Tensor], st: SynapseState) -> Tensor:
     return in_register(y.to(torch.int64), st.register).to(st.out)
 
 
-def _pooling_init(plan: Plan) -> Callable[[Node, Setup], tuple[torch.dtype, IntRange | None]]:
-    def init(node: Node, setup: Setup) -> tuple[torch.dtype, IntRange | None]:
-        total = plan.bounds[node.inputs[0]] * math.prod(node.op.kernel)
+def _pooling_init(plan: Plan) -> Init[SumPool2d, tuple[torch.dtype, IntRange | None]]:
+    def init(op: SumPool2d, node: Node, setup: Setup) -> tuple[torch.dtype, IntRange | None]:
+        total = plan.bounds[node.inputs[0]] * math.prod(op.kernel)
         register = plan.arithmetic.synapse
-        wraps = isinstance(node.op, SumPool2d) and isinstance(node.type.dtype, Int) and total > register.max
+        wraps = isinstance(node.type.dtype, Int) and total > register.max
         return plan.carriers[node.name], register if wraps else None
 
     return init
@@ -285,6 +285,7 @@ def sumpool2d(op: SumPool2d, xs: list[Tensor], st: tuple[torch.dtype, IntRange |
             0, x.shape[:2]
         )
     else:
+        assert op.stride is not None  # the op's __post_init__ replaced None by the kernel
         y = _window_sums(F.pad(wide, (op.padding[1],) * 2 + (op.padding[0],) * 2), op.kernel, op.stride)
     return (y if register is None else in_register(y, register)).to(out)
 
@@ -310,13 +311,13 @@ def maxpool2d(op: MaxPool2d, xs: list[Tensor], st: Any) -> Tensor:
     )
 
 
-def _cast_init(plan: Plan) -> Callable[[Node, Setup], torch.dtype]:
-    return lambda node, setup: plan.carriers[node.name]
+def _cast_init(plan: Plan) -> Init[Op, torch.dtype]:
+    return lambda op, node, setup: plan.carriers[node.name]
 
 
-def cast(kernel: Callable[[Any, list[Tensor], Any], Tensor]) -> Callable[[Any, list[Tensor], torch.dtype], Tensor]:
-    """A dtype-agnostic float kernel, its inputs and output in the node's carrier."""
-    return lambda op, xs, carrier: kernel(op, [x.to(carrier) for x in xs], None).to(carrier)
+def cast(kernel: Run[OpT, Params]) -> Run[OpT, torch.dtype]:
+    """A dtype-agnostic float kernel without parameters, its inputs and output in the node's carrier."""
+    return lambda op, xs, carrier: kernel(op, [x.to(carrier) for x in xs], {}).to(carrier)
 
 
 def integer_add(op: Elementwise, xs: list[Tensor], st: tuple[torch.dtype, IntRange | None]) -> Tensor:
@@ -324,16 +325,16 @@ def integer_add(op: Elementwise, xs: list[Tensor], st: tuple[torch.dtype, IntRan
     in int64 through the synapse register."""
     out, register = st
     if register is None:
-        return elementwise(op, [x.to(out) for x in xs], None)
+        return elementwise(op, [x.to(out) for x in xs], {})
     a, b = (x.to(torch.int64) for x in xs)
-    y = elementwise(op, [a, b], None)
+    y = elementwise(op, [a, b], {})
     return (y if register is None else in_register(y, register)).to(out)
 
 
-def _elementwise_init(plan: Plan) -> Callable[[Node, Setup], tuple[torch.dtype, IntRange | None]]:
-    def init(node: Node, setup: Setup) -> tuple[torch.dtype, IntRange | None]:
+def _elementwise_init(plan: Plan) -> Init[Elementwise, tuple[torch.dtype, IntRange | None]]:
+    def init(op: Elementwise, node: Node, setup: Setup) -> tuple[torch.dtype, IntRange | None]:
         a, b = (plan.bounds[i] for i in node.inputs)
-        total = a * b if node.op.fn == "mul" else a + b
+        total = a * b if op.fn == "mul" else a + b
         register = plan.arithmetic.synapse
         wraps = isinstance(node.type.dtype, Int) and total > register.max
         return plan.carriers[node.name], register if wraps else None
@@ -348,26 +349,26 @@ def relu(op: ReLU, xs: list[Tensor], carrier: torch.dtype) -> Tensor:
 class IntDelayLine:
     """A Delay's last `steps` inputs in the node's carrier (zeros before the run starts)."""
 
-    def __init__(self, node: Node, setup: Setup, carrier: torch.dtype) -> None:
-        self.buffer = torch.zeros((node.op.steps, setup.batch, *node.type.shape), dtype=carrier, device=setup.device)
+    def __init__(self, op: Delay, node: Node, setup: Setup, carrier: torch.dtype) -> None:
+        self.buffer = torch.zeros((op.steps, setup.batch, *node.type.shape), dtype=carrier, device=setup.device)
 
     def upcoming(self) -> Tensor:
         return self.buffer[:1]
 
 
-def integer_impls(plan: Plan) -> dict[type[Op], Impl]:
+def integer_impls(plan: Plan) -> dict[type[Op], Impl[Any, Any]]:
     """The implementation of every op kind for this plan (the float table's, with integer kernels)."""
     carrier = _cast_init(plan)
 
-    def neuron_init(node: Node, setup: Setup) -> IntNeuronState:
-        op: Neuron = node.op  # type: ignore[assignment]
+    def neuron_init(op: Neuron, node: Node, setup: Setup) -> IntNeuronState:
         bound = plan.bounds[node.inputs[0]]
-        dtype = NeuronPlan.state_dtype(op, plan.arithmetic, bound)
+        late = plan.bounds[node.inputs[1]] if len(node.inputs) > 1 else 0
+        dtype = NeuronPlan.state_dtype(op, plan.arithmetic, bound, late)
         neuron_plan = NeuronPlan(plan.arithmetic, bound, dtype, plan.carriers[node.name])
         return IntNeuronState(op, neuron_plan, node.type.shape, setup.batch, setup.device, setup.record)
 
-    def delay_init(node: Node, setup: Setup) -> IntDelayLine:
-        return IntDelayLine(node, setup, plan.carriers[node.name])
+    def delay_init(op: Delay, node: Node, setup: Setup) -> IntDelayLine:
+        return IntDelayLine(op, node, setup, plan.carriers[node.name])
 
     impls = dict(IMPLS)
     synapse_init = _synapse_init(plan)

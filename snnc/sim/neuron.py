@@ -62,7 +62,7 @@ class NeuronState:
         self.rate = _broadcastable(self.order.rate, shape, device)
         self.v_rest = _broadcastable(self.order.v_rest, shape, device)
         self.i_decay = _factor(op.i_decay, shape, device)
-        if op.has_current and self.order.current != "affine":  # decay_after / euler use the factor as it is, even 1
+        if op.i_decay is not None and self.order.current != "affine":  # decay_after / euler use it as it is, even 1
             self.i_decay = _broadcastable(op.i_decay, shape, device)
         self.v_reset = _broadcastable(op.v_reset, shape, device) if op.v_reset.any() else None  # None: 0
         self.v_min = None if op.v_min is None else _broadcastable(op.v_min, shape, device)
@@ -123,8 +123,10 @@ class NeuronState:
         if form == "affine":
             self.i = _scaled(self.i_decay, previous) + x
         elif form == "decay_after":
+            assert self.i_decay is not None  # kept for decay_after and euler even where it is 1 (__init__)
             self.i = self.i_decay * (previous + x)
         else:  # euler
+            assert self.i_decay is not None
             self.i = (previous + self.i_decay * previous) + x
         return self.i if self.op.input_order == "current_first" else previous
 
@@ -156,7 +158,9 @@ class NeuronState:
 
     def _trace(self, **values: Tensor | None) -> None:
         for name, steps in self.traces.items():
-            steps.append(values[name])
+            value = values[name]
+            assert value is not None  # only a neuron with a current offers "i" (checks.variables)
+            steps.append(value)
 
     def recorded(self) -> dict[str, Tensor]:
         """The traces asked for, [T, B, *shape]."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +43,8 @@ from snnc.sim.neuron import NeuronState
 
 Tensor = torch.Tensor
 Params = dict[str, Tensor]
-Kernel = Callable[[Any, list[Tensor], Any], Tensor]  # (op, input chunks, node state) → output chunk
+OpT = TypeVar("OpT", bound=Op)
+StateT = TypeVar("StateT")
 
 
 @dataclass(frozen=True)
@@ -55,27 +56,35 @@ class Setup:
     record: frozenset[str]  # neuron variables asked of this node ("v", "h", "i")
 
 
+Run = Callable[[OpT, list[Tensor], StateT], Tensor]  # (op, input chunks, node state) → output chunk
+Init = Callable[[OpT, Node, Setup], StateT]  # (op, its node, the run) → the node's state
+
+
 @dataclass(frozen=True)
-class Impl:
+class Impl(Generic[OpT, StateT]):
     """How the simulator evaluates one op kind: `init` builds a node's state for one run, `run`
-    maps the input chunks to the output chunk and advances that state."""
+    maps the input chunks to the output chunk and advances that state. Both take the node's op
+    as its own kind, and `run` the state that `init` built."""
 
-    run: Kernel
-    init: Callable[[Node, Setup], Any]
+    run: Run[OpT, StateT]
+    init: Init[OpT, StateT]
 
 
-def _params(node: Node, setup: Setup) -> Params:
+def _params(op: Op, node: Node, setup: Setup) -> Params:
     """A stateless op's parameters as float32 tensors on the run's device, converted once per run."""
-    return {name: torch.tensor(value, device=setup.device) for name, value in node.op.params()}
+    return {name: torch.tensor(value, device=setup.device) for name, value in op.params()}
 
 
-IMPLS: dict[type[Op], Impl] = {}
+IMPLS: dict[type[Op], Impl[Any, Any]] = {}
+"""Op kind → its implementation, whose op type is that kind (`impl` registers them so). A dict
+type cannot tie a value's type to its key's, so the engine's one lookup, `IMPLS[type(op)]`, is
+where each implementation is handed an op of its own kind."""
 
 
-def impl(*kinds: type[Op], init: Callable[[Node, Setup], Any] = _params) -> Callable[[Kernel], Kernel]:
+def impl(*kinds: type[OpT], init: Init[OpT, StateT] = _params) -> Callable[[Run[OpT, StateT]], Run[OpT, StateT]]:
     """Register the decorated function as the implementation of `kinds`."""
 
-    def register(fn: Kernel) -> Kernel:
+    def register(fn: Run[OpT, StateT]) -> Run[OpT, StateT]:
         for kind in kinds:
             IMPLS[kind] = Impl(fn, init)
         return fn
@@ -83,11 +92,11 @@ def impl(*kinds: type[Op], init: Callable[[Node, Setup], Any] = _params) -> Call
     return register
 
 
-def _samples(fn: Callable[[Any, Tensor, Params], Tensor]) -> Callable[[Any, list[Tensor], Params], Tensor]:
+def _samples(fn: Callable[[OpT, Tensor, Params], Tensor]) -> Run[OpT, Params]:
     """Lift a per-sample op on a batch [N, *shape] to chunks [n, B, *shape] (N = n·B)."""
 
     @functools.wraps(fn)
-    def run(op: Any, xs: list[Tensor], params: Params) -> Tensor:
+    def run(op: OpT, xs: list[Tensor], params: Params) -> Tensor:
         (x,) = xs
         return fn(op, x.flatten(0, 1), params).unflatten(0, x.shape[:2])
 
@@ -216,8 +225,8 @@ def relu(op: ReLU, xs: list[Tensor], p: Params) -> Tensor:
 # --- stateful ---------------------------------------------------------------------------------
 
 
-def _neuron_state(node: Node, setup: Setup) -> NeuronState:
-    return NeuronState(node.op, node.type.shape, setup.batch, setup.device, setup.record)
+def _neuron_state(op: Neuron, node: Node, setup: Setup) -> NeuronState:
+    return NeuronState(op, node.type.shape, setup.batch, setup.device, setup.record)
 
 
 @impl(Neuron, init=_neuron_state)
@@ -228,9 +237,8 @@ def neuron(op: Neuron, xs: list[Tensor], state: NeuronState) -> Tensor:
 class DelayLine:
     """The last `steps` inputs a Delay has seen (zeros before the run starts)."""
 
-    def __init__(self, node: Node, setup: Setup) -> None:
-        steps = node.op.steps
-        self.buffer = torch.zeros((steps, setup.batch, *node.type.shape), device=setup.device)
+    def __init__(self, op: Delay, node: Node, setup: Setup) -> None:
+        self.buffer = torch.zeros((op.steps, setup.batch, *node.type.shape), device=setup.device)
 
     def upcoming(self) -> Tensor:
         """The output of the next step, [1, B, *shape]: already known because steps ≥ 1."""

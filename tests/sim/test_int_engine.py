@@ -1,6 +1,7 @@
-"""Quantized graphs run in integers: random conv/pool/linear/neuron stacks against the numpy int64
-reference bit for bit, every kernel choice (float32-exact, pure integer, event-driven, windows,
-step by step) giving the same integers, and the refusals (SIM-QUANTIZED, SIM-DEVICE)."""
+"""Quantized graphs run in integers: random conv/pool/linear/neuron stacks against the integer
+reference (snnc/sim/reference.py) bit for bit, every kernel choice (float32-exact, pure integer,
+event-driven, windows, step by step) giving the same integers, and the refusals (SIM-QUANTIZED,
+SIM-DEVICE)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,13 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from int_reference import neuron as neuron_reference
-from int_reference import register
-from int_reference import synapse as synapse_reference
 
 from snnc.diagnostics import SnncError
 from snnc.ir import Conv2d, Elementwise, Flatten, GraphBuilder, Int, Linear, Neuron, NumberFormat, Scale, SumPool2d
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE, TensorType
 from snnc.ir.verify import verify
-from snnc.sim import int_ops, run
+from snnc.sim import int_ops, reference, run
 
 S8 = NumberFormat(8)
 
@@ -69,19 +67,6 @@ def stacks(draw):
     return graph, x
 
 
-def reference(graph, x: np.ndarray) -> dict[str, np.ndarray]:
-    """The stack, op by op, in numpy int64."""
-    arith = graph.arithmetic
-    out: dict[str, np.ndarray] = {}
-    out["conv"] = synapse_reference(graph.node("conv").op, arith, x)
-    out["n1"] = neuron_reference(graph.node("n1").op, arith, out["conv"])["s"]
-    t, b, c, h, w = out["n1"].shape
-    pooled = out["n1"][..., : h // 2 * 2, : w // 2 * 2].reshape(t, b, c, h // 2, 2, w // 2, 2).sum(axis=(4, 6))
-    out["fc"] = synapse_reference(graph.node("fc").op, arith, pooled.reshape(t, b, -1))
-    out["n2"] = neuron_reference(graph.node("n2").op, arith, out["fc"])["s"]
-    return out
-
-
 LAYERS = ("conv", "n1", "fc", "n2")
 
 
@@ -92,10 +77,10 @@ def layers(graph, x, **options) -> dict[str, np.ndarray]:
 
 @settings(max_examples=40, deadline=None)
 @given(stacks())
-def test_stacks_match_the_numpy_reference_bit_for_bit(case):
+def test_stacks_match_the_reference_bit_for_bit(case):
     graph, x = case
     assert verify(graph) == []
-    got, want = layers(graph, x), reference(graph, x)
+    got, want = layers(graph, x), reference.run(graph, x)
     for name in LAYERS:
         assert np.array_equal(got[name], want[name]), name
 
@@ -138,7 +123,8 @@ def test_event_driven_linear_gives_the_dense_sums(monkeypatch):
 
 
 def test_recurrence_through_a_delay_runs_in_integers():
-    """x → fc → add(·, delay(rec(n))) → n: step by step, against a numpy loop."""
+    """x → fc → add(·, delay(rec(n))) → n: step by step, against a loop over the reference's
+    register rule and neuron, and against the reference's own Delay."""
     arith = arithmetic(IntRange(12, "wrap"), IntRange(12, "saturate"), 4, "toward_zero")
     rng = np.random.default_rng(2)
     w_in, w_rec = rng.integers(-100, 100, (3, 4)), rng.integers(-100, 100, (3, 3))
@@ -157,12 +143,14 @@ def test_recurrence_through_a_delay_runs_in_integers():
     s = np.zeros((2, 3), np.int64)
     v = np.zeros((2, 3), np.int64)
     want = []
+    register = reference.in_register
     for xt in x.astype(np.int64):
         total = register(register(xt @ w_in.T, arith.synapse) + register(s @ w_rec.T, arith.synapse), arith.synapse)
-        one = neuron_reference(op.replace(v_init=v), arith, total[None])
+        one = reference.neuron(op.replace(v_init=v), total[None], arith)
         s, v = one["s"][0], one["v"][0]
         want.append(s)
     assert np.array_equal(got, np.stack(want))
+    assert np.array_equal(got, reference.run(graph, x)["out"])
 
 
 def test_real_valued_nodes_cannot_run_in_integers():

@@ -1,6 +1,6 @@
 """The quantized Neuron in integers: hand-computed two-neuron cases for each Arithmetic rule, Lava's
 own fixed-point checks (docs/targets/loihi.md §1.3), and the torch engine against the numpy
-int64 reference (int_reference.py) on random neurons and arithmetics, bit for bit."""
+integer reference (snnc/sim/reference.py) on random neurons and arithmetics, bit for bit."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from int_reference import neuron as reference
 
 from snnc.backends.loihi.spec import LOIHI
 from snnc.ir import GraphBuilder, Int, Neuron, NumberFormat, TensorType
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.verify import verify
-from snnc.sim import run
+from snnc.sim import reference, run
 
 WIDE = IntRange(32, "saturate")
 
@@ -151,7 +150,45 @@ def test_lava_input_shift_wraps_in_int32():
     assert simulate(op, arith, [[2**25, 1]])["i"][0].tolist() == [-(2**31) + 2**24, 64]
 
 
-# --- against the numpy reference ---------------------------------------------------------------
+# --- wide registers: an int32 state only where every intermediate fits it ----------------------
+# (found by tests/sim/test_reference.py; each case once chose int32 and lost the exact value)
+
+
+def test_a_31_bit_wrapping_voltage_register():
+    """Wrapping takes h modulo 2^31, which int32 cannot hold: 2^30 − 1 + 2^29 → −2^29 − 1."""
+    arith = arithmetic(voltage=IntRange(31, "wrap"), current=IntRange(31, "wrap"))
+    op = neuron(arith, threshold=2**29 - 1, reset="none", v_init=np.array([2**30 - 1, -(2**30) + 1]))
+    out = simulate(op, arith, [[2**29, -(2**29)]], in_bits=31)
+    assert out["v"][0].tolist() == [-(2**29) - 1, 2**29 + 1]
+    assert out["v"][0].tolist() == reference.neuron(op, np.array([[[2**29, -(2**29)]]]), arith)["v"][0, 0].tolist()
+
+
+def test_a_31_bit_wrapping_input_register():
+    """g·x = 2^30 + 6 wraps in the 31-bit input register to −2^30 + 6, then saturates in 16 bits."""
+    arith = arithmetic(voltage=IntRange(16, "saturate"), input_=IntRange(31, "wrap"))
+    op = neuron(arith, threshold=100, reset="none", gain=2)
+    assert simulate(op, arith, [[2**29 + 3, -(2**29) - 3]], in_bits=31)["h"][0].tolist() == [-(2**15), 2**15 - 1]
+
+
+def test_the_current_sum_of_two_wide_registers():
+    """dec(i) + a = (2^30 − 1) + (2^31 − 2) leaves int32 before the current register saturates it."""
+    arith = arithmetic(voltage=IntRange(8, "saturate"), current=IntRange(31, "saturate"))
+    op = neuron(arith, threshold=100, reset="none", gain=2, i_decay=arith.decay_one)
+    assert simulate(op, arith, [[2**30 - 1, 0]] * 2, in_bits=31)["i"].tolist() == [[2**30 - 1, 0]] * 2
+
+
+def test_a_wide_late_input():
+    """h = R_voltage(v + z) with z at the limits of int32: 1000 + 2^31 − 1 saturates to 2^15 − 1."""
+    arith = arithmetic(voltage=IntRange(16, "saturate"))
+    op = neuron(arith, threshold=100, reset="none", v_init=1000)
+    b = GraphBuilder("late", arithmetic=arith)
+    b.output("s", b.add("n", op, b.input("x", (2,), Int(8)), b.input("z", (2,), Int(32))))
+    z = np.array([[[2**31 - 1, -(2**31)]]])
+    h = run(b.build(), {"x": np.zeros_like(z), "z": z}, record=["h"]).traces["n"]["h"]
+    assert h[0, 0].tolist() == [2**15 - 1, -(2**15)]
+
+
+# --- against the reference -------------------------------------------------------------------
 
 
 @st.composite
@@ -209,9 +246,9 @@ def cases(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_matches_the_numpy_reference_bit_for_bit(case):
+def test_matches_the_reference_bit_for_bit(case):
     op, arith, x = case
     got = simulate(op, arith, x)
-    want = reference(op, arith, np.asarray(x, np.int64)[:, None, :])
+    want = reference.neuron(op, np.asarray(x, np.int64)[:, None, :], arith)
     for name, value in got.items():
         assert np.array_equal(value, want[name][:, 0]), name

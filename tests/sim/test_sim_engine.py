@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -248,3 +249,21 @@ def test_standard_net_matches_a_dense_torch_loop():
         v3 = h3 * (1 - s3)
         out.append(s3)
     np.testing.assert_array_equal(run(graph, x).output, torch.stack(out).numpy())
+
+
+def test_a_failing_kernel_names_its_node(monkeypatch):
+    """As torch.fx's Interpreter does: an exception inside an op's implementation says which node
+    (and which user layer) was being simulated."""
+    from snnc.sim import ops as sim_ops
+
+    b = GraphBuilder("g")
+    b.output("out", b.add("lif", Neuron(), b.add("fc", Linear(dyadic(3, 4)), b.input("x", (4,))), source="layer1"))
+    impl = sim_ops.IMPLS[Linear]
+
+    def broken(*args):
+        raise ValueError("boom")
+
+    monkeypatch.setitem(sim_ops.IMPLS, Linear, replace(impl, run=broken))
+    with pytest.raises(ValueError, match="boom") as err:
+        run(b.build(), spikes(2, 1, 4))
+    assert any("while simulating node fc (linear" in note for note in err.value.__notes__)

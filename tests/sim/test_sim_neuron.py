@@ -1,5 +1,5 @@
-"""The Neuron op against its docstring (snnc/ir/ops.py): a literal numpy reference, properties
-that follow from the update equations, and small hand-computed cases."""
+"""The Neuron op against its docstring (snnc/ir/ops.py): the literal reference (snnc/sim/reference.py),
+properties that follow from the update equations, and small hand-computed cases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from snnc.ir import FLOAT, FloatOrder, GraphBuilder, Neuron
-from snnc.sim import run
+from snnc.sim import reference, run
 
 f32 = np.float32
 N = 3  # neurons per sample
@@ -23,68 +23,6 @@ def simulate(op: Neuron, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarra
     b.output("s", "n")
     result = run(b.build(), x, record=["v", "h"] + (["i"] if op.has_current else []))
     return result.output.astype(f32), result.traces["n"]
-
-
-def reference(op: Neuron, x: np.ndarray) -> dict[str, np.ndarray]:
-    """The Neuron docstring, line by line, in numpy float32 (np.where for the selections)."""
-    theta = op.threshold
-
-    def fire(h: np.ndarray) -> np.ndarray:
-        fired = h >= theta if op.fire_op == "ge" else h > theta
-        if op.spikes == "single":
-            return fired.astype(f32)
-        count = np.floor(h / theta) if op.fire_op == "ge" else np.maximum(np.ceil(h / theta) - f32(1), f32(1))
-        if op.max_spikes is not None:
-            count = np.minimum(count, f32(op.max_spikes))
-        return np.where(fired, count, f32(0))
-
-    def reset(h: np.ndarray, s: np.ndarray) -> np.ndarray:
-        if op.reset == "subtract":
-            return h - s * theta
-        if op.reset == "zero":
-            return np.where(s > 0, op.v_reset, h).astype(f32)
-        return h
-
-    shape = x.shape[1:]
-    v = np.broadcast_to(op.v_init, shape).astype(f32)
-    i = np.broadcast_to(op.i_init, shape).astype(f32)
-    out: dict[str, list[np.ndarray]] = {"s": [], "v": [], "h": [], "i": []}
-    order = op.float_order or FloatOrder()
-    k, E = order.rate, order.v_rest
-
-    def rated(y: np.ndarray) -> np.ndarray:
-        return y * k if order.rate_op == "mul" else y / k
-
-    for xt in x:
-        if op.has_current:
-            previous = i
-            if order.current == "affine":
-                i = op.i_decay * i + xt
-            elif order.current == "decay_after":
-                i = op.i_decay * (i + xt)
-            else:
-                i = (i + op.i_decay * i) + xt
-            current = i if op.input_order == "current_first" else previous
-        else:
-            current = xt
-        u = reset(v, fire(v)) if op.reset_timing == "next_step_state" else v
-        if order.charge == "affine":
-            h = op.v_decay * u + op.gain * current + op.bias
-        elif order.charge == "delta":
-            h = u + rated(current - (u - E))
-        elif order.charge == "delta_leak":
-            h = (u - rated(u - E)) + current
-        else:
-            h = u + rated((current + E) - u)
-        if op.reset_timing == "next_step":
-            h = reset(h, fire(v))
-        s = fire(h)
-        v = reset(h, s) if op.reset_timing == "same_step" else h
-        if op.v_min is not None:
-            v = np.maximum(v - op.v_min, f32(0)) + op.v_min
-        for name, value in (("s", s), ("v", v), ("h", h), ("i", i)):
-            out[name].append(value)
-    return {name: np.stack(values) for name, values in out.items()}
 
 
 # --- strategies -------------------------------------------------------------------------------
@@ -148,7 +86,7 @@ def dyadic_inputs() -> st.SearchStrategy[np.ndarray]:
 @given(neurons(), inputs())
 def test_matches_the_docstring_reference_bit_for_bit(op, x):
     s, traces = simulate(op, x)
-    want = reference(op, x)
+    want = reference.neuron(op, x)
     np.testing.assert_array_equal(s, want["s"])
     for name in ("v", "h") + (("i",) if op.has_current else ()):
         np.testing.assert_array_equal(traces[name], want[name], err_msg=name)

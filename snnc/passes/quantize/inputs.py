@@ -142,7 +142,7 @@ def _beyond(node: str, x: np.ndarray, declared: Range, fmt: NumberFormat) -> lis
 def input_loss(node: str, fmt: NumberFormat, span: Range, source: str, x: np.ndarray | None) -> Diagnostic:
     """QUANT-LOSS for an input: its format, scale and step, and the error relative to the largest
     |value| of its range: measured on the calibration data (max, mean), else half a step."""
-    scale = float(fmt.scale)  # type: ignore[arg-type]
+    scale = fmt.single_scale
     top = max(abs(span[0]), abs(span[1])) or 1.0
     message = (
         f"{node}: {fmt} input, scale {scale:.6g} for the range [{span[0]:.6g}, {span[1]:.6g}] ({source}), "

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Node
@@ -30,13 +31,23 @@ class NeuronView:
 
     @classmethod
     def of(cls, node: Node) -> NeuronView:
-        op: Neuron = node.op.canonical()  # type: ignore[attr-defined]
+        op = _neuron(node).canonical()
         a_v, g, b = (np.asarray(p, np.float64) for p in (op.v_decay, op.gain, op.bias))
         a_i = np.asarray(op.i_decay, np.float64) if op.has_current else None
         return cls(node, a_v, g, b, a_i, combine(node.type.shape, g, op.i_init))
 
+    @property
+    def neuron(self) -> Neuron:
+        """The node's op as the graph holds it (`of` views its canonical form)."""
+        return _neuron(self.node)
 
-def _aligned(value, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+
+def _neuron(node: Node) -> Neuron:
+    assert isinstance(node.op, Neuron)  # units.find_units puts only neurons in a unit's neurons
+    return node.op
+
+
+def _aligned(value, shape: tuple[int, ...], dtype: DTypeLike = np.float64) -> np.ndarray:
     """A scalar, (C,) or per-neuron parameter that broadcasts over the per-sample `shape`."""
     v = np.asarray(value, dtype)
     return v.reshape(v.shape[0], *([1] * (len(shape) - 1))) if v.ndim == 1 and len(shape) > 1 else v
@@ -93,7 +104,7 @@ def _decay(view: NeuronView, factor: np.ndarray, what: str, k: int) -> tuple[np.
 
 def quantize_neuron(view: NeuronView, scale, spec: QuantSpec) -> tuple[Op, list[Diagnostic]]:
     arith = spec.arithmetic
-    op: Neuron = view.node.op  # type: ignore[assignment]
+    op = view.neuron
     shape = view.node.type.shape
     sigma = np.asarray(scale, F32).reshape(()) if np.size(scale) == 1 else np.asarray(scale, F32)
     shift = 2.0**spec.input_shift

@@ -41,7 +41,7 @@ from snnc.diagnostics import Diagnostic, Severity, errors
 from snnc.ir.graph import Graph, Node
 from snnc.ir.neuron_features import NeuronFeatures
 from snnc.ir.neuron_features import unsupported as missing
-from snnc.ir.ops import Input, Neuron, Op
+from snnc.ir.ops import SYNAPTIC, Conv1d, Conv2d, Input, Linear, Neuron, Op
 from snnc.ir.quant import NumberFormat
 from snnc.ir.types import Int
 from snnc.passes.base import PassContext
@@ -106,7 +106,8 @@ def _with_inputs(graph: Graph, formats: dict[str, NumberFormat]) -> Graph:
         return graph
     rw = Rewriter(graph)
     for name, fmt in formats.items():
-        op: Input = graph.node(name).op  # type: ignore[assignment]
+        op = graph.node(name).op
+        assert isinstance(op, Input)  # `formats` are keyed by input name
         rw.set_op(name, op.replace(dtype=Int(fmt.bits, fmt.signed), format=fmt))
     return rw.build()
 
@@ -121,8 +122,9 @@ def _quantize_unit(
     views = [NeuronView.of(n) for n in unit.neurons]
     found += [d for v in views for d in _features(v, spec)]
     # per integer of the input: a sum in units s needs weights w·s/s_x (s_x = 1 for events)
-    weights = {s.name: np.asarray(s.op.weight, np.float64) / unit.input_scales[s.name] for s in unit.synapses}
-    biases = {s.name: None if s.op.bias is None else np.asarray(s.op.bias, np.float64) for s in unit.synapses}
+    layers = {s.name: _layer(s) for s in unit.synapses}
+    weights = {name: np.asarray(op.weight, np.float64) / unit.input_scales[name] for name, op in layers.items()}
+    biases = {name: None if op.bias is None else np.asarray(op.bias, np.float64) for name, op in layers.items()}
     direct = unit.pair and [u.name for u in graph.users(unit.synapses[0].name)] == [unit.neurons[0].name]
     if direct and _per_channel_ok(views[0].gain, weights[unit.synapses[0].name]):
         syn, view = unit.synapses[0].name, views[0]
@@ -131,11 +133,12 @@ def _quantize_unit(
             biases[syn] = biases[syn] * view.gain
         view.gain = np.ones(())
     for s in unit.synapses:
-        if biases[s.name] is None or not np.any(biases[s.name]):
+        bias = biases[s.name]
+        if bias is None or not np.any(bias):
             biases[s.name] = None
         elif (spec.bias_to_neuron or not spec.synapse_bias) and direct and views[0].a_i is None:
             view = views[0]  # exact: with no current the synapse's sum enters v unchanged
-            view.bias = combine(view.node.type.shape, view.gain, biases[s.name], add=view.bias)
+            view.bias = combine(view.node.type.shape, view.gain, bias, add=view.bias)
             biases[s.name] = None
         elif not spec.synapse_bias:
             found.append(unsupported(s.name, f"{spec.name} synapses have no bias", "use a bias-free layer"))
@@ -172,12 +175,17 @@ def _lossless(scale: np.ndarray, synaptic: list[np.ndarray | None], views: list[
     p = 2.0 ** np.floor(np.log2(s))
     values = [x for x in synaptic if x is not None]
     for view in views:
-        op: Neuron = view.node.op  # type: ignore[assignment]
+        op = view.neuron
         values += [view.bias, view.i_init, op.v_reset, op.v_init]
         values += [] if op.spikes == "none" else [op.threshold]
         values += [] if op.v_min is None else [op.v_min]
     exact = all(np.array_equal(np.asarray(x, np.float64) * p, np.round(np.asarray(x, np.float64) * p)) for x in values)
     return np.full_like(scale, p, dtype=F32) if exact else scale
+
+
+def _layer(node: Node) -> Linear | Conv1d | Conv2d:
+    assert isinstance(node.op, SYNAPTIC)  # units.find_units puts only synaptic layers in a unit's synapses
+    return node.op
 
 
 def _rows(value: np.ndarray, ndim: int) -> np.ndarray:
@@ -194,7 +202,7 @@ def _features(view: NeuronView, spec: QuantSpec) -> list[Diagnostic]:
     """What the neuron uses that the target's number formats have no place for."""
     features = NeuronFeatures(spec.name, leak=spec.leak, current=spec.current != "never")
     hint = f"use a neuron {spec.name} runs (e.g. integrate-and-fire), or compile for another target"
-    return [unsupported(view.node.name, reason, hint) for reason in missing(view.node.op, features)]
+    return [unsupported(view.node.name, reason, hint) for reason in missing(view.neuron, features)]
 
 
 def _broadcast_rows(value: np.ndarray | None, shape: tuple[int, ...], per_channel: bool) -> np.ndarray:
@@ -220,8 +228,8 @@ def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool, mem
     theta_max = arith.threshold.max  # with room above θ where a scale is chosen (not for events' 1)
     if unit.synapses:
         theta_max >>= spec.threshold_headroom_bits
-        rows = [w.reshape(w.shape[0], -1) if per_channel else w.reshape(1, -1) for w in weights.values()]
-        w_rows = np.concatenate(rows, axis=1)
+        weight_rows = [w.reshape(w.shape[0], -1) if per_channel else w.reshape(1, -1) for w in weights.values()]
+        w_rows = np.concatenate(weight_rows, axis=1)
         if spec.clip_quantile < 1:
             groups["weights"] = quantile_scale(w_rows, spec.clip_quantile, spec.weight_max)
         else:
@@ -231,7 +239,7 @@ def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool, mem
             b_rows = np.concatenate([b.reshape(-1, 1) if per_channel else b.reshape(1, -1) for b in kept], axis=1)
             groups["synapse bias"] = fit_rows(b_rows, spec.weight_min, spec.weight_max)
     for view in views:
-        op: Neuron = view.node.op  # type: ignore[assignment]
+        op = view.neuron
         shape = view.node.type.shape
 
         def rows(value, _shape=shape):

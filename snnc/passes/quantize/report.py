@@ -12,7 +12,7 @@ import numpy as np
 
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph
-from snnc.ir.ops import Neuron, Op
+from snnc.ir.ops import SYNAPTIC, Neuron, Op
 from snnc.passes.quantize.scale import channel_scale, error_stats
 
 if TYPE_CHECKING:
@@ -55,7 +55,9 @@ def loss_info(
     measured: list[float] = []
     per = "per channel" if np.size(scale) > 1 else "per layer"
     for syn in unit.synapses:
-        q = ops[syn.name].weight  # type: ignore[attr-defined]
+        layer = ops[syn.name]
+        assert isinstance(layer, SYNAPTIC)  # a synapse quantized
+        q = layer.weight
         restored = q / channel_scale(scale, q.shape).astype(np.float64)
         worst, mean = error_stats(weights[syn.name], restored)
         s_x = unit.input_scales[syn.name]
@@ -66,9 +68,9 @@ def loss_info(
         )
         measured += [worst, mean]
     for neuron in unit.neurons:
-        new: Neuron = ops[neuron.name]  # type: ignore[assignment]
-        old: Neuron = neuron.op  # type: ignore[assignment]
-        sigma = channel_scale(np.asarray(new.state_format.scale, np.float64), neuron.type.shape)  # type: ignore[union-attr]
+        new, old = ops[neuron.name], neuron.op
+        assert isinstance(new, Neuron) and isinstance(old, Neuron) and new.state_format is not None  # quantized
+        sigma = channel_scale(np.asarray(new.state_format.scale, np.float64), neuron.type.shape)
         if old.spikes == "none":
             reach = spec.arithmetic.voltage.max / np.min(sigma)
             parts.append(f"{neuron.name}: membrane readout, saturates beyond ±{reach:.4g}")
@@ -116,7 +118,8 @@ def calibrate(float_graph: Graph, quantized: Graph, x: Any) -> list[Diagnostic]:
     found = []
     for name in names:
         a, b = ref[name]["out"], got[name]["out"]
-        op: Neuron = quantized.node(name).op  # type: ignore[assignment]
+        op = quantized.node(name).op
+        assert isinstance(op, Neuron)  # quantizing keeps every neuron's name
         if op.spikes == "none":
             found.append(_membrane_error(name, a, b, op))
             continue
@@ -138,7 +141,8 @@ def calibrate(float_graph: Graph, quantized: Graph, x: Any) -> list[Diagnostic]:
 def membrane_error(ref: np.ndarray, got: np.ndarray, op: Neuron) -> tuple[float, float, float]:
     """Max and mean |got / σ − ref| relative to max |ref|, and max |ref|, for a quantized
     non-spiking neuron's integer membrane `got` and the float one `ref` ([T, B, *shape])."""
-    sigma = channel_scale(np.asarray(op.state_format.scale, np.float64), ref.shape[2:])  # type: ignore[union-attr]
+    assert op.state_format is not None  # a quantized neuron
+    sigma = channel_scale(np.asarray(op.state_format.scale, np.float64), ref.shape[2:])
     top = float(np.abs(ref).max())
     err = np.abs(got.astype(np.float64) / sigma - ref.astype(np.float64)) / (top or 1.0)
     return float(err.max()), float(err.mean()), top

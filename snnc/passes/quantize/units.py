@@ -58,7 +58,7 @@ def _value_scale(node: Node, formats: dict[str, NumberFormat], scales: dict[str,
         return 1.0
     if isinstance(node.op, Input):
         if node.name in formats:
-            return float(formats[node.name].scale)  # type: ignore[arg-type]  (one scale: Input.infer)
+            return formats[node.name].single_scale
         return None if isinstance(node.type.dtype, Float) else 1.0
     if not passes_values(node):
         return None
@@ -82,9 +82,10 @@ def find_units(graph: Graph, found: list[Diagnostic], scales: dict[str, float | 
         if not isinstance(node.op, Neuron):
             continue
         root(node.name)
-        if len(node.inputs) > 1:
+        source, *late = node.inputs
+        if late:
             found.append(unsupported(node.name, "a neuron with a second (late) input", "feed the neuron one sum"))
-        synapses, direct[node.name] = _feeding(graph, node.inputs[0], found, node.name, scales)
+        synapses, direct[node.name] = _feeding(graph, source, found, node.name, scales)
         for syn in synapses:
             parent[root(syn)] = root(node.name)
     input_scales: dict[str, float] = {}
