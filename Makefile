@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip
 PIN := -c requirements/constraints.txt
 STAMP := $(VENV)/.snnc-installed
 
-.PHONY: install demo test lint bench golden
+.PHONY: install demo demo-speck test lint bench golden
 
 install: $(STAMP)
 
@@ -33,6 +33,17 @@ demo: install
 	$(BIN)/snnc compile examples/nmnist_cnn.snnc --target sim -o out
 	$(BIN)/snnc report examples/nmnist_cnn.snnc --data examples/nmnist_sample.npz -o out/nmnist_report.html
 
+# A conv SNN trained in sinabs on scikit-learn's digits as events (< 1 min), compiled for Speck:
+# the configuration, the placement and memory report, the event-driven model on a test sample,
+# and `snnc check` listing why a far wider variant fits no Speck (it must exit 1).
+demo-speck: install
+	$(BIN)/python examples/speck_digits.py
+	$(BIN)/snnc compile examples/speck_digits.pt --target speck -o out
+	cat out/Sequential.speck.txt
+	$(BIN)/snnc simulate out/Sequential.speck.json --data examples/speck_digits_sample.npz
+	$(BIN)/python examples/speck_digits.py --oversize out/speck_digits_oversize.pt
+	$(BIN)/snnc check out/speck_digits_oversize.pt --target speck; test $$? -eq 1
+
 test: install
 	$(BIN)/python -m pytest -q
 
@@ -45,7 +56,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/pyright
 
+# Every figure of the performance issue from one run (ratios measured side by side); README "Performance".
 bench: install
-	$(BIN)/python benchmarks/bench_sim.py
-	$(BIN)/python benchmarks/bench_int_sim.py
-	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_all.py
+	$(BIN)/python benchmarks/bench_speck_compile.py

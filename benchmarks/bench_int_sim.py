@@ -122,7 +122,7 @@ def main() -> None:
         print(f"targets ({label}): integer (sim-int8) / float = {int_s / table['float sim.run']:.2f} (want <= 1); "
               f"SpikingJelly / integer = {ratio:.2f} (want >= 2)")  # fmt: skip
 
-    events, macs = synaptic_events(graph, run(graph, x).activity), dense_macs(graph)
+    events, macs = synaptic_events(graph, run(graph, x, record=("activity",)).activity), dense_macs(graph)
     print(f"synaptic events {events:,} = {events / macs:.3f} of the dense MACs {macs:,}")
     print(f"kernels (sim-int8): {kernels(graphs['sim-int8'], x)}")
     reference = run(graph, x).output

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 import nmnist_cnn
 
 from snnc import cost
+from snnc.driver.report import select_model
 from snnc.sim import run
 
 P_EVENT = 0.05
@@ -59,7 +60,7 @@ def timed(graph, data: list[np.ndarray], device: str) -> tuple[float, float, cos
 
     counts = cost.count(graph, feed(), device=device, on_batch=counted)
     start = time.perf_counter()
-    report = cost.estimate(counts, cost.select_model("literature"))
+    report = cost.estimate(counts, select_model("literature"))
     seconds["report"] += time.perf_counter() - start
     return seconds["sim"], seconds["report"], report
 

@@ -180,7 +180,7 @@ def main() -> None:
         "dense torch loop": dense,
     }
     seconds = {name: median_seconds(forward, args.repeats) for name, forward in implementations.items()}
-    events = synaptic_events(graph, run(graph, x).activity)
+    events = synaptic_events(graph, run(graph, x, record=("activity",)).activity)
 
     sj, loop = seconds["spikingjelly (m)"], seconds["dense torch loop"]
     print(f"nmnist-cnn, T={T}, B={B}, {torch.get_num_threads()} threads, median of {args.repeats}")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib import metadata
 from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snnc import limits
 from snnc.diagnostics import Diagnostic, SnncError
-from snnc.ir import Graph, verify_or_raise
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from snnc.cost import CostReport
     from snnc.driver.compile import Compiled
     from snnc.driver.convert import Conversion
+    from snnc.ir import Graph
     from snnc.sim import SimResult
 
 try:
@@ -44,6 +45,21 @@ __all__ = [
     "report",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`snnc.Graph`, imported on first use: `import snnc` (and so `snnc --version`) loads no numpy."""
+    if name == "Graph":
+        from snnc.ir import Graph
+
+        return Graph
+    raise AttributeError(f"module 'snnc' has no attribute {name!r}")
+
+
+def _graph(source_or_graph: Any) -> Graph:
+    from snnc.ir import Graph
+
+    return source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
 
 
 def load(
@@ -70,17 +86,25 @@ def load(
     `trust_pickle=True`. The graph is verified, so every later stage may rely on it: a graph that
     fails raises `SnncError` of kind CHECK (exit code 1).
     """
-    from snnc import frontend  # torch is imported here, not by `import snnc`
+    saved = isinstance(source, (str, PathLike)) and str(source).lower().endswith(".snnc")
+    if saved and weights is None and dt is None:
+        from snnc.ir import serialize  # a saved graph needs no frontend, and so no torch
 
-    graph = frontend.load(
-        source,
-        input_shape,
-        trust_pickle=trust_pickle,
-        weights=weights,
-        input_dtype=input_dtype,
-        dt=dt,
-        diagnostics=diagnostics,
-    )
+        graph = serialize.load(Path(source))
+    else:
+        from snnc import frontend  # torch is imported here, not by `import snnc`
+
+        graph = frontend.load(
+            source,
+            input_shape,
+            trust_pickle=trust_pickle,
+            weights=weights,
+            input_dtype=input_dtype,
+            dt=dt,
+            diagnostics=diagnostics,
+        )
+    from snnc.ir import verify_or_raise
+
     verify_or_raise(graph)
     return graph
 
@@ -91,7 +115,9 @@ def simulate(graph: Graph, x: np.ndarray | dict[str, np.ndarray], *, record: Ite
     The simulator is the executable definition of the IR, so its outputs and per-node activity
     are what every backend and cost figure is compared against. `record` names the state
     variables to trace: "v", "h", "i", "out" on every node that has them, or "node:var" for one
-    (SimResult.traces[node][var]). Bad input raises SnncError (SIM-* rules).
+    (SimResult.traces[node][var]); "activity" (or "node:activity") measures the events of every
+    node (SimResult.activity), which is only done where asked since it costs a pass over each
+    output. Bad input raises SnncError (SIM-* rules).
     """
     from snnc import sim  # torch is imported here, not by `import snnc`
 
@@ -142,7 +168,7 @@ def report(
     """
     from snnc.driver import report as driver
 
-    graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
+    graph = _graph(source_or_graph)
     return driver.report(graph, data, model=model, target=target, **options)
 
 
@@ -158,7 +184,7 @@ def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: f
         raise input_error("EXPORT-FORMAT", f"cannot export to {to!r}", hint='snnc exports to "nir"')
     from snnc.nir.write import write_nir
 
-    graph = source_or_graph if isinstance(source_or_graph, Graph) else load(source_or_graph)
+    graph = _graph(source_or_graph)
     return write_nir(graph, path, dt)
 
 

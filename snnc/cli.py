@@ -4,6 +4,10 @@ Conventions (ARCHITECTURE §5): results go to stdout, logs to stderr; every verb
 `--format text|json`; exit code 0 means ok, 1 the model fails a check, 2 bad usage or unreadable
 input, 70 a bug in snnc. Errors are rendered diagnostics, never a traceback unless `--debug`.
 Each verb lives in its own module under snnc/commands/ (`add_parser`, `run`), listed in VERBS.
+
+The command starts instantly: only the verb being run is imported and given its full parser
+(verbs import torch, numpy or a chip SDK as they need them), so `snnc --version` and
+`snnc --help`, which list the verbs from VERBS, import none of them.
 """
 
 from __future__ import annotations
@@ -20,14 +24,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import snnc
-from snnc.commands.common import add_limit_arguments, limits_from, print_errors
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in snnc, not in the user's model or input
-VERBS = ("inspect", "simulate", "report", "compile", "check", "export", "convert")
+VERBS = {  # verb → the one line `snnc --help` shows (each module's parser says the same: tests/test_cli.py)
+    "inspect": "load and verify a model; print its IR graph",
+    "simulate": "run a model in the reference simulator",
+    "report": "measure synaptic operations, MACs and energy per layer on data",
+    "compile": "lower a model for a target and write it",
+    "check": "report every diagnostic of compiling a model for a target",
+    "export": "write a model as NIR (with snnc's exact semantics)",
+    "convert": "convert a ReLU ANN into an SNN of IF neurons",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(_verb(argv)).parse_args(argv)
     if not args.debug:
         # SpikingJelly's import makes torch log "Triton not available" once per kernel (CPU-only
         # machines have no Triton): noise on a user's terminal, kept for --debug.
@@ -37,10 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from snnc.commands.common import limits_from  # with the verb's modules: `snnc --help` imports neither
+
     try:
         with limits_from(args):
             return args.run(args)
     except snnc.SnncError as e:
+        from snnc.commands.common import print_errors
+
         if args.debug:
             traceback.print_exc()
         print_errors(e.diagnostics, e.exit_code, args.format)
@@ -80,7 +96,14 @@ def _sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _verb(argv: Sequence[str]) -> str | None:
+    """The verb the command line runs: its first word that is not an option (None: no verb)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The command's parser, with the full parser of `verb` (if it is one) and a one-line entry
+    for every other verb."""
     parser = argparse.ArgumentParser(
         prog="snnc",
         description="Compile trained spiking neural networks for neuromorphic hardware and simulate them.",
@@ -90,8 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"snnc {snnc.__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback when a command fails")
     verbs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for verb in VERBS:  # a fresh parent per verb: a verb's conflict_handler="resolve" edits the parent's actions
-        importlib.import_module(f"snnc.commands.{verb}").add_parser(verbs, _common())
+    for name, summary in VERBS.items():
+        if name == verb:  # a fresh parent per verb: a verb's conflict_handler="resolve" edits the parent's actions
+            importlib.import_module(f"snnc.commands.{name}").add_parser(verbs, _common())
+        else:
+            verbs.add_parser(name, help=summary, add_help=False)
     return parser
 
 
@@ -101,5 +127,7 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    from snnc.commands.common import add_limit_arguments  # only for the verb being run (see the docstring)
+
     add_limit_arguments(common)
     return common

@@ -93,7 +93,7 @@ def test_load_reports_a_missing_file(tmp_path):
 
 def test_simulate_returns_outputs_activity_and_traces(graph):
     x = np.ones((5, 2, 4), np.uint8)  # [T, B, *input_shape]
-    result = snnc.simulate(graph, x, record=("v",))
+    result = snnc.simulate(graph, x, record=("v", "activity"))
     assert result.output.shape == (5, 2, 3)
     assert set(result.outputs) == {"out"}
     # 4 inputs x 0.3 = 1.2 per step crosses the 0.5 threshold every step: 3 neurons x 5 steps per sample

@@ -6,6 +6,7 @@ check, 2 bad usage or input), the rule id, no traceback, nothing written.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -73,6 +74,41 @@ def test_help_lists_the_verbs(tmp_path):
     done = run("--help", cwd=tmp_path)
     assert done.returncode == 0
     assert "inspect" in done.stdout and "simulate" in done.stdout and "--debug" in done.stdout
+
+
+@pytest.mark.parametrize("verb", list(cli.VERBS))
+def test_the_verb_table_says_what_each_verb_module_says(verb):
+    """`snnc --help` lists the verbs from cli.VERBS without importing them; each module's own
+    parser must give the same one line."""
+    (verbs,) = [a for a in cli._parser(verb)._actions if isinstance(a, argparse._SubParsersAction)]
+    assert {a.dest: a.help for a in verbs._choices_actions} == cli.VERBS
+
+
+HEAVY = {"numpy", "torch", "sinabs", "spikingjelly", "snntorch", "norse", "lava", "nir"}
+
+
+def _imported(args: list[str], cwd: Path) -> set[str]:
+    """Top-level packages that running `snnc *args` imports, in a fresh interpreter."""
+    code = (
+        "import sys\nfrom snnc import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print('IMPORTED', ' '.join(sorted(sys.modules)), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("IMPORTED")]
+    return {name.split(".")[0] for name in line.split()[1:]}
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_import_nothing_heavy(args, tmp_path):
+    """They start instantly (issue 16: < 0.3 s, benchmarks/bench_all.py): listing the verbs
+    imports neither numpy, torch nor an SNN library."""
+    imported = _imported(args, tmp_path)
+    assert "snnc" in imported and not imported & HEAVY
+
+
+def test_inspecting_a_saved_graph_imports_no_torch(files, tmp_path):
+    imported = _imported(["inspect", str(files["good"])], tmp_path)
+    assert "numpy" in imported and "torch" not in imported
 
 
 def test_inspect_text(files, tmp_path):

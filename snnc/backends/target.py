@@ -9,8 +9,9 @@ A target is a class in its own package `snnc/backends/<name>/`, registered by on
                         field's type is its validation, its metadata["help"] its documentation
     pipeline(o, calib)  the passes that lower a float graph for it
     rules               one small check per hardware rule, each `(graph, options) -> diagnostics`,
-                        limits read from the target's spec; `check` runs them all, never stopping
-                        at the first violation
+                        limits read from the target's spec; `check(graph, options, calib)` runs
+                        them all, never stopping at the first violation (and rules on activity
+                        measured on the calibration data)
     lower(g, dir, o)    writes its artefacts (atomically), returns them by name
     simulate(g, x, ...) runs a lowered graph as the target computes it
     energy_model()      its chip energy model for `snnc report --model target`, if it has one
@@ -65,8 +66,9 @@ class Target:
     def pipeline(self, options: Any, calib: Any = None) -> list[Pass]:
         raise NotImplementedError
 
-    def check(self, graph: Graph, options: Any) -> list[Diagnostic]:
-        """Every violation of every rule on the lowered `graph`, all at once."""
+    def check(self, graph: Graph, options: Any, calib: Any = None) -> list[Diagnostic]:
+        """Every violation of every rule on the lowered `graph`, all at once; `calib`, the
+        compilation's calibration data if any, serves rules that judge measured activity."""
         return [d for rule in self.rules for d in rule(graph, options)]
 
     def lower(self, graph: Graph, out_dir: Path, options: Any) -> Artefacts:

@@ -17,6 +17,7 @@ from snnc.commands.common import (
     read_data,
     write_npz_atomically,
 )
+from snnc.diagnostics import input_error
 
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -38,11 +39,38 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a graph on recorded input spikes; print per-node activity and the outputs' spike counts."""
+    """Run a graph on recorded input spikes; print per-node activity and the outputs' spike counts.
+    A Speck configuration (MODEL.speck.json, from snnc compile --target speck) runs in the event-driven
+    chip model, and the synaptic operations per core are printed too."""
+    from snnc.backends.speck import is_config_path
+
+    if is_config_path(args.model):
+        return _speck(args)
     graph = load_model(args)
     x = read_data(Path(args.data), graph)
     record = tuple(v.strip() for v in args.record.split(",") if v.strip())
-    result = snnc.simulate(graph, x, record=record)
+    result = snnc.simulate(graph, x, record=(*record, "activity"))
+    return _report(args, graph, result)
+
+
+def _speck(args: argparse.Namespace) -> int:
+    from snnc.backends.speck import events as model
+    from snnc.backends.speck.read import read_config, to_graph
+
+    if args.record:
+        raise input_error("SIM-RECORD", "the event model records no state traces", hint="drop --record")
+    config = read_config(args.model)
+    chip = to_graph(config)
+    events = model.simulate(config, read_data(Path(args.data), chip.graph))
+    if args.format != "json":
+        print("event-driven Speck model (docs/targets/speck.md §4); synaptic operations per core:")
+        for core, sops in events.sops.items():
+            print(f"  core {core}: {int(sops.sum()):,} in total, at most {int(sops.max(initial=0)):,} in one step")
+        print()
+    return _report(args, chip.graph, events.result)
+
+
+def _report(args: argparse.Namespace, graph: Any, result: Any) -> int:
     if args.output:
         arrays = dict(result.outputs) | {
             f"trace/{node}/{var}": trace for node, by_var in result.traces.items() for var, trace in by_var.items()

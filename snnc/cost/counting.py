@@ -152,7 +152,7 @@ def count(
                 f"batches differ in time steps ({steps} vs {counter.counts.steps})",
                 hint="give every batch the same number of steps",
             )
-        counter.add(x, device)
+        counter.add(x, samples, device)
         if on_batch is not None:
             on_batch(samples)
     if counter is None:
@@ -171,6 +171,17 @@ class _Counter:
                 self._add_synaptic(node)
             elif isinstance(node.op, Neuron):
                 self.counts.neurons[node.name] = _neuron_counts(graph, node, steps)
+        self.measured = sorted(self._measured(graph))
+
+    def _measured(self, graph: Graph) -> set[str]:
+        """The nodes whose activity `add` reads (the simulator measures only those)."""
+        found = {syn.source for syn in self.counts.synaptic.values()}
+        for node in graph:
+            if isinstance(node.op, Neuron):
+                found |= {node.name, node.inputs[0]}
+            elif node.name in self.pool_maps or (isinstance(node.op, Elementwise) and node.op.fn in ("add", "sub")):
+                found |= set(node.inputs)
+        return found
 
     def _add_synaptic(self, node: Node) -> None:
         graph, steps = self.counts.graph, self.counts.steps
@@ -203,11 +214,12 @@ class _Counter:
         )
         observer.targets.append(self.counts.synaptic[node.name])
 
-    def add(self, x: Data, device: str) -> None:
+    def add(self, x: Data, samples: int, device: str) -> None:
         counts = self.counts
         observers = {name: obs.prepare(device) for name, obs in self.sources.items()}
-        activity = run(counts.graph, x, device=device, observers=observers).activity
-        counts.samples += next(iter(activity.values())).events.shape[1]
+        record = [f"{name}:activity" for name in self.measured]
+        activity = run(counts.graph, x, device=device, observers=observers, record=record).activity
+        counts.samples += samples
         for syn in counts.synaptic.values():
             syn.events += activity[syn.source].events.sum(1)
             syn.nonzero += activity[syn.source].nonzero.sum(1)

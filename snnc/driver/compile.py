@@ -76,7 +76,7 @@ def compile(
     graph = graph_of(source)
     ctx = PassContext(target=target, verify_each=verify_each)
     graph, records = _run(graph, passes, ctx, after_pass)
-    found = [*ctx.diagnostics, *tgt.check(graph, opts)]
+    found = [*ctx.diagnostics, *tgt.check(graph, opts, calib)]
     if errors(found):
         raise SnncError(found, kind=Kind.CHECK)
     artefacts = tgt.lower(graph, Path(out_dir), opts) if out_dir is not None else {}
@@ -102,7 +102,7 @@ def check(source: Any, target: str, *, calib: Any = None, **options: Any) -> lis
         if e.kind is not Kind.CHECK:
             raise
         return [*ctx.diagnostics, *e.diagnostics]
-    return [*ctx.diagnostics, *tgt.check(graph, opts)]
+    return [*ctx.diagnostics, *tgt.check(graph, opts, calib)]
 
 
 def _run(

@@ -204,13 +204,18 @@ def _is_opaque(module: Any) -> bool:
 
 
 def infer_input_shape(model: Any) -> tuple[int, ...]:
-    """The per-sample input shape where the model states it: an `input_shape` attribute, or a first
-    layer that is a Linear (whose in_features is the shape). Otherwise a clear request for it."""
+    """The per-sample input shape where the model states it: an `input_shape` attribute of the model
+    or of its first layer (sinabs' DVSLayer states it, as sinabs' `utils.py::infer_input_shape`
+    reads it), or a first layer that is a Linear (whose in_features is the shape). Otherwise a
+    clear request for it."""
     from torch import nn
 
-    stated = getattr(model, "input_shape", None)
-    if stated is not None:
-        return tuple(int(d) for d in stated)
+    holder = model
+    while holder is not None:  # the model, its first child, that one's first child, ...
+        stated = getattr(holder, "input_shape", None)
+        if stated is not None:
+            return tuple(int(d) for d in stated)
+        holder = next(holder.children(), None)
     first = next((m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))), None)
     if isinstance(first, nn.Linear):
         return (first.in_features,)

@@ -22,6 +22,7 @@ which maps onto the IR `Neuron` (snnc/ir/ops.py) field by field, in the same flo
     MembraneReset(0): v·(s == 0) + 0                reset "zero", v_reset 0, same_step
     min_v_mem                                       v_min (clamp max(v − v_min, 0) + v_min)
     zero state on the first call                    v_init 0
+    a state the layer already holds (v_mem, i_syn)  v_init, i_init (one row for every sample)
     IAF/LIFRecurrent: x + rec_connect(s[t−1])       add(x, Delay(rec_connect(s))), zero at t = 0
 
 Time constants are read as the torch values sinabs uses (`alpha_mem_calculated`, the trained
@@ -29,6 +30,18 @@ Time constants are read as the torch values sinabs uses (`alpha_mem_calculated`,
 expresses them: `spike_fn=None` (ExpLeak: a non-spiking membrane readout), custom spike or reset
 functions, `MembraneSubtract(subtract_value ≠ θ)` and `MembraneReset(reset_value ≠ 0)` (it adds
 reset_value to every membrane on every step, spiking or not).
+
+An initialised state is part of the layer: sinabs' forward continues from it, and its Speck
+configuration writes it as the neurons' initial values (`backend/dynapcnn/chips/dynapcnn.py::
+get_dynapcnn_layer_config_dict`, batch row 0). snnc takes it as the initial state where every
+sample's row is the same (one row, or a state set for all); a state that differs between samples
+is what a run on a batch left behind, and snnc starts from zero, as a newly built layer does
+(call `reset_states()` before loading to start a one-sample model from zero too).
+
+sinabs' `backend/dynapcnn/dvs_layer.py: DVSLayer` (Speck's DVS pre-processing: merge polarities →
+sum pooling → crop → flip) becomes the SumPool2d of its pooling, also 1x1, so that a backend sees
+that the input passes the DVS layer; merging is the identity on the one channel it takes. Crop and
+flip have no IR op and are refused.
 
 Time layouts: squeeze layers (`IAFSqueeze`, `LIFSqueeze`) take `[B·T, ...]` batch-major and
 reshape it with the batch_size or num_timesteps they were built with (`layers/reshape.py:
@@ -38,6 +51,7 @@ SqueezeMixin.squeeze_forward`); the others take `[B, T, ...]` batch-first.
 from __future__ import annotations
 
 import pickle
+import weakref
 from typing import Any
 
 import numpy as np
@@ -106,12 +120,20 @@ def copies(model: Any) -> dict[int, Any]:
     }
 
 
+_INITIAL: weakref.WeakKeyDictionary[Any, dict[str, torch.Tensor]] = weakref.WeakKeyDictionary()
+"""The state each layer held when it was loaded (state name → [B, ...]), kept for its converter."""
+
+
 def reset(model: Any) -> None:
-    """Empty every layer's state buffers, as in a newly built layer. `reset_states()` would keep
-    them sized by the old batch, and a call with another batch size then re-samples old rows at
-    random (`layers/stateful_layer.py: handle_state_batch_size_mismatch`, drawing from torch's RNG)."""
+    """Keep every layer's state for its converter, then empty the buffers, as in a newly built
+    layer. `reset_states()` would keep them sized by the old batch, and a call with another batch
+    size then re-samples old rows at random (`layers/stateful_layer.py:
+    handle_state_batch_size_mismatch`, drawing from torch's RNG)."""
+    _register_dvs_layer(model)
     for m in model.modules():
         if isinstance(m, sl.StatefulLayer):
+            if m.is_state_initialised():
+                _INITIAL[m] = {name: b.detach().clone() for name, b in m.named_buffers(recurse=False) if b.numel()}
             m.init_state_with_shape((0,))
 
 
@@ -158,6 +180,7 @@ def _neuron(ctx: ConvertContext, m: sl.LIF, shape: tuple[int, ...]) -> ops.Neuro
     def param(name: str, value: Any) -> np.ndarray:
         return _compact(_full(ctx, name, value, shape))
 
+    initial = {name: param(name, value) for name, value in _initial_state(m).items()}
     return ops.Neuron(
         threshold=param("spike_threshold", m.spike_threshold),
         v_decay=param("alpha_mem", alpha_mem),
@@ -169,7 +192,18 @@ def _neuron(ctx: ConvertContext, m: sl.LIF, shape: tuple[int, ...]) -> ops.Neuro
         spikes=spikes,
         max_spikes=max_spikes,
         v_min=None if m.min_v_mem is None else param("min_v_mem", m.min_v_mem),
+        v_init=initial.get("v_mem", np.zeros((), np.float32)),
+        i_init=initial.get("i_syn", np.zeros((), np.float32)) if alpha_syn is not None else np.zeros((), np.float32),
     )
+
+
+def _initial_state(m: sl.LIF) -> dict[str, torch.Tensor]:
+    """The state the layer held when loaded where it is one row for all samples (module docstring)."""
+    return {
+        name: value[0]
+        for name, value in _INITIAL.get(m, {}).items()
+        if name in ("v_mem", "i_syn") and bool((value == value[:1]).all())
+    }
 
 
 def _spike_fn(ctx: ConvertContext, m: sl.LIF) -> tuple[str, int | None]:
@@ -287,6 +321,19 @@ def sum_pool(ctx: ConvertContext, m: sl.SumPool2d) -> str:
     return ctx.add(op, ctx.input(0))
 
 
+@module_converter(sl.Merge)
+def merge(ctx: ConvertContext, m: sl.Merge) -> str:
+    """`layers/merge.py: Merge.forward` adds its two inputs (events of two sources), zero-padding the
+    smaller one at the end of each axis, which the IR's add does not do."""
+    if ctx.value_shape(0) != ctx.value_shape(1):
+        ctx.fail(
+            UNSUPPORTED,
+            f"Merge of differently shaped inputs {ctx.value_shape(0)} and {ctx.value_shape(1)} zero-pads one of them",
+            "merge inputs of the same shape",
+        )
+    return ctx.add(ops.Elementwise("add"), ctx.input(0), ctx.input(1))
+
+
 @module_converter(sl.Repeat)
 def repeat(ctx: ConvertContext, m: sl.Repeat) -> str:
     """`layers/reshape.py: Repeat.forward` applies its module to `x.flatten(0, 1)`: [B, T, ...] as
@@ -298,3 +345,40 @@ def repeat(ctx: ConvertContext, m: sl.Repeat) -> str:
             "wrap only torch layers (Conv2d, pooling, ...) in Repeat, in models of IAF/LIF layers",
         )
     return ctx.convert_child(m.module, f"{ctx.name}.module", ctx.input(0), lead=ctx.lead - 1)
+
+
+# --- the DVS layer (sinabs.backend.dynapcnn, importable only where samna is) ---------------------
+
+
+def _register_dvs_layer(model: Any) -> None:
+    """Register the DVSLayer converter for the class the model uses: its module imports samna, so
+    snnc cannot name it before a model that holds one is loaded."""
+    for m in model.modules():
+        cls = type(m)
+        if cls.__name__ == "DVSLayer" and cls.__module__ == "sinabs.backend.dynapcnn.dvs_layer":
+            module_converter(cls)(dvs_layer)
+
+
+def dvs_layer(ctx: ConvertContext, m: Any) -> str:
+    """`backend/dynapcnn/dvs_layer.py: DVSLayer.forward`: merge polarities (a sum over channels: its
+    input has 1 channel then, `DVSLayer.input_shape`), SumPool2d(pool), Crop2d, FlipDims."""
+    _, height, width = m.get_output_shape_after_pooling()
+    crop = m.crop_layer
+    if (crop.top_crop, crop.bottom_crop, crop.left_crop, crop.right_crop) != (0, height, 0, width):
+        ctx.fail(
+            UNSUPPORTED,
+            f"DVSLayer crops its {height}x{width} pooled input to rows {crop.top_crop}:{crop.bottom_crop}, "
+            f"columns {crop.left_crop}:{crop.right_crop}; snnc's IR has no crop yet",
+            "crop the input data instead and build the DVSLayer without crop",
+        )
+    flip = m.flip_layer
+    if flip.flip_x or flip.flip_y or flip.swap_xy:
+        ctx.fail(
+            UNSUPPORTED,
+            "DVSLayer mirrors or transposes its input (flip_x, flip_y, swap_xy); snnc's IR has no flip",
+            "flip the input data instead and build the DVSLayer without flips",
+        )
+    if m.merge_polarities and ctx.value_shape(0)[0] != 1:
+        ctx.fail(UNSUPPORTED, "DVSLayer merges polarities of a multi-channel input", "give it a 1-channel input")
+    pool = tuple(int(k) for k in m.get_pooling())
+    return ctx.add(ops.SumPool2d(pool, pool), ctx.input(0))

@@ -27,7 +27,8 @@ def fan_out(node: Node, in_shape: tuple[int, ...], nonzero_weights: bool = False
     zero, as NeuroBench's binarised weight copy does (neurobench `metrics/utils/layers/binary_copy.py`)."""
     op = node.op
     assert isinstance(op, SYNAPTIC)
-    weight = torch.from_numpy((op.weight != 0).astype(np.float32) if nonzero_weights else np.ones_like(op.weight))
+    mask = (op.weight != 0) if nonzero_weights else np.ones(op.weight.shape, bool)  # quantized weights are int64
+    weight = torch.from_numpy(mask.astype(np.float32))
     if isinstance(op, Linear):
         return weight.sum(0).numpy().astype(np.int64)  # column j: the outputs input j reaches
     out_shape = node.type.shape

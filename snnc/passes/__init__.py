@@ -17,11 +17,15 @@ PASSES: dict[str, str] = {
     "fold-bn": "FoldBN",
     "absorb-scale": "AbsorbScale",
     "avgpool-to-sumpool": "AvgpoolToSumpool",
+    "consolidate-pool-scales": "ConsolidatePoolScales",
+    "linear-to-conv": "LinearToConv",
+    "input-events": "InputEvents",
     "maxpool-to-or": "MaxpoolToOr",
     "distribute-sew-add": "DistributeSewAdd",
     "logic-to-neurons": "LogicToNeurons",
     "ann-to-snn": "AnnToSnn",
     "quantize": "Quantize",
+    "set-arithmetic": "SetArithmetic",
     "check-spike-driven": "CheckSpikeDriven",
 }
 """Pass name → its class, found in the module `snnc.passes.<name with _ for ->`."""

@@ -55,6 +55,33 @@ RULES = (
         "torch.nn.functional.avg_pool2d's divisor (aten/src/ATen/native/cpu/AvgPoolKernel.cpp)",
     ),
     Rule(
+        "PASS-MERGE-RESCALE",
+        "a merge adds events whose average pooling differs per input; the next layer gets sinabs' rescale",
+        "consolidate-pool-scales moves the factor 1/(kh·kw) an average pool leaves behind into the next "
+        "layer's weights. Where inputs pooled with different factors merge into one layer (a sum of event "
+        "streams read by one set of weights), no single factor is exact; sinabs then scales the layer by "
+        "round(mean(distinct factors)·0.5, 2) (e.g. 0.31 for 1/4 and 1), and so does snnc, to configure the "
+        "chip as sinabs does. The network computes something else than the trained float model. Use sum "
+        "pooling (sinabs SumPool2d) before a merge, or the same pooling on every merged input, and retrain.",
+        "sinabs backend/dynapcnn/weight_rescaling_methods.py::rescale_method_1 (docs/targets/speck.md §2.3)",
+    ),
+    Rule(
+        "PASS-INPUT-EVENTS",
+        "a float graph input is read as event counts",
+        "An event chip takes events only, so input-events declares a real-valued (float) input as event "
+        "counts: each value must be a non-negative integer, the number of events at that input neuron in "
+        "that time step. Models are loaded with a float input unless told otherwise; give "
+        "--input-dtype spike (input_dtype='spike') to declare spike input and drop this note.",
+    ),
+    Rule(
+        "PASS-ARITHMETIC-NARROWER",
+        "a target's pipeline set an arithmetic narrower than the one the graph was quantized for",
+        "set-arithmetic gives a quantized graph the registers a target's time-stepped model computes "
+        "with (Speck: a step's summed events held before firing). It only widens: narrower registers or "
+        "another decay shift could lose quantized values, so the graph keeps its arithmetic. This is a "
+        "bug in the target's pipeline, not in the model; please report it.",
+    ),
+    Rule(
         "PASS-MAXPOOL-NOT-CONVERTED",
         "a max pool cannot be expressed as an OR of spikes",
         "maxpool-to-or replaces a max pool of spikes by a sum pool and a neuron firing on a sum "

@@ -3,7 +3,7 @@
 The per-sample costs come from the graph's types (snnc/ir/resources.py, checked by the verifier
 for one sample and step). A run multiplies them by its data: B samples at once, windows of n
 steps evaluated together (engine.py `window_length`), and T × B records kept for the whole run
-(every node's event counts, the outputs, the requested traces; record.py). A tiny graph with
+(the outputs, the event counts and traces `record` asks for; record.py). A tiny graph with
 data of 10⁸ steps, or a large layer with a large batch, is refused here (SIM-TOO-LARGE) instead
 of failing deep inside torch.
 """
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from snnc.diagnostics import Diagnostic, SnncError
 from snnc.ir.graph import Graph
-from snnc.ir.ops import Neuron, Output
 from snnc.ir.resources import ELEMENT_BYTES, footprint
 from snnc.limits import current, format_bytes, format_count
+from snnc.sim.checks import ACTIVITY
 
-METER_BYTES = 16  # two int64 counts per step and sample for every node (record.py ActivityMeter)
+METER_BYTES = 16  # two int64 counts per step and sample of a node whose activity is asked (record.py ActivityMeter)
 
 
 def check(graph: Graph, steps: int, batch: int, window: int, requests: dict[str, frozenset[str]]) -> None:
@@ -24,11 +24,10 @@ def check(graph: Graph, steps: int, batch: int, window: int, requests: dict[str,
     limits = current()
     fp = footprint(graph)
     sequence = steps * batch
-    records = sum(METER_BYTES for n in graph.nodes if not isinstance(n.op, Output))
-    records += sum(n.type.numel * ELEMENT_BYTES for n in graph.outputs)
+    records = sum(n.type.numel * ELEMENT_BYTES for n in graph.outputs)
     for name, variables in requests.items():
-        per_var = graph.node(name).type.numel * ELEMENT_BYTES
-        records += per_var * len(variables if isinstance(graph.node(name).op, Neuron) else variables & {"out"})
+        records += METER_BYTES if ACTIVITY in variables else 0
+        records += graph.node(name).type.numel * ELEMENT_BYTES * len(variables - {ACTIVITY})
     memory = fp.memory(batch, window) + sequence * records
     work = sequence * fp.work
     found = []

@@ -18,12 +18,13 @@ import torch
 
 from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Input, Neuron
+from snnc.ir.ops import Input, Neuron, Output
 from snnc.ir.quant import NumberFormat
 from snnc.ir.types import Count, DType, Int, Spike
 from snnc.sim.neuron import NEURON_VARS
 
 OUT = "out"  # the variable every node has: its output
+ACTIVITY = "activity"  # what every node but an Output can be measured for: its events (result.py Activity)
 
 
 def check_device(device: str | torch.device) -> torch.device:
@@ -178,10 +179,12 @@ def _mismatched_steps(arrays: dict[str, np.ndarray]) -> list[Diagnostic]:
 
 
 def variables(node: Node) -> tuple[str, ...]:
-    """What `record` can ask of a node: its output, and a neuron's membrane (and current)."""
+    """What `record` can ask of a node: its output, its activity (not an Output's: it is its
+    source's), and a neuron's membrane (and current)."""
+    measured = () if isinstance(node.op, Output) else (ACTIVITY,)
     if not isinstance(node.op, Neuron):
-        return (OUT,)
-    return (OUT, *(v for v in NEURON_VARS if v != "i" or node.op.has_current))
+        return (OUT, *measured)
+    return (OUT, *measured, *(v for v in NEURON_VARS if v != "i" or node.op.has_current))
 
 
 def parse_record(graph: Graph, record: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -213,7 +216,7 @@ def parse_record(graph: Graph, record: Iterable[str]) -> dict[str, frozenset[str
 
 
 def _choices(graph: Graph) -> str:
-    present = sorted({v for n in graph for v in variables(n)}, key=(OUT, *NEURON_VARS).index)
+    present = sorted({v for n in graph for v in variables(n)}, key=(OUT, ACTIVITY, *NEURON_VARS).index)
     return f"{', '.join(present)}, or node:var for one node (nodes: {_listing(n.name for n in graph)})"
 
 

@@ -12,10 +12,14 @@ time; shorter windows give the same values, because every op maps each sample an
 and run faster: a whole-sequence tensor of a large layer is a fresh allocation of tens of MB
 whose page faults cost more than its arithmetic, while a window's tensors stay in cache.
 
-All orders compute the same float operations on the same values. (Only BLAS may sum a Linear's
-products in a different order for a different batch size, which matters only when those sums are
-inexact in float32; spikes times integer or dyadic weights are exact.) Private flags force the
-step-by-step order or a window length so that tests can hold the orders against each other.
+All orders compute the same float operations on the same values, with one exception: a Linear or
+Conv may sum its products in a different order for a different number of rows (BLAS and oneDNN
+choose by batch size), which changes a float only where the sums are inexact in float32. A graph
+imported from a library records how the library batched (snnc/ir/graph.py BATCHING); the layers
+whose sums are not provably exact (snnc/sim/exact.py) are then evaluated as the library did: each
+step alone ("step"), or the whole sequence in one window ("sequence"). Every other layer, and
+every layer of a graph built in code, is free. Private flags force the step-by-step order or a
+window length so that tests can hold the orders against each other.
 """
 
 from __future__ import annotations
@@ -30,16 +34,17 @@ import torch
 
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph, Node
-from snnc.ir.ops import Delay, Input, Output
+from snnc.ir.ops import Delay, Input
 from snnc.ir.verify import verify_or_raise
 from snnc.sim import budget
-from snnc.sim.checks import OUT, check_device, check_inputs, parse_record
+from snnc.sim.checks import ACTIVITY, OUT, check_device, check_inputs, parse_record
+from snnc.sim.exact import order_dependent
 from snnc.sim.int_neuron import IntNeuronState
 from snnc.sim.int_ops import Plan, feed_dtype, integer_impls, integer_plan, is_quantized
 from snnc.sim.neuron import NeuronState
 from snnc.sim.ops import IMPLS, Setup
 from snnc.sim.record import ActivityMeter, SequenceSink, host_dtype
-from snnc.sim.result import SimResult
+from snnc.sim.result import ActivityMap, SimResult
 
 Tensor = torch.Tensor
 Block = tuple[tuple[Node, ...], bool]  # nodes in evaluation order, and whether they run step by step
@@ -61,8 +66,10 @@ def run(
     graph runs in integers with its target's arithmetic (int_ops.py), on the CPU.
 
     `record` names variables to trace: "v", "h", "i", "out" for every node that has them, or
-    "node:var" for one. `observers` maps a node name to a callable that sees each chunk of that
-    node's output as it is computed, `observer(chunk [n, B, *shape] tensor, first_step)` (float32;
+    "node:var" for one; "activity" measures every node's events (SimResult.activity), which
+    costs a pass over each output, so it is only done where asked. `observers` maps a node name
+    to a callable that sees each chunk of that node's output as it is computed,
+    `observer(chunk [n, B, *shape] tensor, first_step)` (float32;
     in a quantized graph the integer or float32 dtype that holds the node's values exactly),
     chunks in step order and covering every step once: analyses such as the cost model's per-step
     synaptic operations read what they need without keeping whole traces. An observer must not
@@ -76,7 +83,8 @@ def run(
     plan = integer_plan(graph, arrays, dev) if is_quantized(graph) else None  # integers only (int_ops.py)
     requests = parse_record(graph, record)
     steps, batch = next(iter(arrays.values())).shape[:2]
-    window = _window or window_length(graph, steps, batch)
+    inexact = frozenset() if plan is not None else order_dependent(graph)  # integer sums are exact in any order
+    window = _window or window_length(graph, steps, batch, inexact)
     budget.check(graph, steps, batch, window, requests)  # before any state is allocated
     watched = dict(observers or {})
     unknown = sorted(set(watched) - {n.name for n in graph})
@@ -84,8 +92,10 @@ def run(
         raise input_error(
             "SIM-RECORD", f"cannot observe {unknown[0]!r}: there is no such node", hint="observe nodes of this graph"
         )
+    steps_apart = inexact if graph.batching == "step" else frozenset()
     with _ieee_float32():
-        return _Run(graph, arrays, requests, dev, watched, plan).execute(schedule(graph, _stepwise), window)
+        simulation = _Run(graph, arrays, requests, dev, watched, plan, steps_apart)
+        return simulation.execute(schedule(graph, _stepwise), window)
 
 
 @contextmanager
@@ -181,15 +191,14 @@ def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:
 # --- evaluation -------------------------------------------------------------------------------
 
 
-def window_length(graph: Graph, steps: int, batch: int) -> int:
-    """Steps per window. A graph imported from a library batches as the library did (one step,
-    or the whole sequence: snnc/ir/graph.py BATCHING), so that float matmuls sum in the same
-    order. Otherwise as many steps as keep the largest node output of a window within
-    `WINDOW_BYTES`: whole-sequence tensors of a large layer are fresh allocations of tens of MB
-    whose page faults cost more than the arithmetic; windows reuse cached, warm memory."""
-    if graph.batching == "step":
-        return 1
-    if graph.batching == "sequence":
+def window_length(graph: Graph, steps: int, batch: int, inexact: frozenset[str] = frozenset()) -> int:
+    """Steps per window. A graph imported from a library that batched the whole sequence runs it
+    in one window if some `inexact` layer's float sums depend on their order (snnc/ir/graph.py
+    BATCHING; a "step" library's such layers take each step alone, `_Run._setup`). Otherwise as
+    many steps as keep the largest node output of a window within `WINDOW_BYTES`: whole-sequence
+    tensors of a large layer are fresh allocations of tens of MB whose page faults cost more
+    than the arithmetic; windows reuse cached, warm memory."""
+    if graph.batching == "sequence" and inexact:
         return steps
     largest = max(n.type.numel for n in graph) * batch * 4
     return max(1, min(steps, WINDOW_BYTES // largest))
@@ -207,6 +216,7 @@ class _Run:
         device: torch.device,
         observers: dict[str, Observer],
         plan: Plan | None = None,
+        steps_apart: frozenset[str] = frozenset(),
     ) -> None:
         self.graph = graph
         self.impls = IMPLS if plan is None else integer_impls(plan)  # a quantized graph runs in integers
@@ -216,15 +226,24 @@ class _Run:
         self.requests = requests
         self.steps, self.batch = next(iter(arrays.values())).shape[:2]
         self.arrays = arrays
+        self.steps_apart = steps_apart  # nodes evaluated one step at a time, as their library did
         self.feeds: dict[str, Tensor] = {}  # the current window of each graph input
         self.values: dict[str, Tensor] = {}  # the current window of each node output still to be read
         self.states = {n.name: self.impls[type(n.op)].init(n.op, n, self._setup(n)) for n in graph}
-        self.meters = {n.name: ActivityMeter(n.type, self.steps, self.batch) for n in graph if not _is_output(n)}
+        self.meters = {
+            n.name: ActivityMeter(n.type, self.steps, self.batch) for n in graph if ACTIVITY in requests.get(n.name, ())
+        }
         self.outputs = {n.name: self._sink(n, host_dtype(n.type.dtype)) for n in graph.outputs}
         self.out_traces = {n.name: self._sink(n, np.float32) for n in graph if OUT in requests.get(n.name, ())}
 
     def _setup(self, node: Node) -> Setup:
-        return Setup(self.batch, self.device, self.requests.get(node.name, frozenset()) - {OUT})
+        return Setup(
+            self.batch,
+            self.device,
+            self.requests.get(node.name, frozenset()) - {OUT, ACTIVITY},
+            tuple(self.graph.node(i).type for i in node.inputs),
+            node.name in self.steps_apart,
+        )
 
     def _feed_dtype(self, name: str) -> type[np.generic]:
         return feed_dtype(self.carriers[name]) if name in self.carriers else np.float32
@@ -296,19 +315,17 @@ class _Run:
                 self.values.pop(node.name, None)
 
     def _result(self) -> SimResult:
-        traces: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.requests}
+        traces: dict[str, dict[str, np.ndarray]] = {
+            name: {} for name, wanted in self.requests.items() if wanted - {ACTIVITY}
+        }
         for name, sink in self.out_traces.items():
             traces[name][OUT] = sink.array
-        for name in self.requests:
+        for name in traces:
             state = self.states[name]
             if isinstance(state, (NeuronState, IntNeuronState)):
                 traces[name].update({var: t.cpu().numpy() for var, t in state.recorded().items()})
         return SimResult(
             outputs={name: sink.array for name, sink in self.outputs.items()},
-            activity={name: meter.activity() for name, meter in self.meters.items()},
+            activity=ActivityMap({name: meter.activity() for name, meter in self.meters.items()}),
             traces=traces,
         )
-
-
-def _is_output(node: Node) -> bool:
-    return isinstance(node.op, Output)

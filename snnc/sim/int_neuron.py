@@ -118,12 +118,13 @@ class IntNeuronState:
         compare = torch.ge if op.fire_op == "ge" else torch.gt
         spikes = torch.empty(x.shape, dtype=self.spike_dtype, device=x.device)
         keep = torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
+        in_place = single and not self.traces  # no step's h or v is kept: build h in the membrane's buffer
         for t in range(x.shape[0]):
-            h = torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
+            h = self.v if in_place else torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
             self._charge(x[t].to(self.dtype), None if late is None else late[t], h)  # converted while hot
             if single:  # v = reset(h, h ≥ θ) from the mask of those that did not fire
                 compare(h, self.threshold, out=spikes[t])
-                self.v = self._reset_single(h, keep)
+                self.v = self._reset_single(h, keep, in_place)
             else:
                 s = self._fire(h)
                 spikes[t] = s
@@ -178,13 +179,14 @@ class IntNeuronState:
             count = count.clamp_(max=op.max_spikes)
         return count * fired
 
-    def _reset_single(self, h: Tensor, keep: Tensor) -> Tensor:
-        """The same-step reset of a single-spike neuron, from the mask of those that did not fire."""
+    def _reset_single(self, h: Tensor, keep: Tensor, in_place: bool = False) -> Tensor:
+        """The same-step reset of a single-spike neuron, from the mask of those that did not fire
+        (`in_place`: h may be overwritten)."""
         op = self.op
         below = torch.lt if op.fire_op == "ge" else torch.le
         below(h, self.threshold, out=keep)  # 1 where no spike
         if op.reset == "zero":
-            v = h * keep
+            v = h.mul_(keep) if in_place else h * keep
             return v if self.v_reset is None else v + self.v_reset * (1 - keep)
         if op.reset == "subtract":
             return self._subtract(h, 1 - keep)

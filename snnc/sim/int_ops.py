@@ -56,7 +56,22 @@ from snnc.ir.quant import Arithmetic, IntRange
 from snnc.ir.types import Count, DType, Float, Int, Spike
 from snnc.sim.int_arith import in_register
 from snnc.sim.int_neuron import IntNeuronState, NeuronPlan
-from snnc.sim.ops import IMPLS, Impl, Init, OpT, Params, Run, Setup, concat, elementwise, flatten, identity, reshape
+from snnc.sim.ops import (
+    IMPLS,
+    Impl,
+    Init,
+    OpT,
+    Params,
+    Run,
+    Setup,
+    concat,
+    elementwise,
+    flatten,
+    identity,
+    padded,
+    reshape,
+    window_sums,
+)
 
 Tensor = torch.Tensor
 EXACT_FLOAT32 = 2**24
@@ -286,22 +301,8 @@ def sumpool2d(op: SumPool2d, xs: list[Tensor], st: tuple[torch.dtype, IntRange |
         )
     else:
         assert op.stride is not None  # the op's __post_init__ replaced None by the kernel
-        y = _window_sums(F.pad(wide, (op.padding[1],) * 2 + (op.padding[0],) * 2), op.kernel, op.stride)
+        y = window_sums(padded(wide, op.padding), op.kernel, op.stride)
     return (y if register is None else in_register(y, register)).to(out)
-
-
-def _window_sums(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> Tensor:
-    """Σ over each kernel window of the last two axes (no padding, floor of the window count)."""
-    for axis, k, s in ((-2, kernel[0], stride[0]), (-1, kernel[1], stride[1])):
-        count = (x.shape[axis] - k) // s + 1
-        parts = [x.narrow(axis, i, s * (count - 1) + 1) for i in range(k)]
-        index = [slice(None)] * x.dim()
-        index[axis] = slice(None, None, s)
-        total = parts[0][tuple(index)]
-        for part in parts[1:]:
-            total = total + part[tuple(index)]
-        x = total
-    return x
 
 
 def maxpool2d(op: MaxPool2d, xs: list[Tensor], st: Any) -> Tensor:

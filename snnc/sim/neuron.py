@@ -12,6 +12,10 @@ are taken, both exact, because the neuron loop runs once per step and dominates 
   `b·(1 − m) + a·m`: for finite values one term is exact and the other ±0, so the result is
   the same (bar the sign of a zero), while on CPU making a bool mask and torch.where on it cost
   about eight times more. A comparison written straight into a float32 tensor gives the mask.
+
+The common neuron (single spikes, reset in the same step, h not traced) runs `_scan`: the same
+operations in the same order, computed in place in one membrane buffer, so a step allocates
+nothing (at a layer's size every fresh tensor costs page faults as well as its arithmetic).
 """
 
 from __future__ import annotations
@@ -66,17 +70,73 @@ class NeuronState:
             self.i_decay = _broadcastable(op.i_decay, shape, device)
         self.v_reset = _broadcastable(op.v_reset, shape, device) if op.v_reset.any() else None  # None: 0
         self.v_min = None if op.v_min is None else _broadcastable(op.v_min, shape, device)
-        self.v = _broadcastable(op.v_init, shape, device).expand(full)
+        self.v = _broadcastable(op.v_init, shape, device).expand(full).clone()  # its own buffer: _scan writes it
         self.i = _broadcastable(op.i_init, shape, device).expand(full) if op.has_current else None
         self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
+        self.scans = op.spikes == "single" and op.reset_timing == "same_step" and "h" not in record
 
     def run(self, x: Tensor, late: Tensor | None = None) -> Tensor:
         """Spikes for the time-major chunk x [n, B, *shape] (and the late input, if connected);
         the state carries over to the next chunk."""
         out = torch.empty_like(x)
+        if self.scans:
+            self._scan(x, late, out)
+            return out
         for t in range(x.shape[0]):
             self.step(x[t], out[t], None if late is None else late[t])
         return out
+
+    def _scan(self, x: Tensor, late: Tensor | None, out: Tensor) -> None:
+        """`step` for single spikes reset in the same step, in place: h is built in the membrane
+        buffer v, fired into out[t] and reset there (property-tested against `step`,
+        tests/sim/test_sim_neuron.py)."""
+        op, v = self.op, self.v
+        scratch = torch.empty_like(v)
+        keep = torch.empty_like(v) if op.reset == "zero" else None
+        compare = torch.ge if op.fire_op == "ge" else torch.gt
+        below = torch.lt if op.fire_op == "ge" else torch.le  # 1 − fire(h) as a 0/1 tensor, NaN included
+        inflow = None  # g·x of the whole chunk, where nothing stateful comes between
+        if self.i is None and self.order.charge == "affine" and self.gain is not None:
+            inflow = self.gain * x
+        for t in range(x.shape[0]):
+            current = self._input_current(x[t])
+            self._charge_in_place(v, current if inflow is None else inflow[t], scratch, inflow is not None)
+            if late is not None:
+                v.add_(late[t])
+            s = out[t]
+            compare(v, self.threshold, out=s)
+            if keep is not None:  # zero: h·(1 − s) (+ v_reset·s)
+                below(v, self.threshold, out=keep)
+                v.mul_(keep)
+                if self.v_reset is not None:
+                    v.addcmul_(self.v_reset, s)
+            elif op.reset == "subtract":  # h − s·θ: s·θ is exact for s in {0, 1}, one rounding as in `_reset`
+                v.addcmul_(s, self.threshold, value=-1)
+            if self.v_min is not None:  # relu(v − m) + m
+                v.sub_(self.v_min).relu_().add_(self.v_min)
+            if self.traces:
+                self._trace(v=v.clone(), i=self.i)
+
+    def _charge_in_place(self, v: Tensor, current: Tensor, scratch: Tensor, scaled: bool) -> None:
+        """v ← h, `_charge(v, current)` computed in v (`scaled`: current is already g·I)."""
+        charge = self.order.charge
+        if charge == "affine":
+            if self.v_decay is not None:
+                v.mul_(self.v_decay)
+            v.add_(current if scaled else _scaled(self.gain, current))
+            if self.bias is not None:
+                v.add_(self.bias)
+        elif charge == "delta":  # u + rated(I − (u − v_rest))
+            torch.sub(current, torch.sub(v, self.v_rest, out=scratch), out=scratch)
+            v.add_(self._rated_(scratch))
+        elif charge == "delta_leak":  # (u − rated(u − v_rest)) + I
+            v.sub_(self._rated_(torch.sub(v, self.v_rest, out=scratch))).add_(current)
+        else:  # delta_box: u + rated((I + v_rest) − u)
+            torch.add(current, self.v_rest, out=scratch).sub_(v)
+            v.add_(self._rated_(scratch))
+
+    def _rated_(self, x: Tensor) -> Tensor:
+        return x.mul_(self.rate) if self.order.rate_op == "mul" else x.div_(self.rate)
 
     def step(self, x: Tensor, s: Tensor, late: Tensor | None = None) -> None:
         """One time step: x [B, *shape] → spike counts written to s [B, *shape]."""

@@ -39,6 +39,8 @@ from snnc.ir.ops import (
     Scale,
     SumPool2d,
 )
+from snnc.ir.types import TensorType
+from snnc.sim.exact import pools_exactly
 from snnc.sim.neuron import NeuronState
 
 Tensor = torch.Tensor
@@ -54,6 +56,8 @@ class Setup:
     batch: int
     device: torch.device
     record: frozenset[str]  # neuron variables asked of this node ("v", "h", "i")
+    inputs: tuple[TensorType, ...] = ()  # the types of the node's inputs
+    steps_apart: bool = False  # evaluate each step on its own: the source library did, and the sums depend on it
 
 
 Run = Callable[[OpT, list[Tensor], StateT], Tensor]  # (op, input chunks, node state) → output chunk
@@ -119,20 +123,46 @@ def identity(op: Input | Output, xs: list[Tensor], params: Params) -> Tensor:
 # --- synaptic ---------------------------------------------------------------------------------
 
 
-@impl(Linear)
-@_samples
+@dataclass(frozen=True)
+class Synapse:
+    """A Linear's or Conv's parameters, and whether each step of a chunk goes alone into the
+    kernel (as the source library called it; snnc/sim/exact.py says when that matters)."""
+
+    params: Params
+    steps_apart: bool
+
+
+def _synapse(op: Op, node: Node, setup: Setup) -> Synapse:
+    return Synapse(_params(op, node, setup), setup.steps_apart)
+
+
+def _synaptic(kernel: Callable[[OpT, Tensor, Params], Tensor]) -> Run[OpT, Synapse]:
+    """Lift a per-sample weighted sum to chunks: the n·B samples in one call, or with
+    `steps_apart` one call of B samples per step."""
+
+    def run(op: OpT, xs: list[Tensor], st: Synapse) -> Tensor:
+        (x,) = xs
+        if st.steps_apart:
+            return torch.stack([kernel(op, step, st.params) for step in x])
+        return kernel(op, x.flatten(0, 1), st.params).unflatten(0, x.shape[:2])
+
+    return run
+
+
+@impl(Linear, init=_synapse)
+@_synaptic
 def linear(op: Linear, x: Tensor, p: Params) -> Tensor:
     return F.linear(x, p["weight"], p.get("bias"))
 
 
-@impl(Conv1d)
-@_samples
+@impl(Conv1d, init=_synapse)
+@_synaptic
 def conv1d(op: Conv1d, x: Tensor, p: Params) -> Tensor:
     return F.conv1d(x, p["weight"], p.get("bias"), op.stride, op.padding, op.dilation, op.groups)
 
 
-@impl(Conv2d)
-@_samples
+@impl(Conv2d, init=_synapse)
+@_synaptic
 def conv2d(op: Conv2d, x: Tensor, p: Params) -> Tensor:
     return F.conv2d(x, p["weight"], p.get("bias"), op.stride, op.padding, op.dilation, op.groups)
 
@@ -161,15 +191,47 @@ def avgpool2d(op: AvgPool2d, x: Tensor, p: Params) -> Tensor:
     return F.avg_pool2d(x, op.kernel, op.stride, op.padding, op.ceil_mode, op.count_include_pad)
 
 
-@impl(SumPool2d)
-@_samples
-def sumpool2d(op: SumPool2d, x: Tensor, p: Params) -> Tensor:
+def _exact_pool(op: SumPool2d, node: Node, setup: Setup) -> bool:
+    return pools_exactly(op, setup.inputs[0])
+
+
+@impl(SumPool2d, init=_exact_pool)
+def sumpool2d(op: SumPool2d, xs: list[Tensor], exact: bool) -> Tensor:
     """sinabs' float order: the window mean times the window area, fl(fl(Σ/area)·area)
-    (sinabs/layers/pool2d.py: SumPool2d is nn.LPPool2d(1, k); torch/nn/functional.py: lp_pool2d).
-    Exact for event counts when the area is a power of two; the integer simulation sums exactly."""
+    (sinabs/layers/pool2d.py: SumPool2d is nn.LPPool2d(1, k); torch/nn/functional.py: lp_pool2d;
+    avg_pool2d sums a window, then divides the sum by the divisor). Where every window sum is an
+    exact integer (`exact`: event inputs, exact.py), Σ comes from strided adds, a tenth of
+    avg_pool2d's time on spike maps, and the two roundings are applied to it elementwise (none
+    when the area is a power of two: then both are exact)."""
+    (x,) = xs
     area = op.kernel[0] * op.kernel[1]
-    mean = F.avg_pool2d(x, op.kernel, op.stride, op.padding, op.ceil_mode, True, divisor_override=area)
-    return mean * area
+    if exact and not op.ceil_mode:
+        assert op.stride is not None  # the op's __post_init__ replaced None by the kernel
+        total = window_sums(padded(x, op.padding), op.kernel, op.stride)
+        return total if area & (area - 1) == 0 else (total / area) * area
+    flat = x.flatten(0, 1)
+    mean = F.avg_pool2d(flat, op.kernel, op.stride, op.padding, op.ceil_mode, True, divisor_override=area)
+    return (mean * area).unflatten(0, x.shape[:2])
+
+
+def padded(x: Tensor, padding: tuple[int, int]) -> Tensor:
+    """x with `padding` zeros around its last two axes (x itself, not a copy, without padding)."""
+    return F.pad(x, (padding[1],) * 2 + (padding[0],) * 2) if any(padding) else x
+
+
+def window_sums(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> Tensor:
+    """Σ over each kernel window of the last two axes (no padding, floor of the window count),
+    rows then columns, by strided adds."""
+    for axis, k, s in ((-2, kernel[0], stride[0]), (-1, kernel[1], stride[1])):
+        count = (x.shape[axis] - k) // s + 1
+        parts = [x.narrow(axis, i, s * (count - 1) + 1) for i in range(k)]
+        index = [slice(None)] * x.dim()
+        index[axis] = slice(None, None, s)
+        total = parts[0][tuple(index)]
+        for part in parts[1:]:
+            total = total + part[tuple(index)]
+        x = total
+    return x
 
 
 @impl(MaxPool2d)

@@ -40,14 +40,32 @@ class Activity:
         return int(self.events.sum())
 
 
+class ActivityMap(dict[str, Activity]):
+    """node name → its `Activity`, for the nodes whose activity was recorded. Counting costs a
+    pass over every output (about a sixth of a run), so a run measures only what `record` asks
+    for ("activity" for every node, "node:activity" for one); looking up another node says so."""
+
+    def __missing__(self, name: str) -> Activity:
+        raise input_error(
+            "SIM-RECORD",
+            f"the activity of {name!r} was not recorded",
+            node=name,
+            hint=f'simulate with record=("activity",) for every node, or record=("{name}:activity",)',
+        )
+
+
 @dataclass(frozen=True)
 class SimResult:
-    """outputs: per Output node, [T, B, *shape]; activity: per non-Output node; traces:
-    node → variable ("v", "h", "i", "out") → [T, B, *shape] float32, as requested by `record`."""
+    """outputs: per Output node, [T, B, *shape]; activity: per node whose "activity" was recorded;
+    traces: node → variable ("v", "h", "i", "out") → [T, B, *shape] float32, as requested by `record`."""
 
     outputs: dict[str, np.ndarray]
-    activity: dict[str, Activity]
+    activity: dict[str, Activity]  # an ActivityMap (__post_init__), which names what was not recorded
     traces: dict[str, dict[str, np.ndarray]]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.activity, ActivityMap):
+            object.__setattr__(self, "activity", ActivityMap(self.activity))
 
     @property
     def output(self) -> np.ndarray:

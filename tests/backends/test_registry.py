@@ -23,12 +23,11 @@ from snnc.passes.fold_bn import FoldBN
 
 
 def _target_choices() -> dict[str, list[str]]:
-    """--target's choices in every verb that has one."""
-    parser = cli._parser()
-    verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    """--target's choices in every verb that has one (the command builds the parser of the verb it runs)."""
     found = {}
-    for name, sub in verbs.choices.items():
-        for action in sub._actions:
+    for name in cli.VERBS:
+        verbs = next(a for a in cli._parser(name)._actions if isinstance(a, argparse._SubParsersAction))
+        for action in verbs.choices[name]._actions:
             if "--target" in action.option_strings:
                 found[name] = list(action.choices)
     return found

@@ -175,7 +175,7 @@ def test_per_step_sums_match_the_activity_event_map():
     conv = Conv2d(weight=ones(4, 2, 3, 3), padding=(1, 2), stride=(1, 2))
     graph = conv_net(conv, (2, 8, 8))
     x = (rng.random((5, 3, 2, 8, 8)) < 0.2).astype(np.uint8)
-    event_map = run(graph, x).activity["x"].event_map
+    event_map = run(graph, x, record=("x:activity",)).activity["x"].event_map
     total = (event_map * fan_out(graph.node("conv"), (2, 8, 8))).sum()
     assert count(graph, [x]).synaptic["conv"].sops.sum() == total
 

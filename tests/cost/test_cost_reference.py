@@ -143,5 +143,5 @@ def test_exact_sops_match_the_benchmark_synaptic_event_count(standard):
     import bench_sim
 
     graph, x, counts = standard
-    expected = bench_sim.synaptic_events(graph, run(graph, x).activity)
+    expected = bench_sim.synaptic_events(graph, run(graph, x, record=("activity",)).activity)
     assert sum(s.sops.sum() for s in counts.synaptic.values()) == expected

@@ -149,7 +149,7 @@ def test_example_numbers(example):
     """The shipped example: SOPs, rates and energy recomputed here from the simulator's activity."""
     graph, x = example
     r = snnc.report(graph, x)
-    activity = snnc.simulate(graph, x).activity
+    activity = snnc.simulate(graph, x, record=("activity",)).activity
     samples = x.shape[1]
     conv1 = r.layers[0]
     assert conv1.input_kind == "binary" and conv1.counted_as == "ac"

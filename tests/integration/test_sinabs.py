@@ -246,7 +246,7 @@ def check_exact(model: nn.Module, shape: tuple[int, ...] | None, x: torch.Tensor
     expected, layers = run_sinabs(model, x)
     graph = snnc.frontend.load(model, shape, input_dtype=input_dtype)
     verify_or_raise(graph)
-    record = ["v", "h", "out", *(f"{name}:i" for name, rec in layers.items() if "i" in rec)]
+    record = ["v", "h", "out", "activity", *(f"{name}:i" for name, rec in layers.items() if "i" in rec)]
     result = run(graph, x.numpy(), record=record)
     np.testing.assert_array_equal(result.output, expected)
     for name, rec in layers.items():
@@ -368,3 +368,36 @@ def test_wrong_input_shape_is_a_capture_error() -> None:
 def test_inconsistent_time_layouts_are_refused(layers: tuple[nn.Module, nn.Module]) -> None:
     model = nn.Sequential(nn.Linear(4, 4), layers[0], nn.Linear(4, 4), layers[1])
     assert [rule for rule, _ in _diagnostics(model, (4,))] == ["FE-LAYOUT"]
+
+
+# --- what Speck models hold: merges, an initialised state ---------------------------------------
+
+
+class _Merged(nn.Module):
+    def __init__(self, shape_b: int = 8) -> None:
+        super().__init__()
+        self.a = _scaled(nn.Conv2d(2, 3, 3, padding=1), 1.0, 0.3)
+        self.b = _scaled(nn.Conv2d(2, 3, 3, padding=1 if shape_b == 8 else 0), 1.0, 0.3)
+        self.ia, self.ib, self.merge = sl.IAFSqueeze(batch_size=B), sl.IAFSqueeze(batch_size=B), sl.Merge()
+
+    def forward(self, x):
+        return self.merge(self.ia(self.a(x)), self.ib(self.b(x)))
+
+
+def test_merge_adds_events_and_refuses_padding() -> None:
+    torch.manual_seed(3)
+    check_exact(_Merged(), (2, 8, 8), spikes(2, 8, 8, p=0.5), "spike")
+    assert _diagnostics(_Merged(shape_b=6), (2, 8, 8)) == [("FE-UNSUPPORTED-ATTR", "merge")]
+
+
+def test_an_initial_state_set_for_every_sample_is_the_neurons_initial_state() -> None:
+    """One row for all samples is sinabs' initial state (its forward continues from it, its Speck
+    configuration writes it); rows that differ are what a run left behind, and start from zero."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), sl.IAFSqueeze(batch_size=1, min_v_mem=-1.0))
+    state = torch.rand(1, 3, 6, 6)
+    model[1].v_mem = state.clone()
+    graph = snnc.frontend.load(model, (2, 8, 8))
+    np.testing.assert_array_equal(graph.node("1").op.v_init, state[0].numpy())
+    model[1].v_mem = torch.rand(3, 3, 6, 6)
+    assert not snnc.frontend.load(model, (2, 8, 8)).node("1").op.v_init.any()

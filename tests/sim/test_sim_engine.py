@@ -122,27 +122,27 @@ def assert_same_results(a, b) -> None:
 @pytest.mark.parametrize("mode", [{"_stepwise": True}, {"_window": 1}, {"_window": 3}])
 def test_step_by_step_and_windows_equal_layer_at_a_time(mode):
     graph, x = feed_forward(), spikes(10, 3, 2, 8, 8)
-    whole = run(graph, x, record=("v", "h", "out"), _window=10)
+    whole = run(graph, x, record=("v", "h", "out", "activity"), _window=10)
     assert whole.outputs["out"].any()
-    assert_same_results(run(graph, x, record=("v", "h", "out"), **mode), whole)
+    assert_same_results(run(graph, x, record=("v", "h", "out", "activity"), **mode), whole)
 
 
 def test_reversed_and_strided_inputs():
     graph, x = feed_forward(), spikes(6, 2, 2, 8, 8)
     flipped = np.ascontiguousarray(x[::-1])
-    assert_same_results(run(graph, x[::-1]), run(graph, flipped))
+    assert_same_results(run(graph, x[::-1], record=("activity",)), run(graph, flipped, record=("activity",)))
 
 
 def test_same_input_gives_identical_results():
     graph, x = feed_forward(), spikes(6, 2, 2, 8, 8)
-    assert_same_results(run(graph, x, record=("v",)), run(graph, x, record=("v",)))
+    assert_same_results(run(graph, x, record=("v", "activity")), run(graph, x, record=("v", "activity")))
 
 
 def test_batch_samples_are_independent():
     graph, x = feed_forward(), spikes(8, 4, 2, 8, 8)
-    together = run(graph, x)
+    together = run(graph, x, record=("activity",))
     for b in range(4):
-        alone = run(graph, x[:, b : b + 1])
+        alone = run(graph, x[:, b : b + 1], record=("activity",))
         for name, out in together.outputs.items():
             np.testing.assert_array_equal(alone.outputs[name][:, 0], out[:, b])
         for name, act in together.activity.items():
@@ -154,7 +154,7 @@ def test_batch_samples_are_independent():
 
 def test_activity_equals_sums_of_the_recorded_outputs():
     graph, x = feed_forward(), spikes(7, 2, 2, 8, 8)
-    result = run(graph, x, record=("out",))
+    result = run(graph, x, record=("out", "activity"))
     assert set(result.activity) == {n.name for n in graph if n.name not in ("out", "pooled")}
     for node in graph:
         if node.name in ("out", "pooled"):
@@ -175,10 +175,21 @@ def test_multi_spikes_count_by_value():
     b.add("n", Neuron(threshold=np.float32(1), spikes="multi"), b.input("x", (2,), FLOAT))
     b.output("y", "n")
     x = np.array([[[3.5, 0.0]], [[1.0, 2.0]]], np.float32)  # [T=2, B=1, 2]
-    act = run(b.build(), x).activity["n"]
+    act = run(b.build(), x, record=("n:activity",)).activity["n"]
     np.testing.assert_array_equal(act.events, [[3], [3]])  # 3 + 0, then 0.5 + 1 → 1 and 2 → 2
     np.testing.assert_array_equal(act.nonzero, [[1], [2]])
     np.testing.assert_array_equal(act.event_map, [4, 2])
+
+
+def test_activity_is_measured_only_where_asked():
+    graph, x = feed_forward(), spikes(3, 2, 2, 8, 8)
+    assert run(graph, x).activity == {}
+    result = run(graph, x, record=("if1:activity",))
+    assert set(result.activity) == {"if1"}
+    with pytest.raises(SnncError) as e:
+        result.activity["fc"]
+    (d,) = e.value.diagnostics
+    assert d.rule == "SIM-RECORD" and d.node == "fc" and "fc:activity" in d.hint
 
 
 def test_exact_sums_beyond_float32_integers():

@@ -71,7 +71,7 @@ class SimTarget(Target):
             CheckSpikeDriven(encoding=options.encoding, severity=Severity.WARNING),
         ]
 
-    def check(self, graph: Graph, options: SimOptions) -> list[Diagnostic]:
+    def check(self, graph: Graph, options: SimOptions, calib: Any = None) -> list[Diagnostic]:
         return verify(graph)
 
     def lower(self, graph: Graph, out_dir: Path, options: SimOptions) -> Artefacts:

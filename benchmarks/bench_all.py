@@ -1,0 +1,297 @@
+"""Every performance figure of issue 16 from one run, as ratios measured side by side.
+
+    python benchmarks/bench_all.py [--rounds 5] [--samples 10000] [--threads N] [--skip-report]
+
+1. nmnist-cnn (examples/nmnist_cnn.py: 2×34×34 spikes → conv 12 → IF → sum-pool → conv 32 → IF →
+   sum-pool → fc 10 → IF, integer weights; T = 100, B = 16, Bernoulli(0.1) input), built in sinabs
+   and loaded with `snnc.load` as a user does. Columns, timed in interleaved rounds (A, B, C, A,
+   B, C, ...: a change in machine load hits every column alike), median of the rounds: sinabs'
+   forward, SpikingJelly's multi-step forward, a dense per-step torch loop, snnc's float
+   simulation of the loaded graph, snnc's integer simulation of the graph compiled for `sim`
+   (8 bits), and Lava's CPU fixed_pt run of the graph compiled for Loihi where the Loihi backend
+   provides it (benchmarks/bench_loihi.py measures the same). Every column's output spikes are
+   compared with snnc's float simulation.
+2. The command's start: `snnc --version`, `snnc --help`, `snnc inspect examples/nmnist_cnn.snnc`.
+3. Compile time: SEW-ResNet-18 at 224×224 (SpikingJelly's own sew_resnet18) loaded and compiled
+   for sim, and chains of 10 to 1000 Linear → IF layers, time per node (linear in node count?).
+4. `snnc.report` over N-MNIST-sized samples (T = 100) streamed batch by batch with a progress
+   line: samples per second, and the peak memory it added (bounded by the batch, not the data).
+
+The machine, its load average and torch's thread count head the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+import nmnist_cnn
+from bench_sim import dense_forward, spikingjelly_forward
+
+import snnc
+from snnc.ir import GraphBuilder, Linear, Neuron
+from snnc.sim import run
+
+ROOT = Path(__file__).parents[1]
+T, B = 100, 16
+Forward = Callable[[], np.ndarray]  # a run of the network → output spikes [T, B, 10]
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{cpu}; {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"Python {platform.python_version()}; load average {load}"
+    )
+
+
+# --- 1. nmnist-cnn ----------------------------------------------------------------------------
+
+
+def sinabs_net(weights: list[torch.Tensor]) -> nn.Module:
+    """The net in sinabs: IAFSqueeze(threshold 16, single spike, reset to zero) on [B·T, ...]."""
+    import sinabs.layers as sl
+    from sinabs.activation import MembraneReset, SingleSpike
+
+    def iaf() -> nn.Module:
+        return sl.IAFSqueeze(batch_size=B, spike_threshold=16.0, spike_fn=SingleSpike, reset_fn=MembraneReset())
+
+    net = nn.Sequential(
+        nn.Conv2d(2, 12, 5, bias=False),
+        iaf(),
+        sl.SumPool2d(2),
+        nn.Conv2d(12, 32, 5, bias=False),
+        iaf(),
+        sl.SumPool2d(2),
+        nn.Flatten(),
+        nn.Linear(800, 10, bias=False),
+        iaf(),
+    )
+    with torch.no_grad():
+        for index, w in zip((0, 3, 7), weights):
+            net[index].weight.copy_(w)
+    return net.eval()
+
+
+def sinabs_forward(net: nn.Module, x: np.ndarray) -> Forward:
+    xt = torch.from_numpy(x).float().transpose(0, 1).reshape(B * T, 2, 34, 34)  # sinabs' [B·T, ...]
+
+    @torch.no_grad()
+    def forward() -> np.ndarray:
+        for m in net:
+            if hasattr(m, "reset_states"):
+                m.reset_states()
+        return net(xt).reshape(B, T, 10).transpose(0, 1).numpy()
+
+    return forward
+
+
+def lava_forward(x: np.ndarray) -> tuple[Forward | None, str]:
+    """Lava's fixed_pt run of the graph compiled for Loihi, where the Loihi backend offers one."""
+    try:
+        from snnc.backends.loihi.in_lava import run_graphs  # type: ignore[import-not-found]
+    except ImportError:
+        return None, "the Loihi backend's Lava runner (snnc.backends.loihi.in_lava) is not on this branch"
+    graph = snnc.compile(nmnist_cnn.build(), "loihi", max_chips=8).graph
+
+    def forward() -> np.ndarray:
+        ((out, _),) = run_graphs([(graph, x, "netx", ())])
+        return np.asarray(out)
+
+    return forward, ""
+
+
+def nmnist(rounds: int) -> None:
+    graph = nmnist_cnn.build()
+    x = nmnist_cnn.sample_input(T=T, B=B)
+    weights = [torch.from_numpy(graph.node(n).op.weight) for n in ("conv1", "conv2", "fc")]
+    net = sinabs_net(weights)
+    loaded = snnc.load(net, input_shape=(2, 34, 34), input_dtype="spike")
+    compiled = snnc.compile(loaded, "sim")
+    sj, _ = spikingjelly_forward(graph, x)
+    loop = dense_forward(graph, x)
+    columns: dict[str, Forward] = {
+        "sinabs": sinabs_forward(net, x),
+        "SpikingJelly": lambda: sj()["if3"].numpy(),
+        "torch loop": lambda: loop()["if3"].numpy(),
+        "snnc float": lambda: run(loaded, x).output,
+        "snnc int": lambda: run(compiled.graph, x).output,
+    }
+    lava, why_not = lava_forward(x)
+    outputs = {name: forward() for name, forward in columns.items()}  # warm-up, and the spikes compared
+    times: dict[str, list[float]] = {name: [] for name in columns}
+    for _ in range(rounds):
+        for name, forward in columns.items():
+            start = time.perf_counter()
+            forward()
+            times[name].append(time.perf_counter() - start)
+    seconds = {name: statistics.median(ts) for name, ts in times.items()}
+    if lava is not None:
+        start = time.perf_counter()
+        outputs["Lava fixed_pt"] = lava()
+        seconds["Lava fixed_pt"] = time.perf_counter() - start  # one run: seconds each
+
+    print(f"\n1. nmnist-cnn, T={T}, B={B}, {int(outputs['snnc float'].sum())} output spikes; median of {rounds} rounds")
+    reference = outputs["snnc float"].astype(np.float32)
+    print(f"{'':14} {'seconds':>8}  {'spikes = snnc float':>20}")
+    for name, s in seconds.items():
+        same = np.array_equal(outputs[name].astype(np.float32), reference)
+        print(f"{name:14} {s:8.3f}  {'identical' if same else 'DIFFERENT':>20}")
+    if lava is None:
+        print(f"{'Lava fixed_pt':14} {'-':>8}  ({why_not})")
+    libraries = {"sinabs": seconds["sinabs"], "SpikingJelly": seconds["SpikingJelly"]}
+    flt, ints = seconds["snnc float"], seconds["snnc int"]
+    print("ratios (issue 16 target):")
+    for lib, s in libraries.items():
+        print(f"  {lib} / snnc float = {s / flt:5.2f}  (>= 2)     {lib} / snnc int = {s / ints:5.2f}  (>= 4)")
+    print(f"  torch loop / snnc int = {seconds['torch loop'] / ints:5.2f}  (>= 1.5)")
+    if lava is not None:
+        print(f"  Lava / snnc int = {seconds['Lava fixed_pt'] / ints:7.1f}  (>= 100)")
+
+
+# --- 2. the command's start -------------------------------------------------------------------
+
+
+def command_start(rounds: int) -> None:
+    print(f"\n2. the snnc command, wall seconds, median of {rounds} (a bare `python -c pass` for scale)")
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "snnc --version": [sys.executable, "-m", "snnc", "--version"],
+        "snnc --help": [sys.executable, "-m", "snnc", "--help"],
+        "snnc inspect nmnist_cnn.snnc": [sys.executable, "-m", "snnc", "inspect", "examples/nmnist_cnn.snnc"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=ROOT, capture_output=True, check=True)
+            times[name].append(time.perf_counter() - start)
+    targets = {"snnc --version": "< 0.3", "snnc --help": "< 0.3", "snnc inspect nmnist_cnn.snnc": "< 1"}
+    for name, ts in times.items():
+        print(f"  {name:30} {statistics.median(ts):6.2f} s  {targets.get(name, '')}")
+
+
+# --- 3. compile time --------------------------------------------------------------------------
+
+
+def sew_resnet18() -> None:
+    from spikingjelly.activation_based import functional, neuron
+
+    from snnc.frontend.spikingjelly import import_sew_resnet
+
+    torch.manual_seed(0)
+    net = import_sew_resnet().sew_resnet18(spiking_neuron=neuron.IFNode, cnf="ADD")
+    functional.set_step_mode(net, "m")
+    start = time.perf_counter()
+    graph = snnc.load(net.eval(), input_shape=(3, 224, 224))
+    loaded = time.perf_counter()
+    snnc.compile(graph, "sim", input_range=(0.0, 1.0))
+    done = time.perf_counter()
+    print(f"\n3. SEW-ResNet-18 at 224x224 ({len(graph.nodes)} nodes): load {loaded - start:.2f} s + compile for sim "
+          f"{done - loaded:.2f} s = {done - start:.2f} s  (< 5)")  # fmt: skip
+
+
+def chain(layers: int) -> snnc.Graph:
+    rng = np.random.default_rng(0)
+    b = GraphBuilder(f"chain{layers}")
+    name = b.input("x", (16,), snnc.ir.SPIKE)
+    for k in range(layers):
+        fc = b.add(f"fc{k}", Linear(weight=rng.integers(-4, 5, (16, 16)).astype(np.float32)), name)
+        name = b.add(f"if{k}", Neuron(threshold=np.float32(4.0), reset="zero"), fc)
+    b.output("out", name)
+    return b.build()
+
+
+def compile_chains() -> None:
+    print("   chains of Linear → IF layers compiled for sim:")
+    print(f"   {'layers':>7} {'nodes':>6} {'seconds':>8} {'ms per node':>12}")
+    for layers in (10, 100, 1000):
+        graph = chain(layers)
+        start = time.perf_counter()
+        snnc.compile(graph, "sim")
+        s = time.perf_counter() - start
+        print(f"   {layers:7d} {len(graph.nodes):6d} {s:8.2f} {1000 * s / len(graph.nodes):12.2f}")
+
+
+# --- 4. report throughput ---------------------------------------------------------------------
+
+
+def report(samples: int, batch: int) -> None:
+    from snnc import cost
+    from snnc.driver.report import select_model
+
+    graph = nmnist_cnn.build()
+
+    def data() -> Iterator[np.ndarray]:
+        for start in range(0, samples, batch):
+            size = min(batch, samples - start)
+            yield nmnist_cnn.sample_input(T=T, B=size, p=0.05, seed=start)
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    done = 0
+    began = time.perf_counter()
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        rate = done / (time.perf_counter() - began)
+        print(f"\r   {done:6d}/{samples} samples, {rate:7.1f} samples/s", end="", file=sys.stderr, flush=True)
+
+    counts = cost.count(graph, data(), on_batch=progress)
+    result = cost.estimate(counts, select_model("literature"))
+    seconds = time.perf_counter() - began
+    print(file=sys.stderr)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    batch_mb = batch * T * 2 * 34 * 34 / 2**20
+    print(f"\n4. snnc.report over {samples:,} samples x T={T} (batches of {batch}, {batch_mb:.0f} MB of input each): "
+          f"{seconds:.1f} s, {samples / seconds:.1f} samples/s; peak memory grew {grown:.0f} MB "
+          f"(the whole data set would be {samples * T * 2 * 34 * 34 / 2**20:,.0f} MB); "
+          f"{result.total['sops'] / samples:,.0f} SOPs per sample")  # fmt: skip
+    print("   snnc validate: on branch `validate`, not yet on main (measured once it lands)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds (median reported)")
+    parser.add_argument("--samples", type=int, default=10_000, help="samples for the report's throughput")
+    parser.add_argument("--batch", type=int, default=256, help="samples per batch of the report")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--skip-report", action="store_true", help="leave out part 4 (minutes at T=100)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"machine: {machine()}")
+    nmnist(args.rounds)
+    command_start(args.rounds)
+    sew_resnet18()
+    compile_chains()
+    if not args.skip_report:
+        report(args.samples, args.batch)
+    print(f"\nload average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
