@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip
 PIN := -c requirements/constraints.txt
 STAMP := $(VENV)/.snnc-installed
 
-.PHONY: install demo demo-speck test lint bench golden
+.PHONY: install demo demo-speck demo-loihi test lint bench golden
 
 install: $(STAMP)
 
@@ -18,11 +18,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-runs only when a requirement file or pyproject.toml changes.
-$(STAMP): $(BIN)/python requirements/constraints.txt requirements/base.txt requirements/nodeps.txt pyproject.toml
+$(STAMP): $(BIN)/python requirements/constraints.txt requirements/base.txt requirements/nodeps.txt requirements/lava.txt \
+		pyproject.toml
 	$(PIP) install $(PIN) torch
 	$(PIP) install $(PIN) -r requirements/base.txt
 	$(PIP) install $(PIN) --no-deps -r requirements/nodeps.txt
-	$(PIP) install $(PIN) --no-deps --ignore-requires-python lava-nc==0.10.0
+	$(PIP) install $(PIN) --no-deps --ignore-requires-python -r requirements/lava.txt
 	$(PIP) install $(PIN) --no-deps -e .
 	touch $@
 
@@ -44,6 +45,16 @@ demo-speck: install
 	$(BIN)/python examples/speck_digits.py --oversize out/speck_digits_oversize.pt
 	$(BIN)/snnc check out/speck_digits_oversize.pt --target speck; test $$? -eq 1
 
+# The Loihi 2 example: train a small snnTorch net on scikit-learn's digits (< 1 min), compile it for
+# Loihi (NetX file, partition report, lowered graph in out/loihi), run the NetX file in Lava, and
+# list every violation of an oversize variant (snnc check exits 1 on it, as it should).
+demo-loihi: install
+	$(BIN)/python examples/loihi_digits.py
+	PYTHONPATH=examples $(BIN)/snnc compile loihi_digits:model --weights examples/loihi_digits.pt \
+		--input-shape 64 --input-dtype spike --target loihi -o out/loihi
+	PYTHONPATH=examples $(BIN)/snnc check loihi_digits:oversize --input-shape 64 --input-dtype spike \
+		--target loihi; test $$? -eq 1
+
 test: install
 	$(BIN)/python -m pytest -q
 
@@ -60,3 +71,4 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_all.py
 	$(BIN)/python benchmarks/bench_speck_compile.py
+	$(BIN)/python benchmarks/bench_loihi.py

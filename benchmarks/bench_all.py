@@ -112,14 +112,14 @@ def sinabs_forward(net: nn.Module, x: np.ndarray) -> Forward:
 def lava_forward(x: np.ndarray) -> tuple[Forward | None, str]:
     """Lava's fixed_pt run of the graph compiled for Loihi, where the Loihi backend offers one."""
     try:
-        from snnc.backends.loihi.in_lava import run_graphs  # type: ignore[import-not-found]
+        from snnc.backends.loihi.in_lava import run_graphs
     except ImportError:
         return None, "the Loihi backend's Lava runner (snnc.backends.loihi.in_lava) is not on this branch"
     graph = snnc.compile(nmnist_cnn.build(), "loihi", max_chips=8).graph
 
     def forward() -> np.ndarray:
-        ((out, _),) = run_graphs([(graph, x, "netx", ())])
-        return np.asarray(out)
+        ((result, _),) = run_graphs([(graph, x, "netx", ())])  # (SimResult, the child's stage times)
+        return result.output
 
     return forward, ""
 

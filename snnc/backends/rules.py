@@ -22,11 +22,4 @@ RULES = (
         "values; a flag that belongs to another target says which.",
         "each target's Options dataclass (snnc/backends/<target>/target.py), validated by snnc/backends/target.py",
     ),
-    Rule(
-        "TARGET-UNAVAILABLE",
-        "the target is registered but cannot compile yet",
-        "The target's energy model exists (snnc report --model target --target T), but its "
-        "pipeline, hardware rules and lowering are not built yet, so compile and check cannot run "
-        "for it. Compile for the sim target meanwhile; it quantizes and simulates the network.",
-    ),
 )

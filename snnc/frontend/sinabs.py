@@ -39,9 +39,10 @@ is what a run on a batch left behind, and snnc starts from zero, as a newly buil
 (call `reset_states()` before loading to start a one-sample model from zero too).
 
 sinabs' `backend/dynapcnn/dvs_layer.py: DVSLayer` (Speck's DVS pre-processing: merge polarities →
-sum pooling → crop → flip) becomes the SumPool2d of its pooling, also 1x1, so that a backend sees
-that the input passes the DVS layer; merging is the identity on the one channel it takes. Crop and
-flip have no IR op and are refused.
+sum pooling → crop → flip) becomes, in that order, the SumPool2d of its pooling, also 1x1, so that a
+backend sees that the input passes the DVS layer; a Crop where its region is not the whole pooled
+map; and a Flip where flip_y, flip_x or swap_xy is set. Merging is the identity on the one channel
+it takes.
 
 Time layouts: squeeze layers (`IAFSqueeze`, `LIFSqueeze`) take `[B·T, ...]` batch-major and
 reshape it with the batch_size or num_timesteps they were built with (`layers/reshape.py:
@@ -361,24 +362,28 @@ def _register_dvs_layer(model: Any) -> None:
 
 def dvs_layer(ctx: ConvertContext, m: Any) -> str:
     """`backend/dynapcnn/dvs_layer.py: DVSLayer.forward`: merge polarities (a sum over channels: its
-    input has 1 channel then, `DVSLayer.input_shape`), SumPool2d(pool), Crop2d, FlipDims."""
-    _, height, width = m.get_output_shape_after_pooling()
-    crop = m.crop_layer
-    if (crop.top_crop, crop.bottom_crop, crop.left_crop, crop.right_crop) != (0, height, 0, width):
-        ctx.fail(
-            UNSUPPORTED,
-            f"DVSLayer crops its {height}x{width} pooled input to rows {crop.top_crop}:{crop.bottom_crop}, "
-            f"columns {crop.left_crop}:{crop.right_crop}; snnc's IR has no crop yet",
-            "crop the input data instead and build the DVSLayer without crop",
-        )
-    flip = m.flip_layer
-    if flip.flip_x or flip.flip_y or flip.swap_xy:
-        ctx.fail(
-            UNSUPPORTED,
-            "DVSLayer mirrors or transposes its input (flip_x, flip_y, swap_xy); snnc's IR has no flip",
-            "flip the input data instead and build the DVSLayer without flips",
-        )
+    input has 1 channel then, `DVSLayer.input_shape`), SumPool2d(pool), then `crop_layer` (crop2d.py:
+    `Crop2d.forward` slices the pooled map, its bounds in post-pooling coordinates) and `flip_layer`
+    (flipdims.py: `FlipDims.forward`: rows, columns, then the transpose)."""
     if m.merge_polarities and ctx.value_shape(0)[0] != 1:
         ctx.fail(UNSUPPORTED, "DVSLayer merges polarities of a multi-channel input", "give it a 1-channel input")
     pool = tuple(int(k) for k in m.get_pooling())
-    return ctx.add(ops.SumPool2d(pool, pool), ctx.input(0))
+    out = ctx.add(ops.SumPool2d(pool, pool), ctx.input(0))
+    _, height, width = ctx.type_of(out).shape
+    c = m.crop_layer
+    top, bottom, left, right = (int(v) for v in (c.top_crop, c.bottom_crop, c.left_crop, c.right_crop))
+    if not (0 <= top < bottom <= height and 0 <= left < right <= width):
+        ctx.fail(
+            UNSUPPORTED,
+            f"DVSLayer crops its {height}x{width} pooled map to rows {top}:{bottom}, columns {left}:{right}, "
+            "which do not lie inside it (sinabs would slice as Python does and write the chip's cut from the "
+            "bounds as given)",
+            f"give crop=((top, bottom), (left, right)) with 0 <= top < bottom <= {height} and "
+            f"0 <= left < right <= {width}, in pooled coordinates",
+        )
+    if (top, bottom, left, right) != (0, height, 0, width):
+        out = ctx.add(ops.Crop(top, bottom, left, right), out, suffix=".crop_layer")
+    f = m.flip_layer
+    if f.flip_y or f.flip_x or f.swap_xy:
+        out = ctx.add(ops.Flip(flip_y=f.flip_y, flip_x=f.flip_x, swap_xy=f.swap_xy), out, suffix=".flip_layer")
+    return out

@@ -489,6 +489,67 @@ class Concat(Op):
         return TensorType(tuple(shape), _join([x.dtype for x in inputs]))
 
 
+def _spatial(op: Op, x: TensorType) -> tuple[int, int]:
+    if len(x.shape) != 3:
+        raise ShapeError(f"{op.kind} expects a (C, H, W) input, got {x}")
+    return x.shape[1], x.shape[2]
+
+
+@dataclass(frozen=True, eq=False)
+class Crop(Op):
+    """The rows top ≤ i < bottom and columns left ≤ j < right of a (C, H, W) tensor:
+    y = x[:, top:bottom, left:right], of shape (C, bottom − top, right − left), any dtype.
+
+    sinabs' `Crop2d(((top, bottom), (left, right)))` (backend/dynapcnn/crop2d.py: `Crop2d.forward`
+    slices `[:, :, top_crop:bottom_crop, left_crop:right_crop]`), the region of interest of Speck's
+    DVS layer (docs/targets/speck.md §2.5). Unlike a Python slice, the bounds are not clipped or
+    counted from the end: 0 ≤ top < bottom ≤ H and 0 ≤ left < right ≤ W."""
+
+    kind: ClassVar[str] = "crop"
+    top: int = 0
+    bottom: int = 1
+    left: int = 0
+    right: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("top", "bottom", "left", "right"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+
+    def infer(self, inputs):
+        (x,) = inputs
+        h, w = _spatial(self, x)
+        if not (0 <= self.top < self.bottom <= h and 0 <= self.left < self.right <= w):
+            raise ShapeError(
+                f"crop rows {self.top}:{self.bottom}, columns {self.left}:{self.right} do not lie inside {x}",
+                f"give 0 <= top < bottom <= {h} and 0 <= left < right <= {w}",
+            )
+        return TensorType((x.shape[0], self.bottom - self.top, self.right - self.left), x.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class Flip(Op):
+    """Mirrors and transposes the spatial axes of a (C, H, W) tensor, in sinabs' order
+    (backend/dynapcnn/flipdims.py: `FlipDims.forward`): first flip_y reverses the rows
+    (x[:, ::-1, :]), then flip_x the columns (x[:, :, ::-1]), then swap_xy transposes them
+    (y[c, j, i] = x[c, i, j]), so that the output is (C, W, H) with swap_xy, else (C, H, W);
+    any dtype. Speck's DVS layer does this as `mirror.y`, `mirror.x`, `mirror_diagonal`
+    (docs/targets/speck.md §2.5, §5). With every switch off it is the identity."""
+
+    kind: ClassVar[str] = "flip"
+    flip_y: bool = False
+    flip_x: bool = False
+    swap_xy: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("flip_y", "flip_x", "swap_xy"):
+            object.__setattr__(self, name, bool(getattr(self, name)))
+
+    def infer(self, inputs):
+        (x,) = inputs
+        h, w = _spatial(self, x)
+        return TensorType((x.shape[0], w, h) if self.swap_xy else x.shape, x.dtype)
+
+
 # --- elementwise ------------------------------------------------------------------------------
 
 ElementwiseKind = Literal["add", "sub", "mul", "and", "or", "iand"]
@@ -762,9 +823,11 @@ class Neuron(Op):
             )
         if self.spikes == "multi" and self.max_spikes is not None and self.max_spikes < 1:
             raise ShapeError(f"neuron max_spikes={self.max_spikes} must be at least 1", rule="IR-NEURON-PARAM")
-        if (self.threshold <= 0).any():
+        if (self.threshold < 0).any() or (self.fire_op == "ge" and (self.threshold == 0).any()):
             raise ShapeError(
-                "neuron threshold must be positive", "a threshold <= 0 fires on every step", rule="IR-NEURON-PARAM"
+                "neuron threshold must be positive (or 0 for fire_op 'gt': fire where h > 0)",
+                "a threshold <= 0 fires on every step",
+                rule="IR-NEURON-PARAM",
             )
         if order is not None and order.rate_op == "div" and (order.rate == 0).any():
             raise ShapeError("neuron rate is a divisor and must not be zero", rule="IR-NEURON-PARAM")
@@ -806,7 +869,7 @@ OPS: tuple[type[Op], ...] = (
     Linear, Conv1d, Conv2d,
     BatchNorm, Scale,
     AvgPool2d, SumPool2d, MaxPool2d,
-    Flatten, Reshape, Concat,
+    Flatten, Reshape, Concat, Crop, Flip,
     Elementwise, ReLU,
     Neuron, Delay,
 )  # fmt: skip
@@ -820,7 +883,7 @@ OP_BY_KIND: dict[str, type[Op]] = {op.kind: op for op in OPS}
 # narrows the op's type (isinstance(op, SYNAPTIC) makes op a Linear | Conv1d | Conv2d).
 SYNAPTIC = (Linear, Conv1d, Conv2d)  # weighted sums of the input: what a synaptic crossbar computes
 POOLING = (AvgPool2d, SumPool2d, MaxPool2d)
-SHAPE = (Flatten, Reshape, Concat)  # move values without computing
+SHAPE = (Flatten, Reshape, Concat, Crop, Flip)  # move values without computing
 STATEFUL = (Neuron, Delay)  # hold state across time steps
 
 GROUPS: dict[str, tuple[type[Op], ...]] = {

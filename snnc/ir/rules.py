@@ -33,8 +33,9 @@ RULES = (
         "a neuron parameter or switch is invalid",
         "Neuron parameters must be scalars, one value per channel, or one per neuron, so they "
         "broadcast over the layer; the switches (reset, fire_op, spikes, ...) must name a known "
-        "behaviour; thresholds must be positive (a threshold <= 0 fires on every step) and a "
-        "multi-spike cap at least 1. Give the parameter the right shape or value.",
+        "behaviour; thresholds must be positive (a threshold <= 0 fires on every step; 0 is allowed "
+        "with fire_op gt, which fires where h > 0) and a multi-spike cap at least 1. Give the "
+        "parameter the right shape or value.",
         "the Neuron definition in snnc/ir/ops.py (ARCHITECTURE §2.3)",
     ),
     Rule(

@@ -52,6 +52,8 @@ _HINTS = {
     "maxpool2d": "use average or sum pooling",
     "reshape": "reshape to 1-d (a flatten) only",
     "elementwise": "only additions have a NIR form (summed edges)",
+    "crop": "crop the input data before the network instead (NIR 1.0.8 has no crop)",
+    "flip": "mirror or transpose the input data before the network instead (NIR 1.0.8 has no flip)",
 }
 
 

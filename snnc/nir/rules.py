@@ -68,8 +68,8 @@ RULES = (
         "a node has no NIR primitive",
         "NIR 1.0.8 has Input, Output, Affine, Linear, Scale, Conv1d/2d, Flatten, Sum/AvgPool2d, "
         "Delay, Threshold and the I/IF/LI/LIF/CubaLI/CubaLIF neurons; snnc writes additions as "
-        "summed edges. BatchNorm, ReLU, MaxPool2d, Concat, Reshape other than to 1-d and "
-        "Elementwise other than add have no NIR form. Fold BatchNorm (fold-bn), convert ReLU ANNs "
+        "summed edges. BatchNorm, ReLU, MaxPool2d, Concat, Reshape other than to 1-d, "
+        "Crop, Flip and Elementwise other than add have no NIR form. Fold BatchNorm (fold-bn), convert ReLU ANNs "
         "(snnc convert), or replace the op; every such node is listed.",
         "nir 1.0.8 nir/ir/__init__.py (the serializable primitives)",
     ),

@@ -11,7 +11,7 @@ written as readable text into its NIR `metadata["snnc"]`.
 
 snnc itself reads the sidecar (sidecar.py): the graph's `.snnc` bytes, stored in the NIR graph's
 `metadata["snnc"]` with the dt they were written with. Ops with no NIR primitive (BatchNorm, ReLU, MaxPool2d,
-Concat, Reshape other than to 1-d, Elementwise other than add) stop the export with
+Concat, Reshape other than to 1-d, Crop, Flip, Elementwise other than add) stop the export with
 EXPORT-NIR-UNSUPPORTED, naming every such node.
 """
 

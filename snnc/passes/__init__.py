@@ -24,7 +24,10 @@ PASSES: dict[str, str] = {
     "distribute-sew-add": "DistributeSewAdd",
     "logic-to-neurons": "LogicToNeurons",
     "ann-to-snn": "AnnToSnn",
+    "fold-sumpool": "FoldSumpool",
+    "sumpool-to-conv": "SumpoolToConv",
     "quantize": "Quantize",
+    "ge-to-gt": "GeToGt",
     "set-arithmetic": "SetArithmetic",
     "check-spike-driven": "CheckSpikeDriven",
 }

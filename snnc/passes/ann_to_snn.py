@@ -17,8 +17,8 @@ values:
     Linear, Conv       W ← α·W (bias kept: it is added every step), output α = 1
     ReLU               IF neuron: threshold λ/α, subtract reset, fires on h ≥ θ; output α = λ
     pooling, Flatten,
-    Reshape, Scale,
-    Delay              α passes (linear, or a max: see below)
+    Reshape, Crop,
+    Flip, Scale, Delay α passes (linear, a copy, or a max: see below)
     Add, Sub, Concat   α passes if every input has the same α, else each input is rescaled by a
                        Scale(α) to α = 1 (real values)
     BatchNorm left     Scale(α) in front (it is affine in real units), then α = 1
@@ -47,7 +47,9 @@ from snnc.passes.base import PassContext
 from snnc.passes.rewrite import Rewriter
 
 F32 = np.float32
-_PASSING = (ops.AvgPool2d, ops.SumPool2d, ops.MaxPool2d, ops.Flatten, ops.Reshape, ops.Scale, ops.Delay)
+_PASSING = (
+    ops.AvgPool2d, ops.SumPool2d, ops.MaxPool2d, ops.Flatten, ops.Reshape, ops.Crop, ops.Flip, ops.Scale, ops.Delay,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,23 @@ RULES = (
         "pool spikes only: place the pooling right after a single-spike neuron.",
     ),
     Rule(
+        "PASS-SUMPOOL-NOT-FOLDED",
+        "a sum pool cannot be folded into the next layer's weights",
+        "fold-sumpool merges a sum pool into the one Conv2d, or the one Linear after a Flatten, "
+        "that reads it. It keeps the pool when something else reads it, and when the "
+        "convolution's zero padding would stand where the folded kernel reads real inputs (padding "
+        "before overlapping windows, or padding after a pooled map whose windows dropped input "
+        "rows). On Loihi such a pool needs --pooling graded --emit lava; or change the padding or "
+        "the input size.",
+    ),
+    Rule(
+        "PASS-SUMPOOL-NOT-CONVERTED",
+        "a sum pool read by neurons has no convolution of the same shape",
+        "sumpool-to-conv turns a sum pool feeding neurons into a depthwise convolution of ones. "
+        "With ceil_mode, a last window overhanging the input gives an output size no "
+        "convolution has. Use ceil_mode=False or an input size the windows divide.",
+    ),
+    Rule(
         "PASS-SEW-NOT-DISTRIBUTED",
         "an add read by a synaptic layer has an input that is not events",
         "distribute-sew-add turns layer(a + b) into layer(a) + layer(b) so that each event stream "

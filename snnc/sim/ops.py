@@ -25,9 +25,11 @@ from snnc.ir.ops import (
     Concat,
     Conv1d,
     Conv2d,
+    Crop,
     Delay,
     Elementwise,
     Flatten,
+    Flip,
     Input,
     Linear,
     MaxPool2d,
@@ -259,6 +261,21 @@ def reshape(op: Reshape, xs: list[Tensor], p: Params) -> Tensor:
 @impl(Concat)
 def concat(op: Concat, xs: list[Tensor], p: Params) -> Tensor:
     return torch.cat(xs, dim=op.axis + 2)
+
+
+@impl(Crop)
+def crop(op: Crop, xs: list[Tensor], p: Params) -> Tensor:
+    (x,) = xs
+    return x[..., op.top : op.bottom, op.left : op.right]
+
+
+@impl(Flip)
+def flip(op: Flip, xs: list[Tensor], p: Params) -> Tensor:
+    """Rows, then columns reversed, then the two transposed (Flip docstring)."""
+    (x,) = xs
+    axes = [axis for axis, on in ((-2, op.flip_y), (-1, op.flip_x)) if on]
+    y = x.flip(axes) if axes else x
+    return y.transpose(-2, -1) if op.swap_xy else y
 
 
 # --- elementwise ------------------------------------------------------------------------------

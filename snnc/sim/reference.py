@@ -43,9 +43,11 @@ from snnc.ir.ops import (
     Concat,
     Conv1d,
     Conv2d,
+    Crop,
     Delay,
     Elementwise,
     Flatten,
+    Flip,
     Input,
     Linear,
     MaxPool2d,
@@ -326,6 +328,32 @@ def reshape(op: Reshape, xs: list[Array], out: TensorType, arith: Arithmetic | N
 def concat(op: Concat, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
     """Concatenation along a per-sample axis (Concat docstring)."""
     return np.concatenate(xs, axis=op.axis + 1)
+
+
+@define(Crop)
+def crop(op: Crop, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
+    """y[c, i, j] = x[c, top + i, left + j] for i < bottom − top, j < right − left (Crop docstring)."""
+    (x,) = xs
+    y = np.empty((x.shape[0], *out.shape), x.dtype)
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            y[:, :, i, j] = x[:, :, op.top + i, op.left + j]
+    return y
+
+
+@define(Flip)
+def flip(op: Flip, xs: list[Array], out: TensorType, arith: Arithmetic | None) -> Array:
+    """Output position (i, j) reads input (i, j), or (j, i) with swap_xy; the row it reads is
+    counted from the bottom with flip_y, the column from the right with flip_x (Flip docstring:
+    the mirrors come before the transpose)."""
+    (x,) = xs
+    h, w = x.shape[-2:]
+    y = np.empty((x.shape[0], *out.shape), x.dtype)
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            row, col = (j, i) if op.swap_xy else (i, j)
+            y[:, :, i, j] = x[:, :, h - 1 - row if op.flip_y else row, w - 1 - col if op.flip_x else col]
+    return y
 
 
 # --- elementwise ------------------------------------------------------------------------------

@@ -73,6 +73,16 @@ def test_flatten_reshape_concat():
     assert infer_type(ops.Concat(0), [T(2, 4), T(2, 4, dtype=FLOAT)]).dtype == FLOAT
 
 
+@pytest.mark.parametrize("dtype", [SPIKE, Count(3), Int(8, signed=False), FLOAT])
+def test_crop_and_flip_keep_the_dtype_and_match_sinabs_shapes(dtype):
+    """sinabs backend/dynapcnn/crop2d.py Crop2d.get_output_shape: (C, bottom − top, right − left);
+    flipdims.py FlipDims.forward transposes the last two axes with swap_xy."""
+    assert infer_type(ops.Crop(2, 7, 1, 4), [T(2, 8, 6, dtype=dtype)]) == T(2, 5, 3, dtype=dtype)
+    assert infer_type(ops.Crop(0, 8, 0, 6), [T(2, 8, 6, dtype=dtype)]) == T(2, 8, 6, dtype=dtype)
+    assert infer_type(ops.Flip(flip_y=True, flip_x=True), [T(2, 8, 6, dtype=dtype)]) == T(2, 8, 6, dtype=dtype)
+    assert infer_type(ops.Flip(swap_xy=True), [T(2, 8, 6, dtype=dtype)]) == T(2, 6, 8, dtype=dtype)
+
+
 @pytest.mark.parametrize(
     "fn,a,b,want",
     [
@@ -116,11 +126,18 @@ def test_neuron_output_dtype_and_param_shapes():
         (ops.Scale(np.ones(2)), [T(3, 2)], "IR-SHAPE"),
         (ops.Reshape((7,)), [T(8)], "IR-SHAPE"),
         (ops.Concat(1), [T(2, 3), T(3, 3)], "IR-SHAPE"),
+        (ops.Crop(0, 9, 0, 4), [T(1, 8, 8)], "IR-SHAPE"),
+        (ops.Crop(3, 3, 0, 4), [T(1, 8, 8)], "IR-SHAPE"),
+        (ops.Crop(-1, 4, 0, 4), [T(1, 8, 8)], "IR-SHAPE"),
+        (ops.Crop(0, 4, 5, 2), [T(1, 8, 8)], "IR-SHAPE"),
+        (ops.Crop(0, 1, 0, 1), [T(1, 8)], "IR-SHAPE"),
+        (ops.Flip(flip_x=True), [T(8, 8)], "IR-SHAPE"),
         (ops.Elementwise("add"), [T(2), T(3)], "IR-SHAPE"),
         (ops.Elementwise("and"), [T(2), T(2, dtype=FLOAT)], "IR-SHAPE"),
         (ops.Elementwise("xor"), [T(2), T(2)], "IR-SHAPE"),
         (ops.Neuron(threshold=np.ones(2)), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Neuron(threshold=0.0), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
+        (ops.Neuron(threshold=-1.0, fire_op="gt"), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Neuron(reset="soft"), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Neuron(spikes="multi", max_spikes=0), [T(3, dtype=FLOAT)], "IR-NEURON-PARAM"),
         (ops.Delay(0), [T(3)], "IR-SHAPE"),

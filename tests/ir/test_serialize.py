@@ -62,12 +62,14 @@ def every_op_graph() -> Graph:
     )
     n1 = b.add("lif1", lif, relu, origin="snntorch.Synaptic")
     sum_pool = b.add("sum", ops.SumPool2d((1, 3)), n1)  # count<=9[4,5,3]
-    max_pool = b.add("max", ops.MaxPool2d((2, 2), (1, 1), (1, 1)), sum_pool)
-    flat = b.add("flat", ops.Flatten(start=1, end=2), max_pool)
+    max_pool = b.add("max", ops.MaxPool2d((2, 2), (1, 1), (1, 1)), sum_pool)  # count<=9[4,6,4]
+    cropped = b.add("crop", ops.Crop(top=1, bottom=6, left=0, right=3), max_pool)  # count<=9[4,5,3]
+    flipped = b.add("flip", ops.Flip(flip_y=True, swap_xy=True), cropped)  # count<=9[4,3,5]
+    flat = b.add("flat", ops.Flatten(start=1, end=2), flipped)
     cat = b.add("cat", ops.Concat(axis=1), flat, flat)
-    rs = b.add("reshape", ops.Reshape((192,)), cat)
+    rs = b.add("reshape", ops.Reshape((120,)), cat)
     fmt = NumberFormat(8, signed=True, scale=tuple(1 / (k + 3) for k in range(8)))
-    qfc = b.add("qfc", ops.Linear(rng.integers(-128, 128, (8, 192)), rng.integers(-9, 9, 8), fmt), rs)
+    qfc = b.add("qfc", ops.Linear(rng.integers(-128, 128, (8, 120)), rng.integers(-9, 9, 8), fmt), rs)
     qlif = ops.Neuron(
         threshold=64, v_decay=3900, gain=1, bias=0, v_reset=0, v_init=0, i_init=0, state_format=NumberFormat(16)
     )

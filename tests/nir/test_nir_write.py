@@ -23,8 +23,10 @@ from snnc.ir import (
     BatchNorm,
     Conv2d,
     Count,
+    Crop,
     Elementwise,
     Flatten,
+    Flip,
     FloatOrder,
     GraphBuilder,
     Linear,
@@ -218,13 +220,16 @@ def test_ops_without_a_nir_form_are_all_listed_and_nothing_is_written(tmp_path):
     x = b.add("bn", BatchNorm(np.zeros(2), np.ones(2), np.ones(2), np.zeros(2)), x)
     x = b.add("relu", ReLU(), x)
     x = b.add("max", MaxPool2d((2, 2)), x)
+    x = b.add("crop", Crop(0, 2, 0, 1), x)
+    x = b.add("flip", Flip(flip_x=True), x)
     b.output("out", b.add("sq", Elementwise("mul"), x, x))
     with pytest.raises(SnncError) as e:
         snnc.export(b.build(), tmp_path / "u.nir")
     assert [(d.rule, d.node) for d in e.value.diagnostics] == [
-        ("EXPORT-NIR-UNSUPPORTED", n) for n in ("bn", "relu", "max", "sq")
+        ("EXPORT-NIR-UNSUPPORTED", n) for n in ("bn", "relu", "max", "crop", "flip", "sq")
     ]
     assert "fold-bn" in e.value.diagnostics[0].hint
+    assert "crop the input data" in e.value.diagnostics[3].hint
     assert list(tmp_path.iterdir()) == []
 
 

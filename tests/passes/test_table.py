@@ -76,9 +76,4 @@ def test_bad_targets_and_options_are_input_errors(target, options, rule):
 
 def test_every_pipeline_is_made_of_registered_passes():
     for target in TARGETS:
-        try:
-            passes = pipeline(target)
-        except SnncError as e:  # a target whose backend cannot compile yet says so
-            assert [d.rule for d in e.diagnostics] == ["TARGET-UNAVAILABLE"]
-            continue
-        assert all(PASSES.get(p.name) == type(p).__name__ for p in passes)
+        assert all(PASSES.get(p.name) == type(p).__name__ for p in pipeline(target))

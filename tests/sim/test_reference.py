@@ -28,10 +28,13 @@ from snnc.ir import (
     Concat,
     Conv1d,
     Conv2d,
+    Count,
+    Crop,
     Delay,
     DType,
     Elementwise,
     Flatten,
+    Flip,
     FloatOrder,
     GraphBuilder,
     Input,
@@ -291,6 +294,26 @@ def test_shape_ops(draw, seed, integer):
         graph = one_op(op, *(TensorType(s, dtype) for s in shapes), arith=arith)
         xs = {f"x{k}": any_values(rng, dtype, steps, batch, s) for k, s in enumerate(shapes)}
         assert_agrees(graph, xs)
+
+
+@FEW
+@given(st.data(), SEEDS, st.sampled_from([SPIKE, Count(3), Int(8), FLOAT]))
+def test_crop_and_flip(draw, seed, dtype):
+    """Any window inside the map, any mirror and transpose, on every dtype (they move values)."""
+    draw = draw.draw
+    rng = np.random.default_rng(seed)
+    c, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    top, left = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+    bottom, right = draw(st.integers(top + 1, h)), draw(st.integers(left + 1, w))
+    flips = [Flip(*draw(st.tuples(st.booleans(), st.booleans(), st.booleans()))) for _ in range(2)]
+    integer = dtype != FLOAT and draw(st.booleans())
+    arith = synapse_arithmetic(draw) if integer or isinstance(dtype, Int) else None
+    steps, batch = sizes(draw)
+    x = rng.integers(0, 4, (steps, batch, c, h, w)).astype(f32) if dtype == Count(3) else None
+    b = GraphBuilder("moves", arithmetic=arith)
+    y = b.add("flip0", flips[0], b.add("crop", Crop(top, bottom, left, right), b.input("x", (c, h, w), dtype)))
+    b.output("y", b.add("flip1", flips[1], y))
+    assert_agrees(b.build(), any_values(rng, dtype, steps, batch, (c, h, w)) if x is None else x)
 
 
 @FEW

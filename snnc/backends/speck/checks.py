@@ -96,6 +96,35 @@ def input_pooling(graph: Graph, options: Any) -> Iterator[Diagnostic]:
 
 
 @check
+def input_view(graph: Graph, options: Any) -> Iterator[Diagnostic]:
+    """SPECK-CROP-FLIP-PLACEMENT on host input, SPECK-DVS-POOL-AFTER-CROP: the DVS layer pools the
+    sensor's events, then cuts and mirrors the pooled map (speck.md §2.5)."""
+    stage = network(graph).input
+    if stage is None or not stage.views:
+        return
+    first = stage.views[0]
+    if not (options.dvs_input or stage.dvs_layer):
+        yield error(
+            "SPECK-CROP-FLIP-PLACEMENT",
+            f"the input is cropped or mirrored ({first.op.kind}) before the first layer; host events go straight "
+            "to a core, only the DVS layer crops and mirrors",
+            first.name,
+            "compile with --dvs-input (dvs_input=True) if the input comes from the sensor, else crop and mirror "
+            "the events on the host",
+        )
+    for pool in stage.chain[stage.chain.index(first) :]:
+        if pool in stage.pools:
+            yield error(
+                "SPECK-DVS-POOL-AFTER-CROP",
+                f"{pool.name} pools the input after {first.name} crops or mirrors it; the DVS layer pools first, "
+                "then cuts and mirrors (sinabs refuses this too)",
+                pool.name,
+                "pool before the crop: give the sinabs DVSLayer pool=... instead of a pooling layer after it, "
+                "and its crop in pooled coordinates",
+            )
+
+
+@check
 def dvs_size(graph: Graph, options: Any) -> Iterator[Diagnostic]:
     stage = network(graph).input
     if stage is None or not (options.dvs_input or stage.dvs_layer):

@@ -5,8 +5,11 @@ lowered graph, equal to sinabs' discretized network).
 What happens to an event, and the assumptions where SynSense documents nothing:
 
 - An input event (c, y, x) of time step t goes to the DVS layer when it is configured (its
-  pooling remaps the address to (c, ⌊y/py⌋, ⌊x/px⌋), addresses beyond its cut are dropped), else
-  straight to the cores that take the input. Events of one step enter in raster order (channel,
+  pooling remaps the address to (c, ⌊y/py⌋, ⌊x/px⌋); addresses outside its region of interest,
+  origin to cut, are dropped; the rest are mirrored and transposed within the region as sinabs'
+  FlipDims orders it, mirror.y, mirror.x, then mirror_diagonal (dvs.py) [assumption: the chip
+  mirrors the region, not the whole pooled map, as sinabs' forward does]), else straight to the
+  cores that take the input. Events of one step enter in raster order (channel,
   row, column), an element's k events one after the other. [assumption: order within a step]
 - An event at core k updates every neuron (f, yo, xo) whose receptive field holds it:
   v += W[f, c, ky, kx] (stride, padding as configured) ([DS §3.2.4.4]); v saturates to the 16-bit
@@ -105,7 +108,10 @@ class _Chip:
         dvs = self.config.dvs
         if dvs is not None:
             py, px = dvs.pooling
-            y, x = y // py, x // px
+            at = dvs.view.address(y // py, x // px)
+            if at is None:
+                return
+            y, x = at
         for core in self.config.entries:
             if y < core.in_shape[1] and x < core.in_shape[2]:
                 queue.append((core.index, c, y, x))

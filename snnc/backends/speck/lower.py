@@ -21,9 +21,10 @@ DynapcnnConfigBuilder.build_config`), field by field (speck.md §5):
     monitor_enable                        True on layers with an exit (set by monitor_layers)
     neurons_initial_value                 [f][x][y]: the initial state (zeros if never set)
 
-    dvs_layer (write_dvs_layer_config, DVSLayer.get_config_dict): merge, mirror.{x,y},
-    mirror_diagonal, cut.{x,y} = (right − 1, bottom − 1), origin.{x,y}, pooling.{x,y},
-    pass_sensor_events, destinations[j].{layer,enable}
+    dvs_layer (write_dvs_layer_config, DVSLayer.get_config_dict): merge, mirror.{x,y} = flip_x,
+    flip_y, mirror_diagonal = swap_xy, cut.{x,y} = (right − 1, bottom − 1), origin.{x,y} = (left,
+    top) of the crop in pooled coordinates (dvs.py), pooling.{x,y}, pass_sensor_events,
+    destinations[j].{layer,enable}
 
 Fields sinabs never writes keep samna's defaults in sinabs' configs; snnc writes them explicitly
 with the values below (samna's defaults are not published; these are the documented "off" states,
@@ -31,7 +32,9 @@ with the values below (samna's defaults are not published; these are the documen
 0, input_congestion_balancer_enable False, leak_internal_slow_clk_enable False, readout disabled,
 dvs_filter disabled. An unused core is an inert 1x1 core with both destinations disabled. Each used
 core names the user's modules it implements (`source`); `placement` lists the cores in sinabs'
-layer order with their memory and the cores they fit.
+layer order with their memory and the cores they fit. A configured DVS layer names its modules
+(`source`) and the shape of the events it takes (`input_shape`, as a core's: the region of
+interest alone does not say how large the sensor image is).
 """
 
 from __future__ import annotations
@@ -208,21 +211,23 @@ def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> d
         }
     channels, height, width = stage.node.type.shape
     py, px = stage.pooling
+    view = stage.view
     slots = [{"layer": int(cores[name]), "enable": True} for name in stage.layers]  # type: ignore[arg-type]
     return {
         "pass_sensor_events": dvs_input,
         "merge": channels == 1,  # sinabs inserts DVSLayer(merge_polarities = C == 1)
         "pooling": _xy(px, py),
-        "origin": _xy(0, 0),
-        "cut": _xy(width // px - 1, height // py - 1),  # the inclusive end of the pooled map
-        "mirror": {"x": False, "y": False},
-        "mirror_diagonal": False,
+        "origin": _xy(view.left, view.top),
+        "cut": _xy(view.right - 1, view.bottom - 1),  # the inclusive end of the region, in the pooled map
+        "mirror": {"x": view.flip_x, "y": view.flip_y},
+        "mirror_diagonal": view.swap_xy,
         "on_channel": True,
         "off_channel": True,
         "monitor_enable": False,
         "raw_monitor_enable": False,
         "destinations": [*slots, {"layer": 0, "enable": False}, {"layer": 0, "enable": False}][:2],
-        "source": [p.source for p in stage.pools],
+        "input_shape": _shape(width, height, channels),
+        "source": list(dict.fromkeys(n.source for n in stage.chain)),
     }
 
 
@@ -364,7 +369,12 @@ def report(config: dict[str, Any]) -> str:
     dvs = config["dvs_layer"]
     if dvs["pass_sensor_events"]:
         to = ", ".join(f"core {d['layer']}" for d in dvs["destinations"] if d["enable"])
-        lines.append(f"DVS: pooling {dvs['pooling']['y']}x{dvs['pooling']['x']}, merge {dvs['merge']}, sends to {to}")
+        (y0, x0), (y1, x1) = ((dvs[k]["y"], dvs[k]["x"]) for k in ("origin", "cut"))
+        mirror = [axis for axis in ("x", "y") if dvs["mirror"][axis]] + (["diagonal"] if dvs["mirror_diagonal"] else [])
+        lines.append(
+            f"DVS: pooling {dvs['pooling']['y']}x{dvs['pooling']['x']}, rows {y0}..{y1} and columns {x0}..{x1} "
+            f"of the pooled map, mirror {', '.join(mirror) or 'none'}, merge {dvs['merge']}, sends to {to}"
+        )
     used = len(config["placement"])
     lines.append(f"{config['chip']}: {used} of {spec.CORES.value} cores used")
     return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from snnc.backends.speck import spec
+from snnc.backends.speck.dvs import View
 from snnc.backends.speck.lower import FORMAT, VERSION
 from snnc.backends.speck.placement import clog2
 from snnc.diagnostics import SnncError, input_error
@@ -66,12 +67,23 @@ class Core:
 
 @dataclass(frozen=True)
 class Dvs:
-    """The DVS layer when it is used (it sends to a core): the sensor's shape it takes."""
+    """The DVS layer when it is used (it sends to a core): the sensor's shape it takes, its pooling,
+    and its region of interest and mirroring of the pooled map."""
 
     in_shape: tuple[int, int, int]
     pooling: tuple[int, int]  # (y, x)
+    view: View
     destinations: tuple[int, ...]
     sensor: bool  # pass_sensor_events
+
+    @property
+    def pooled(self) -> tuple[int, int]:
+        _, h, w = self.in_shape
+        return h // self.pooling[0], w // self.pooling[1]
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return (self.in_shape[0], *self.view.shape)
 
 
 @dataclass(frozen=True)
@@ -308,14 +320,30 @@ def _dvs(raw: Any, cores: dict[int, Core]) -> Dvs | None:
         raise _Bad(f"{path}.pooling", f"{py}x{px}: the DVS layer pools by {spec.DVS_POOL_SIZES.value} per axis")
     oy, ox = _xy(obj["origin"], f"{path}.origin", 0, spec.DVS_SIZE.value - 1)
     cy, cx = _xy(obj["cut"], f"{path}.cut", 0, spec.DVS_SIZE.value - 1)
-    if (
-        (oy, ox) != (0, 0)
-        or obj.get("mirror", {"x": False, "y": False}) != {"x": False, "y": False}
-        or obj.get("mirror_diagonal", False)
-    ):
-        raise _Bad(path, "snnc simulates a DVS layer without region of interest offset and mirroring")
-    channels = 1 if _bool(obj["merge"], f"{path}.merge") else 2
-    return Dvs((channels, (cy + 1) * py, (cx + 1) * px), (py, px), tuple(targets), sensor)
+    mirror = _obj(obj.get("mirror", {"x": False, "y": False}), f"{path}.mirror", "x", "y")
+    view = View(
+        oy,
+        cy + 1,
+        ox,
+        cx + 1,
+        flip_y=_bool(mirror["y"], f"{path}.mirror.y"),
+        flip_x=_bool(mirror["x"], f"{path}.mirror.x"),
+        swap_xy=_bool(obj.get("mirror_diagonal", False), f"{path}.mirror_diagonal"),
+    )
+    merge = _bool(obj["merge"], f"{path}.merge")
+    channels = 1 if merge else 2
+    if "input_shape" in obj:
+        shape = _shape(obj["input_shape"], f"{path}.input_shape", spec.DVS_SIZE.value)
+        if shape[0] != channels:
+            raise _Bad(f"{path}.input_shape.feature_count", f"{shape[0]}, but a DVS layer with merge {merge} "
+                       f"takes {channels} polarities")  # fmt: skip
+    else:  # a file without snnc's input_shape: the sensor image ends where the cut does
+        shape = (channels, (cy + 1) * py, (cx + 1) * px)
+    dvs = Dvs(shape, (py, px), view, tuple(targets), sensor)
+    h, w = dvs.pooled
+    if not (oy <= cy < h and ox <= cx < w):
+        raise _Bad(path, f"origin (y {oy}, x {ox}) to cut (y {cy}, x {cx}) is not a region of the {h}x{w} pooled map")
+    return dvs
 
 
 def _check_links(cores: dict[int, Core], dvs: Dvs | None) -> None:
@@ -330,9 +358,8 @@ def _check_links(cores: dict[int, Core], dvs: Dvs | None) -> None:
                 raise _Bad(path, f"sends {f}x{ho // pool}x{wo // pool} events to core {k}, whose input is "
                            f"{'x'.join(map(str, cores[k].in_shape))}")  # fmt: skip
     if dvs is not None:
-        c, h, w = dvs.in_shape
         for k in dvs.destinations:
-            want = (c, h // dvs.pooling[0], w // dvs.pooling[1])
+            want = dvs.out_shape
             if k not in cores or cores[k].in_shape != want:
                 raise _Bad("$.dvs_layer.destinations", f"core {k} does not take the DVS layer's {want} events")
     else:
@@ -378,12 +405,16 @@ class ChipGraph:
 def to_graph(config: ChipConfig) -> ChipGraph:
     """The chip as an IR graph, run by the integer simulator (spec.STEPS arithmetic): per core
     conv → IAF (MultiSpike, see the module docstring) → a sum pool per pooled destination; merges
-    as adds; the DVS layer's pooling after the input; an output per monitored core (its events
-    before pooling, as the monitor shows them). Names come from the file, made unique."""
+    as adds; the DVS layer's pooling, crop and flip after the input; an output per monitored core
+    (its events before pooling, as the monitor shows them). Names come from the file, made unique."""
     b = GraphBuilder(config.name, arithmetic=spec.STEPS)
     source = b.input("input", config.input_shape, Count())
-    if config.dvs is not None and config.dvs.pooling != (1, 1):
-        source = b.add(b.fresh("dvs.pool"), SumPool2d(config.dvs.pooling, config.dvs.pooling), source)
+    dvs = config.dvs
+    if dvs is not None:
+        if dvs.pooling != (1, 1):
+            source = b.add(b.fresh("dvs.pool"), SumPool2d(dvs.pooling, dvs.pooling), source)
+        for op in dvs.view.ops(*dvs.pooled):
+            source = b.add(b.fresh(f"dvs.{op.kind}"), op, source)
     feeds: dict[int, list[str]] = {c.index: [] for c in config.cores}
     for entry in config.entries:
         feeds[entry.index].append(source)

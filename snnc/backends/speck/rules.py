@@ -55,6 +55,24 @@ RULES = (
         spec.DVS_POOL_SIZES.cite(),
     ),
     Rule(
+        "SPECK-CROP-FLIP-PLACEMENT",
+        "a crop or flip is not one the DVS layer does",
+        "Only the DVS pre-processing layer crops (its region of interest: origin and cut) and mirrors or "
+        "transposes (mirror, mirror_diagonal) events, once, between the sensor and the layers it sends to; "
+        "cores have no crop or flip, and host events go straight to a core. A crop or flip after a layer, on "
+        "host input, or different for two layers reading the input cannot run. Crop and flip the sensor's "
+        "events in a sinabs DVSLayer (crop, flip_x, flip_y, swap_xy) and compile with --dvs-input.",
+        "[DS §3.2.3] event pre-processing pipeline; sinabs dvs_layer.py::DVSLayer (speck.md §2.5)",
+    ),
+    Rule(
+        "SPECK-DVS-POOL-AFTER-CROP",
+        "the input is pooled after it is cropped or mirrored",
+        "The DVS layer pools the sensor's events first, then cuts its region of interest out of the pooled map "
+        "and mirrors it. A pooling after the crop or flip has no place on the chip; sinabs raises ValueError "
+        "for it. Pool in the DVS layer (sinabs DVSLayer pool=...) and give the crop in pooled coordinates.",
+        "sinabs dynapcnn_layer_utils.py::consolidate_dvs_pooling (speck.md §2.5)",
+    ),
+    Rule(
         "SPECK-DVS-SIZE",
         "the DVS input is larger than the sensor",
         "Speck's sensor has 128x128 pixels and 2 polarities (1 when merged). A larger input cannot come "

@@ -5,10 +5,10 @@ imported only here, lazily).
 The file uses samna's own field names (docs/targets/speck.md §9), so the conversion is a plain
 field-by-field copy, assigning values as sinabs does (`chips/dynapcnn.py::
 write_dynapcnn_layer_config`: `dimensions` and the DVS layer's `cut`, `origin`, `pooling`, `mirror`
-as nested dicts, each destination slot field by field). snnc's own `source` and `placement` are
-not samna fields and stay behind. The configuration is validated first (read.py), so a hand-edited
-file fails with SPECK-CONFIG, and a field this samna does not know with SPECK-SAMNA, never midway
-with a traceback.
+as nested dicts, each destination slot field by field). snnc's own `source`, `placement` and the
+DVS layer's `input_shape` are not samna fields and stay behind. The configuration is validated
+first (read.py), so a hand-edited file fails with SPECK-CONFIG, and a field this samna does not
+know with SPECK-SAMNA, never midway with a traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from snnc.backends.speck.read import parse_config
 from snnc.diagnostics import input_error
 
-SNNC_FIELDS = ("source",)
+SNNC_FIELDS = ("source", "input_shape")  # a section's own keys (a core's input_shape is in its dimensions)
 SECTIONS = ("dvs_layer", "readout", "dvs_filter", "factory_config")
 
 

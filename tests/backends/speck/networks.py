@@ -201,6 +201,62 @@ def dvs_pooling() -> nn.Module:
     )
 
 
+def dvs_pool_crop() -> nn.Module:
+    """DVS input with pooling and crop: both polarities pooled (2, 4), rows 3..20 and columns 2..13
+    of the pooled 24x16 map kept (origin {x 2, y 3}, cut {x 13, y 20})."""
+    from sinabs.backend.dynapcnn import DVSLayer
+
+    return _seeded(
+        nn.Sequential(
+            DVSLayer(input_shape=(48, 64), pool=(2, 4), crop=((3, 21), (2, 14))),
+            nn.Conv2d(2, 4, 3, padding=1, bias=False),
+            iaf(),
+            sl.SumPool2d(2),
+            nn.Conv2d(4, 4, 3, bias=False),
+            iaf(),
+        ),
+        18,
+        scale=0.25,
+    )
+
+
+def dvs_flip_swap() -> nn.Module:
+    """DVS with both mirrors and the transpose of a cropped, non-square map: 18x24 becomes 24x18."""
+    from sinabs.backend.dynapcnn import DVSLayer
+
+    return _seeded(
+        nn.Sequential(
+            DVSLayer(
+                input_shape=(20, 28), crop=((1, 19), (2, 26)), merge_polarities=True, flip_x=True, flip_y=True,
+                swap_xy=True,
+            ),
+            nn.Conv2d(1, 4, 3, padding=1, bias=False),
+            iaf(),
+            nn.Conv2d(4, 4, 3, stride=2, bias=False),
+            iaf(),
+        ),
+        19,
+    )  # fmt: skip
+
+
+def dvs_documented() -> nn.Module:
+    """speck.md §5's observed example: DVSLayer(pool 4, crop ((4, 28), (0, 32)), merge, flip_x) on the
+    128x128 sensor gives cut {x 31, y 27}, origin {x 0, y 4}, mirror.x, merge."""
+    from sinabs.backend.dynapcnn import DVSLayer
+
+    return _seeded(
+        nn.Sequential(
+            DVSLayer(input_shape=(128, 128), pool=(4, 4), crop=((4, 28), (0, 32)), merge_polarities=True, flip_x=True),
+            nn.Conv2d(1, 4, 3, stride=2, bias=False),
+            iaf(),
+            nn.Conv2d(4, 2, 3, stride=2, bias=False),
+            iaf(),
+        ),
+        20,
+        scale=1.0,
+    )
+
+
 def dvs_input_pooling() -> nn.Module:
     """Pooling before the first layer, absorbed by the DVS layer sinabs inserts for dvs_input=True."""
     return _seeded(
@@ -344,6 +400,9 @@ CASES = (
     Case("fanout_pooling", fanout_pooling, (2, 16, 16)),
     Case("dvs_pooling", dvs_pooling, (1, 32, 64), dvs_input=True),
     Case("dvs_input_pooling", dvs_input_pooling, (2, 32, 32), dvs_input=True),
+    Case("dvs_pool_crop", dvs_pool_crop, (2, 48, 64), dvs_input=True),
+    Case("dvs_flip_swap", dvs_flip_swap, (1, 20, 28)),
+    Case("dvs_documented", dvs_documented, (1, 128, 128), dvs_input=True, rate=0.05),
     Case("linear_1x1", linear_1x1, (2, 4, 4)),
     Case("linear_map", linear_map, (2, 16, 16)),
     Case("bias_leak", bias_leak, (2, 16, 16)),

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 import snnc
 from snnc.backends import get_target
+from snnc.backends.speck.dvs import View
 from snnc.backends.speck.lower import dumps
 from snnc.backends.speck.read import MAX_BYTES, parse_config, read_config, to_graph
 from snnc.diagnostics import SnncError
-from snnc.ir import SPIKE, Conv2d, Elementwise, GraphBuilder, Neuron, SumPool2d
+from snnc.ir import SPIKE, Conv2d, Crop, Elementwise, Flip, GraphBuilder, Neuron, SumPool2d
 from snnc.sim import run
 
 IAF = Neuron(threshold=1.0, spikes="multi", v_min=-1.0)
@@ -63,6 +64,57 @@ def test_a_written_configuration_reads_back_into_the_same_chip(compiled, config,
     assert want["out"].any() and want["side"].any()
     np.testing.assert_array_equal(got[f"core{cores['d']}"].reshape(want["out"].shape), want["out"])
     np.testing.assert_array_equal(got[f"core{cores['c']}"], want["side"])
+
+
+def cropped():
+    """The DVS layer pooling 2x1, then keeping rows 1..6 and columns 2..10, mirrored in x and transposed."""
+    b = GraphBuilder("cropped")
+    x = b.add("pool", SumPool2d((2, 1)), b.input("x", (2, 16, 12), SPIKE))
+    x = b.add("flip", Flip(flip_x=True, swap_xy=True), b.add("crop", Crop(1, 7, 2, 11), x))
+    b.output("out", b.add("a.iaf", IAF, b.add("a", Conv2d(w(5, 3, 2, 3, 3), padding=1), x)))
+    return b.build()
+
+
+@pytest.fixture(scope="module")
+def dvs_config():
+    compiled = snnc.compile(cropped(), "speck", dvs_input=True)
+    return compiled, get_target("speck").config(compiled.graph, compiled.options)
+
+
+def test_the_dvs_region_and_mirroring_read_back(dvs_config):
+    compiled, config = dvs_config
+    dvs = config["dvs_layer"]
+    assert (dvs["origin"], dvs["cut"], dvs["mirror"]) == ({"x": 2, "y": 1}, {"x": 10, "y": 6}, {"x": True, "y": False})
+    assert dvs["mirror_diagonal"] and dvs["input_shape"] == {"size": {"x": 12, "y": 16}, "feature_count": 2}
+    chip = parse_config(config)
+    assert chip.input_shape == (2, 16, 12) and chip.dvs is not None
+    assert chip.dvs.view == View(1, 7, 2, 11, flip_x=True, swap_xy=True)
+    graph = to_graph(chip).graph
+    assert [n.op.kind for n in graph][:4] == ["input", "sumpool2d", "crop", "flip"]
+    x = (np.random.default_rng(1).random((10, 2, 2, 16, 12)) < 0.3).astype(np.float32)
+    want = run(compiled.graph, x).output
+    assert want.any()
+    np.testing.assert_array_equal(run(graph, x).output.reshape(want.shape), want)
+
+
+def test_a_damaged_dvs_region_is_named(dvs_config):
+    def damaged(edit):
+        data = copy.deepcopy(dvs_config[1])
+        edit(data["dvs_layer"])
+        return refused(data)
+
+    assert "is not a region of the 8x12 pooled map" in damaged(lambda d: d.update(origin={"x": 11, "y": 1}))
+    assert "is not a region of the 8x12 pooled map" in damaged(lambda d: d.update(cut={"x": 10, "y": 8}))
+    assert "takes 2 polarities" in damaged(lambda d: d["input_shape"].update(feature_count=1))
+    assert "mirror.x" in damaged(lambda d: d["mirror"].update(x="yes"))
+    assert "does not take" in damaged(lambda d: d.update(mirror_diagonal=False))  # the core's input is transposed
+
+
+def test_a_dvs_layer_without_its_input_shape_takes_the_pooled_map_to_its_cut(dvs_config):
+    """A file written before snnc recorded `input_shape`: the sensor image is taken to end at the cut."""
+    data = copy.deepcopy(dvs_config[1])
+    del data["dvs_layer"]["input_shape"]
+    assert parse_config(data).input_shape == (2, (6 + 1) * 2, (10 + 1) * 1)
 
 
 def test_the_file_is_deterministic(compiled, config):
@@ -157,10 +209,11 @@ def _mutations(value, draw, depth=0):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_random_damage_never_escapes_as_a_traceback(config, data):
-    """Fuzz: a few random leaves changed anywhere in the file. Either it still reads as a valid
-    chip, or the reader says SPECK-CONFIG; nothing else may happen."""
-    mutated = config
+def test_random_damage_never_escapes_as_a_traceback(config, dvs_config, data):
+    """Fuzz: a few random leaves changed anywhere in the file (one without, one with a cropping and
+    mirroring DVS layer). Either it still reads as a valid chip, or the reader says SPECK-CONFIG;
+    nothing else may happen."""
+    mutated = data.draw(st.sampled_from([config, dvs_config[1]]))
     for _ in range(data.draw(st.integers(1, 3))):
         mutated = _mutations(mutated, data.draw)
     try:

@@ -90,3 +90,22 @@ def test_the_bandwidth_warning_names_the_core_the_layer_and_the_worst_window(fil
     warnings = [d for d in json.loads(done.stdout)["diagnostics"] if d["rule"] == "SPECK-BANDWIDTH"]
     assert warnings and all(d["limit"] == 1e6 and d["measured"] > 1e6 for d in warnings)
     assert warnings[0]["message"].startswith("core ") and "worst window, step" in warnings[0]["message"]
+
+
+def test_a_cropping_mirroring_dvs_layer_from_compile_to_simulate(tmp_path):
+    """The report states the DVS layer's region and mirrors; `snnc simulate` takes the sensor-sized
+    events the model takes (the file's dvs_layer.input_shape), not only the region."""
+    from test_read import cropped
+
+    from snnc.ir import serialize
+
+    serialize.save(cropped(), tmp_path / "cropped.snnc")
+    out = tmp_path / "out"
+    done = snnc("compile", "cropped.snnc", "--target", "speck", "--dvs-input", "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = (out / "cropped.speck.txt").read_text()
+    assert "DVS: pooling 2x1, rows 1..6 and columns 2..10 of the pooled map, mirror x, diagonal" in report
+    np.savez(tmp_path / "x.npz", x=(np.random.default_rng(0).random((8, 1, 2, 16, 12)) < 0.3).astype(np.float32))
+    sim = snnc("simulate", str(out / "cropped.speck.json"), "--data", "x.npz", "--format", "json", cwd=tmp_path)
+    assert sim.returncode == 0, sim.stderr
+    assert json.loads(sim.stdout)["activity"][0]["type"] == "count[2,16,12]"

@@ -10,7 +10,7 @@ import pytest
 
 import snnc
 from snnc.diagnostics import Severity
-from snnc.ir import SPIKE, Conv2d, Elementwise, Graph, GraphBuilder, Int, MaxPool2d, Neuron, SumPool2d
+from snnc.ir import SPIKE, Conv2d, Crop, Elementwise, Flip, Graph, GraphBuilder, Int, MaxPool2d, Neuron, SumPool2d
 from snnc.ir.types import TensorType
 
 IAF = Neuron(threshold=1.0, spikes="multi", v_min=-1.0)
@@ -64,6 +64,15 @@ def fanout3() -> Graph:
     return b.build()
 
 
+def crops_per_branch() -> Graph:
+    """Two layers read the input, each through a crop of its own."""
+    b = GraphBuilder("net")
+    x = b.input("x", (2, 8, 8))
+    for k, crop in enumerate((Crop(0, 6, 0, 6), Crop(2, 8, 2, 8))):
+        b.output(f"out{k}", b.add(f"b{k}.iaf", IAF, b.add(f"b{k}", conv(2, 2, seed=k), b.add(f"crop{k}", crop, x))))
+    return b.build()
+
+
 CASES: dict[str, tuple[Callable[[], Graph], dict, list[tuple[str, str | None]]]] = {
     "op": (
         lambda: chain((2, 8, 8), *layer("a", 2, 2, padding=1), ("max", MaxPool2d(2)), *layer("b", 2, 2)),
@@ -92,6 +101,22 @@ CASES: dict[str, tuple[Callable[[], Graph], dict, list[tuple[str, str | None]]]]
         [("SPECK-DVS-POOLING", "pool")],
     ),
     "dvs-size": (lambda: chain((3, 8, 8), *layer("a", 3, 2)), {"dvs_input": True}, [("SPECK-DVS-SIZE", "x")]),
+    "crop-on-host-input": (
+        lambda: chain((2, 8, 8), ("crop", Crop(0, 6, 1, 7)), *layer("a", 2, 2)),
+        {},
+        [("SPECK-CROP-FLIP-PLACEMENT", "crop")],
+    ),
+    "flip-after-a-layer": (
+        lambda: chain((2, 8, 8), *layer("a", 2, 2, padding=1), ("flip", Flip(swap_xy=True)), *layer("b", 2, 2)),
+        {"dvs_input": True},
+        [("SPECK-CROP-FLIP-PLACEMENT", "flip")],
+    ),
+    "crop-per-branch": (crops_per_branch, {"dvs_input": True}, [("SPECK-CROP-FLIP-PLACEMENT", "x")]),
+    "dvs-pool-after-crop": (
+        lambda: chain((2, 16, 16), ("crop", Crop(0, 12, 0, 12)), ("pool", SumPool2d(2)), *layer("a", 2, 2)),
+        {"dvs_input": True},
+        [("SPECK-DVS-POOL-AFTER-CROP", "pool")],
+    ),
     "neuron": (
         lambda: chain((2, 8, 8), *layer("a", 2, 2, neuron=Neuron(threshold=1.0, v_min=-1.0, fire_op="gt"))),
         {},
@@ -225,7 +250,7 @@ def test_every_violation_at_once() -> None:
     b = GraphBuilder("many")
     x = b.input("x", (2, 40, 40))
     big = b.add("big.iaf", IAF, b.add("big", conv(2, 4, 17, stride=3, padding=8), x))  # kernel, stride, padding
-    pooled = b.add("pool", SumPool2d(3), big)  # 3x3: not 1, 2, 4
+    pooled = b.add("pool", SumPool2d(3), b.add("flip", Flip(flip_y=True), big))  # a flip; 3x3: not 1, 2, 4
     wide = b.add("wide.iaf", IAF, b.add("wide", conv(4, 1100, 1), pooled))  # channels
     for k in range(3):  # three destinations; the first one's kernel memory 1100·2^6 words is too large
         b.output(f"out{k}", b.add(f"t{k}.iaf", IAF, b.add(f"t{k}", conv(1100, 64 if k == 0 else 2, 1, seed=k), wide)))
@@ -238,6 +263,7 @@ def test_every_violation_at_once() -> None:
         "SPECK-CHANNELS",
         "SPECK-FANOUT",
         "SPECK-MEMORY-KERNEL",
+        "SPECK-CROP-FLIP-PLACEMENT",
     }
 
 
