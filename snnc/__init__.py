@@ -69,7 +69,9 @@ def load(
     trust_pickle: bool = False,
     weights: str | PathLike | None = None,
     input_dtype: str = "float",
+    input_time: str | None = None,
     dt: float | None = None,
+    producer: str | None = None,
     diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
     """Read a model into a verified IR graph.
@@ -80,14 +82,21 @@ def load(
     Files are treated as untrusted: sizes are checked against `snnc.limits` before anything is
     allocated, and nothing a file names is run (README, "Loading files you did not make").
     `input_shape` is the per-sample shape (no time, no batch) where the model does not state it;
-    `input_dtype` "spike" marks an event input. `dt` (seconds) discretizes a NIR graph's
-    continuous time (default: the dt snnc wrote into the file, else 1e-4). `diagnostics`, if
-    given, receives what the NIR reader normalized. Pickles are loaded through an allowlist unless
-    `trust_pickle=True`. The graph is verified, so every later stage may rely on it: a graph that
+    `input_dtype` "spike" marks an event input. `input_time` "static" says the model's input is
+    one frame per sample that the model repeats over its time steps itself (an image), "sequence"
+    that it is a sequence; by default snnc finds out from how the model uses its input. `dt`
+    (seconds) discretizes a NIR graph's continuous time (default: the dt snnc wrote into the
+    file, else 1e-4). `producer` ("spikingjelly", "snntorch", "sinabs", "norse") reads a NIR file
+    with the conventions of that library's exporter, so that it computes what the library did
+    (default: recognised where the file shows it; "nir" keeps NIR's own semantics); `dt` is then
+    the exporter's dt. `diagnostics`, if given, receives info notes: what the NIR reader
+    normalized and restored, and how the graph's time layout relates to the model's (a static
+    input, a batch-first input, outputs the model reduces over time). Pickles are loaded through
+    an allowlist unless `trust_pickle=True`. The graph is verified, so every later stage may rely on it: a graph that
     fails raises `SnncError` of kind CHECK (exit code 1).
     """
     saved = isinstance(source, (str, PathLike)) and str(source).lower().endswith(".snnc")
-    if saved and weights is None and dt is None:
+    if saved and weights is None and dt is None and producer is None:
         from snnc.ir import serialize  # a saved graph needs no frontend, and so no torch
 
         graph = serialize.load(Path(source))
@@ -100,7 +109,9 @@ def load(
             trust_pickle=trust_pickle,
             weights=weights,
             input_dtype=input_dtype,
+            input_time=input_time,
             dt=dt,
+            producer=producer,
             diagnostics=diagnostics,
         )
     from snnc.ir import verify_or_raise
@@ -172,11 +183,16 @@ def report(
     return driver.report(graph, data, model=model, target=target, **options)
 
 
-def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: float = 1e-4) -> list[Diagnostic]:
+def export(
+    source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: float = 1e-4, maxpool: str = "or"
+) -> list[Diagnostic]:
     """Write a model in an interchange format (to="nir"), atomically; `dt` (seconds) turns the
     IR's steps into NIR's continuous time. The file carries snnc's exact graph in its metadata, so
     `snnc.load` gets it back unchanged; returns warnings naming what a plain NIR reader computes
     differently (EXPORT-NIR-LOSSY). Ops NIR cannot express raise SnncError (EXPORT-NIR-UNSUPPORTED).
+    NIR has no max pooling: `maxpool="or"` writes a max pool of spikes exactly as the OR it is (a
+    sum pool and a threshold) and refuses others; "avg" writes max pools as average pools (a NIR
+    reader then computes the window's mean, as the warning says).
     """
     from snnc.diagnostics import input_error
 
@@ -185,7 +201,7 @@ def export(source_or_graph: Any, path: str | PathLike, *, to: str = "nir", dt: f
     from snnc.nir.write import write_nir
 
     graph = _graph(source_or_graph)
-    return write_nir(graph, path, dt)
+    return write_nir(graph, path, dt, maxpool)
 
 
 def convert(

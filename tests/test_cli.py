@@ -258,3 +258,17 @@ def test_internal_error_exits_70_without_traceback(files, monkeypatch, capsys):
     assert cli.main(["inspect", str(files["good"])]) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "internal error" in err and "boom" in err and "--debug" in err and "Traceback" not in err
+
+
+def test_model_options_for_factory_files_static_inputs_and_nir_producers(tmp_path):
+    """`path/to/file.py:factory` with --static-input marking the graph's input; --nir-producer is
+    one of the libraries (tests/frontend/test_factory.py and tests/integration/test_nir_libraries.py
+    cover the rest through the API)."""
+    (tmp_path / "net.py").write_text(
+        "from torch import nn\ndef build():\n    return nn.Sequential(nn.Linear(4, 3), nn.ReLU())\n"
+    )
+    done = run("inspect", "net.py:build", "--static-input", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "{static}" in done.stdout
+    done = run("inspect", "net.nir", "--nir-producer", "brian2", cwd=tmp_path)
+    assert done.returncode == 2 and "invalid choice" in done.stderr

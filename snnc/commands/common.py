@@ -27,7 +27,11 @@ from snnc.npz import DataError, open_npz
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The MODEL argument and the options of `snnc.load` (ARCHITECTURE §3)."""
     parser.add_argument(
-        "model", metavar="MODEL", help="a .snnc graph, a .pt/.pth model file, pkg.module:factory, a .nir or .onnx file"
+        "model",
+        metavar="MODEL",
+        help="a .snnc graph, a .pt/.pth model file, a .nir or .onnx file, or the code that builds the model: "
+        "pkg.module:factory or path/to/file.py:factory (imports and runs that code; the current directory is "
+        "importable, as with python -m)",
     )
     parser.add_argument(
         "--input-shape", metavar="C,H,W", type=_shape, help="per-sample input shape (no time, no batch)"
@@ -38,9 +42,25 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default="float",
         help="what the model's input holds (default: float)",
     )
-    parser.add_argument("--weights", metavar="STATE.pt", help="state dict to load into a pkg.module:factory model")
+    parser.add_argument(
+        "--weights", metavar="STATE.pt", help="state dict to load into the model a factory builds (tensors only)"
+    )
+    parser.add_argument(
+        "--static-input",
+        action="store_const",
+        const="static",
+        dest="input_time",
+        help="the model's input is one frame per sample that the model repeats over its time steps itself "
+        "(default: found from how the model uses its input)",
+    )
     parser.add_argument(
         "--dt", type=float, metavar="SECONDS", help="time step for a .nir model (default: the file's, else 1e-4)"
+    )
+    parser.add_argument(
+        "--nir-producer",
+        choices=("spikingjelly", "snntorch", "sinabs", "norse", "nir"),
+        help="the library whose NIR exporter wrote a .nir model: read it with that library's conventions "
+        "(default: recognised where the file shows it; nir: NIR's own semantics)",
     )
     parser.add_argument(
         "--trust-pickle",
@@ -102,7 +122,9 @@ def load_model(args: argparse.Namespace) -> Graph:
         trust_pickle=args.trust_pickle,
         weights=args.weights,
         input_dtype=args.input_dtype,
+        input_time=args.input_time,
         dt=args.dt,
+        producer=args.nir_producer,
         diagnostics=notes,
     )
     if notes:

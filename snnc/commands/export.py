@@ -18,6 +18,13 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--to", choices=("nir",), default="nir", help="the format (default: nir)")
     parser.add_argument("-o", "--output", required=True, metavar="FILE.nir", help="the file to write")
+    parser.add_argument(
+        "--maxpool",
+        choices=("or", "avg"),
+        default="or",
+        help="NIR has no max pooling: 'or' writes max pools of spikes exactly as OR (sum pool + threshold) and "
+        "refuses others; 'avg' writes them as average pools (NIR readers compute the window mean)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -30,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if not is_nir_path(args.model):
         args.dt = None  # only a NIR source is read with a dt
     graph = load_model(args)
-    warnings = snnc.export(graph, args.output, to=args.to, dt=dt)
+    warnings = snnc.export(graph, args.output, to=args.to, dt=dt, maxpool=args.maxpool)
     if args.format == "json":
         print_json({"written": args.output, "graph": graph.name, "diagnostics": [d.to_dict() for d in warnings]})
         return 0

@@ -1,7 +1,8 @@
 """Frontends: every source a user can hand to `snnc.load`, turned into an IR graph.
 
 Sources: an `nn.Module`; a `.pt`/`.pth` file holding a whole model (loaded safely, see
-safe_load.py); `"pkg.module:factory"` plus an optional state dict; a `.snnc` file; a `.nir` file
+safe_load.py); `"pkg.module:factory"` or `"path/to/file.py:factory"` plus an optional state dict
+(factory.py); a `.snnc` file; a `.nir` file
 or `nir.NIRGraph` (nir.py); an ANN `.onnx` file (onnx.py). Models from SpikingJelly, snnTorch,
 sinabs and Norse are converted by the converters in the module named after each library,
 imported only when the model contains one of that library's classes.
@@ -14,8 +15,10 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from snnc.diagnostics import Diagnostic, SnncError, input_error
-from snnc.frontend.layout import Layout, choose_layout
+from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
+from snnc.frontend.factory import from_factory, is_factory
+from snnc.frontend.layout import EXAMPLE_BATCH, TIMES, Layout, Stepped, choose_layout
+from snnc.frontend.probe import capture_time, returns_state
 from snnc.ir.graph import Graph
 from snnc.ir.types import FLOAT, SPIKE, DType
 
@@ -35,11 +38,16 @@ def load(
     trust_pickle: bool = False,
     weights: str | Path | None = None,
     input_dtype: str = "float",
+    input_time: str | None = None,
     dt: float | None = None,
+    producer: str | None = None,
     diagnostics: list[Diagnostic] | None = None,
 ) -> Graph:
-    """The IR graph of `source` (not yet verified: the caller verifies). `dt` is the time step of
-    a NIR source; `diagnostics` receives what the NIR reader normalized (info) and its warnings."""
+    """The IR graph of `source` (not yet verified: the caller verifies). `input_time` "static" or
+    "sequence" for a PyTorch model (from_module); `dt` is the time step of a NIR source and
+    `producer` the library whose exporter wrote it (snnc/nir/producers.py); `diagnostics` receives
+    info notes (what the NIR reader normalized and restored, how the graph's time layout relates
+    to the model's) and warnings."""
     import torch
 
     from snnc.frontend.onnx import is_onnx_path
@@ -47,15 +55,24 @@ def load(
 
     if isinstance(source, Graph):
         return source
-    if is_nir_graph(source) or is_nir_path(source) or is_onnx_path(source):
-        return _interchange(source, input_shape, input_dtype, dt, diagnostics)
+    if is_nir_graph(source) or is_nir_path(source):
+        return _nir(source, input_dtype, dt, producer, diagnostics)
+    if producer is not None:
+        raise input_error(
+            "FE-NIR-PRODUCER-UNKNOWN",
+            f"producer applies to NIR sources only, not to {str(source)[:80]!r}",
+            hint="drop producer (--nir-producer)",
+        )
+    if is_onnx_path(source):
+        return _onnx(source, input_shape, input_dtype, dt)
     if dt is not None:
         raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
+    module = {"input_dtype": input_dtype, "input_time": input_time, "notes": diagnostics}
     if isinstance(source, torch.nn.Module):
-        return from_module(source, input_shape, input_dtype=input_dtype)
+        return from_module(source, input_shape, **module)
     text = str(source)
-    if ":" in text and not Path(text).exists() and not text.startswith(("/", ".")):
-        return from_module(from_factory(text, weights), input_shape, input_dtype=input_dtype)
+    if is_factory(text):
+        return from_module(from_factory(text, weights, diagnostics), input_shape, **module)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".snnc":
@@ -73,7 +90,7 @@ def load(
                 hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
             )
         try:
-            return from_module(model, input_shape, input_dtype=input_dtype)
+            return from_module(model, input_shape, **module)
         except SnncError:
             raise
         except Exception as e:  # the file's values reach code that assumes a model its library built
@@ -92,54 +109,29 @@ def load(
     )
 
 
-def _interchange(
-    source: Any, input_shape: Any, input_dtype: str, dt: float | None, diagnostics: list[Diagnostic] | None
-) -> Graph:
-    """NIR graphs (.nir files, nir.NIRGraph objects) and ONNX ANN graphs (.onnx files)."""
+def _checked_dtype(input_dtype: str) -> DType:
     if input_dtype not in INPUT_DTYPES:
         raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
-    from snnc.frontend.onnx import is_onnx_path, load_onnx
+    return INPUT_DTYPES[input_dtype]
 
-    if is_onnx_path(source):
-        if dt is not None:
-            raise input_error("FE-NIR-DT", "dt applies to NIR sources only, not to ONNX graphs", hint="drop dt")
-        return load_onnx(source, input_shape, input_dtype=INPUT_DTYPES[input_dtype])
+
+def _onnx(source: Any, input_shape: Any, input_dtype: str, dt: float | None) -> Graph:
+    """An ANN graph from an .onnx file."""
+    from snnc.frontend.onnx import load_onnx
+
+    if dt is not None:
+        raise input_error("FE-NIR-DT", "dt applies to NIR sources only, not to ONNX graphs", hint="drop dt")
+    return load_onnx(source, input_shape, input_dtype=_checked_dtype(input_dtype))
+
+
+def _nir(
+    source: Any, input_dtype: str, dt: float | None, producer: str | None, diagnostics: list[Diagnostic] | None
+) -> Graph:
+    """A NIR graph (.nir file or nir.NIRGraph)."""
     from snnc.nir.read import load_nir
 
-    return load_nir(source, dt=dt, input_dtype=INPUT_DTYPES[input_dtype], diagnostics=diagnostics)
-
-
-def from_factory(spec: str, weights: str | Path | None) -> Any:
-    """Build a model by calling `pkg.module:factory()`, then load a state dict into it if given."""
-    import torch
-
-    module_name, _, attr = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise input_error(
-            "FE-FACTORY",
-            f"cannot import {spec!r}: {e}",
-            hint="give an importable 'package.module:function' that returns the model",
-        ) from None
-    model = factory()
-    if not isinstance(model, torch.nn.Module):
-        raise input_error("FE-FACTORY", f"{spec} returned a {type(model).__name__}, not an nn.Module")
-    if weights is not None:
-        from snnc.frontend.safe_load import load_checkpoint
-
-        if not Path(weights).is_file():
-            raise input_error("IO-NOT-FOUND", f"{weights}: no such file")
-        state = load_checkpoint(Path(weights))  # the restricted reader, as for whole models
-        try:
-            model.load_state_dict(state)
-        except Exception as e:  # not a dict of tensors, missing or unexpected keys, other shapes
-            raise input_error(
-                "FE-WEIGHTS",
-                f"cannot load the state dict {weights} into {spec}: {e}",
-                hint="the state dict must come from the same architecture",
-            ) from None
-    return model
+    dtype = _checked_dtype(input_dtype)
+    return load_nir(source, dt=dt, input_dtype=dtype, diagnostics=diagnostics, producer=producer)
 
 
 def library_frontends(model: Any) -> list[Any]:
@@ -148,16 +140,28 @@ def library_frontends(model: Any) -> list[Any]:
     return [importlib.import_module(mod) for lib, mod in LIBRARY_FRONTENDS.items() if lib in names]
 
 
-def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype: str = "float") -> Graph:
-    """Convert a model by running it once on an example input and converting what ran."""
+def from_module(
+    model: Any,
+    input_shape: tuple[int, ...] | None,
+    *,
+    input_dtype: str = "float",
+    input_time: str | None = None,
+    notes: list[Diagnostic] | None = None,
+) -> Graph:
+    """Convert a model by running it once on an example input and converting what ran.
+
+    `input_time` "sequence" or "static" says whether the model's input is a sequence or one frame
+    that the model repeats over time itself (layout.py); None finds out: a model that fails on a
+    sequence, or loops over it without ever slicing it, is run again on a static frame. `notes`
+    receives info diagnostics on how the graph's time layout relates to the model's."""
     import snnc.frontend.torch_nn  # noqa: F401  (registers the torch.nn converters)
-    from snnc.frontend.capture import capture
     from snnc.frontend.convert import convert
     from snnc.frontend.guard import bounded_allocations, check_example
-    from snnc.frontend.registry import find_module_converter
 
     if input_dtype not in INPUT_DTYPES:
         raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
+    if input_time not in (None, *TIMES):
+        raise input_error("FE-INPUT-TIME", f"input time {input_time!r} is not one of {list(TIMES)}")
     frontends = library_frontends(model)
     # A frontend may copy the modules that copy.deepcopy cannot copy (`copies`: id -> copy).
     memo = {k: v for f in frontends if hasattr(f, "copies") for k, v in f.copies(model).items()}
@@ -165,42 +169,48 @@ def from_module(model: Any, input_shape: tuple[int, ...] | None, *, input_dtype:
     layout: Layout = choose_layout(model, frontends)
     shape = tuple(input_shape) if input_shape is not None else infer_input_shape(model)
     check_example(layout.example_shape(shape))
-    try:
-        with bounded_allocations():  # the model's layers come from a file: size every result first
-            for frontend in frontends:
-                frontend.reset(model)
-            x = layout.example(shape)
-            cap = capture(model, [x], lambda m: find_module_converter(m) is not None or _is_opaque(m))
-    except SnncError:
-        raise
-    except Exception as e:  # the model's own forward failed on the example input
-        raise SnncError(
-            [
-                Diagnostic(
-                    "FE-CAPTURE",
-                    f"running the model on an example input of shape {list(x.shape)} failed: {type(e).__name__}: {e}",
-                    hint=f"check input_shape (per sample, without time and batch); snnc feeds {layout.describe()}",
-                )
-            ]
-        ) from None
+    with bounded_allocations():  # the model's layers may come from a file: size every result first
+        if layout.kind in ("per_step", "loop") and returns_state(model, shape):
+            layout = Layout("stepped")
+        runner = Stepped(model) if layout.kind == "stepped" else model
+        cap, line, layout = capture_time(runner, model, layout, shape, input_time, frontends)
+    local: list[Diagnostic] = []
+    static = layout.time == "static" or line.steps is not None
+    if layout.batch_first_slices:
+        local.append(_time_note("the model reads its input batch-first, [B, T, *shape]", "x.transpose(1, 0, ...)"))
+    if static and line.steps is not None:
+        local.append(_time_note(f"the model repeats a static input over {line.steps} steps itself", None))
+    if layout.batch != EXAMPLE_BATCH and layout.kind != "batch_time":
+        local.append(
+            Diagnostic(
+                "FE-TIME-LAYOUT",
+                f"the model reshapes to a fixed batch size of {layout.batch} (x.view({layout.batch}, -1)), so snnc "
+                "ran it with that batch; the graph takes any batch size",
+                hint="write x.view(x.size(0), -1) or x.flatten(1) to run the model itself on other batch sizes",
+                severity=Severity.INFO,
+            )
+        )
     batching = next((f.batching(model) for f in frontends if hasattr(f, "batching")), layout.batching)
-    return convert(
-        cap, lead=layout.lead, input_dtype=INPUT_DTYPES[input_dtype], name=type(model).__name__, batching=batching
+    graph = convert(
+        cap,
+        line,
+        input_dtype=INPUT_DTYPES[input_dtype],
+        name=type(model).__name__,
+        batching=batching,
+        input_op={"time": "static", "steps": line.steps} if static else {},
+        notes=local,
     )
+    if notes is not None:
+        notes.extend(local)
+    return graph
 
 
-def _is_opaque(module: Any) -> bool:
-    """Modules of torch.nn or an SNN library that have no converter are recorded whole (and then
-    reported as unsupported) instead of being traced through: their internals, such as state kept
-    in attributes, would otherwise be silently turned into constants."""
-    from torch import nn
-
-    from snnc.frontend.registry import TRANSPARENT
-
-    cls = type(module)
-    if cls in TRANSPARENT or cls in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
-        return False
-    return cls.__module__.startswith(("torch.nn.", *(f"{lib}." for lib in LIBRARY_FRONTENDS)))
+def _time_note(what: str, fix: str | None) -> Diagnostic:
+    if fix is None:
+        hint = "the graph's input is static: pass one frame [B, *shape] (held for every step) or [T, B, *shape]"
+    else:
+        hint = f"snnc's data is time-major [T, B, *shape]: pass {fix}"
+    return Diagnostic("FE-TIME-LAYOUT", what, hint=hint, severity=Severity.INFO)
 
 
 def infer_input_shape(model: Any) -> tuple[int, ...]:

@@ -70,7 +70,10 @@ CLASS_MODULES: tuple[str, ...] = (
         for m in ("attention", "bn", "container", "dropout", "misc", "stateless_wrapper")
     ),
     "spikingjelly.activation_based.model.parametric_lif_net",
-    "spikingjelly.activation_based.model.sew_resnet",  # imported with snnc's torchvision stand-in
+    # the ResNet and VGG zoos, imported with snnc's torchvision stand-in (frontend/spikingjelly.py
+    # import_zoo); their only download (load_state_dict_from_url) is in the factory functions,
+    # which are not classes and so never resolve here
+    *(f"spikingjelly.activation_based.model.{m}" for m in ("sew_resnet", "spiking_resnet", "spiking_vgg")),
     # snnTorch 1.0: neurons, graded spikes, surrogate autograd Functions
     "snntorch.surrogate",
     "snntorch._layers.graded_spikes",
@@ -191,10 +194,10 @@ def _norse_tuple(obj: Any, module: str) -> bool:
 
 def _import(module: str, name: str) -> Any:
     try:
-        if module == "spikingjelly.activation_based.model.sew_resnet":
-            from snnc.frontend.spikingjelly import import_sew_resnet
+        from snnc.frontend.spikingjelly import TORCHVISION_ZOO, import_zoo
 
-            return import_sew_resnet()
+        if module in TORCHVISION_ZOO:
+            return import_zoo(module)
         return importlib.import_module(module)
     except ImportError as e:
         raise NotAllowed(name, f"{module} cannot be imported ({e})", missing=True) from None

@@ -6,11 +6,19 @@ Why not torch.fx: SNN models branch on tensor ranks inside library wrappers (Spi
 Norse sequence modules loop internally. Symbolic tracing fails on all of these. A dynamic trace
 records what actually ran, like `torch.jit.trace`, but at the granularity snnc converts:
 
-- calls of *leaf* modules (those with a registered converter: layers and neurons) are recorded
-  whole, with their tensor inputs and outputs, and nothing inside them is traced;
+- calls of *leaf* modules (those with a registered converter: layers and neurons; and a
+  library's stateful modules without one, reported as unsupported) are recorded whole, with their
+  tensor inputs and outputs, and nothing inside them is traced; every other module (containers,
+  model-zoo networks, user modules) is traced through;
 - every torch function or tensor method applied to a traced tensor outside a leaf (`x + y`,
   `torch.cat`, `x.flatten(1)`, `x[t]`, `torch.stack`) is recorded through a `TorchFunctionMode`;
+  a write of a traced tensor into another (`out[t] = v`) is recorded as a call that produces the
+  written tensor's next version;
 - tensors that no recorded call produced and that are not model inputs are constants.
+
+Every call also records where it was made: the file and line of the innermost Python frame
+outside torch and snnc (the user's forward, or the library code of a module traced through), so
+that a diagnostic can point at the line to change.
 
 The result is a flat list of `Call`s in execution order over `Value`s (traced tensors), which the
 converters turn into IR nodes. Values are kept alive for the whole capture so that `id()` of a
@@ -20,6 +28,8 @@ tensor is never reused.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +71,7 @@ class Call:
     kwargs: dict
     outputs: tuple[int, ...]  # indices of the Values it produced, in pytree order
     scope: str = ""  # path of the innermost module being executed when a function was called
+    location: str | None = None  # "file:line" of the code that made the call (see `_caller`)
 
     @property
     def is_module(self) -> bool:
@@ -78,6 +89,7 @@ class Capture:
     calls: list[Call] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
     result: Any = None  # the model's return value with traced tensors replaced by Ref
+    modules: dict[str, nn.Module] = field(default_factory=dict)  # module path -> module
 
 
 class _Recorder(TorchFunctionMode):
@@ -114,7 +126,7 @@ class _Recorder(TorchFunctionMode):
         leaves = pytree.tree_leaves(result)
         outputs = tuple(self.add_value(x, index) for x in leaves if isinstance(x, torch.Tensor))
         scope = self.scopes[-1] if self.scopes else ""
-        self.capture.calls.append(Call(index, target, name, args, kwargs, outputs, scope))
+        self.capture.calls.append(Call(index, target, name, args, kwargs, outputs, scope, _caller()))
 
     # --- torch functions outside leaf modules ---
 
@@ -122,6 +134,10 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         if self.leaf_stack or not self.traced((args, kwargs)):
+            return result
+        if getattr(func, "__name__", "") == "__setitem__" and isinstance(args[0], torch.Tensor):
+            ref_args, ref_kwargs = self.to_refs((args, kwargs))
+            self.record(func, "__setitem__", ref_args, ref_kwargs, args[0])  # the written tensor's next version
             return result
         if not any(isinstance(x, torch.Tensor) for x in pytree.tree_leaves(result)):
             return result  # shape, dtype, dim(): metadata, not data flow
@@ -152,6 +168,24 @@ class _Recorder(TorchFunctionMode):
         self.record(module, name, ref_args, ref_kwargs, result)
 
 
+_INTERNAL = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, sys.modules[__package__.split(".")[0]]))
+
+
+def is_internal(file: str) -> bool:
+    """Code of torch or snnc, or without a file: not the model's own code."""
+    return file.startswith(_INTERNAL) or file.startswith("<")
+
+
+def _caller() -> str | None:
+    """ "file:line" of the innermost frame outside torch and snnc: the code that made the call."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if not is_internal(frame.f_code.co_filename):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
 def _positional(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """Arguments given by keyword moved to their positions in `forward`'s signature (defaults
     filled in before them), so converters address every argument by position."""
@@ -175,10 +209,17 @@ def _positional(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, di
     return tuple(positional), rest
 
 
-def capture(model: nn.Module, inputs: Sequence[torch.Tensor], is_leaf: Callable[[nn.Module], bool]) -> Capture:
-    """Run `model(*inputs)` once and record its leaf-module calls and tensor operations."""
+def capture(
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    is_leaf: Callable[[nn.Module], bool],
+    root: nn.Module | None = None,
+) -> Capture:
+    """Run `model(*inputs)` once and record its leaf-module calls and tensor operations. Modules are
+    named by their path in `root` (default: the model; a wrapper that drives the model passes it)."""
     result = Capture()
-    names = {id(m): name for name, m in model.named_modules() if name}
+    result.modules = {name: m for name, m in (root or model).named_modules() if name}
+    names = {id(m): name for name, m in result.modules.items()}
     recorder = _Recorder(result, names, is_leaf)
     result.inputs = [recorder.add_value(x, None) for x in inputs]
     pre = nn.modules.module.register_module_forward_pre_hook(recorder.pre_hook)

@@ -41,7 +41,8 @@ class ConvertContext:
         self._conv = conv
         self.call = call
         self.name = call.name if call.is_module else ".".join(p for p in (call.scope, call.name) if p)
-        self.lead = conv.lead
+        refs = call.refs()
+        self.lead = conv.timeline.lead(refs[0]) if refs else 1  # leading (time, batch) axes of its tensors
 
     # arguments
 

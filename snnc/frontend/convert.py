@@ -2,22 +2,24 @@
 
 `timeline.py` first sees the capture as one time step (folding models that loop over time).
 Converters (registry.py) then see one `ConvertContext` per call. Every conversion problem becomes a
-diagnostic naming the module path; conversion goes on past it so that all are reported at once.
-The type of every node a converter returns is checked against the traced tensor's shape.
+diagnostic naming the module path and the line of the model's code that made the call; conversion
+goes on past it so that all are reported at once, one diagnostic per module and problem. The type
+of every node a converter returns is checked against the traced tensor's shape.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 import torch
 from torch.utils import _pytree as pytree
 
-from snnc.diagnostics import Diagnostic, SnncError
+from snnc.diagnostics import Diagnostic, Severity, SnncError
 from snnc.frontend.capture import Call, Capture, Ref
 from snnc.frontend.context import ConversionFailed, ConvertContext
 from snnc.frontend.registry import FUNCTION_CONVERTERS, find_module_converter
-from snnc.frontend.timeline import Source, Timeline, is_time_slice, timeline
+from snnc.frontend.timeline import Source, Timeline
 from snnc.ir.graph import Graph, GraphBuilder
 from snnc.ir.ops import Op
 from snnc.ir.types import FLOAT, SPIKE, DType, TensorType
@@ -29,10 +31,9 @@ OUTPUT_NAME = "output"
 class _Converter:
     module_converter = staticmethod(find_module_converter)
 
-    def __init__(self, cap: Capture, line: Timeline, lead: int, input_dtype: DType, forced: dict[int, DType]):
+    def __init__(self, cap: Capture, line: Timeline, input_dtype: DType, forced: dict[int, DType], input_op: dict):
         self.cap = cap
         self.timeline = line
-        self.lead = lead
         self.builder = GraphBuilder()
         self.node_of: dict[int, str | None] = {}  # template value -> IR node (None: failed or state)
         self.state: set[int] = set()  # values a converter declared neuron state (a returned membrane)
@@ -40,11 +41,13 @@ class _Converter:
         self.pending: list[tuple[str, int]] = []  # (delay node, source value) to connect at the end
         self.forced = forced
         self.diagnostics: list[Diagnostic] = []
-        shape = tuple(cap.values[line.input_value].shape[lead + line.folded :])
-        self.node_of[line.input_value] = self.builder.input(INPUT_NAME, shape, input_dtype)
+        self.unsupported: dict[str, list[tuple[Call, str]]] = {}  # module path -> (function call, why not)
+        self.notes: list[Diagnostic] = []
+        shape = self.sample_shape(line.input_value)
+        self.node_of[line.input_value] = self.builder.input(INPUT_NAME, shape, input_dtype, **input_op)
 
     def sample_shape(self, value: int) -> tuple[int, ...]:
-        return tuple(self.cap.values[value].shape[self.lead :])
+        return tuple(self.cap.values[value].shape[self.timeline.lead(value) :])
 
     def source_of(self, call: Call, ref: Ref) -> Source:
         k = [r for r in call.refs()].index(ref.value)
@@ -134,16 +137,7 @@ class _Converter:
             run = (lambda: converter(ctx)) if converter else None
             what = f"operation {call.name}"
         if run is None:
-            self._fail_all(
-                call,
-                Diagnostic(
-                    "FE-UNSUPPORTED-OP",
-                    f"{what} has no snnc converter",
-                    node=ctx.name,
-                    hint="replace it by a supported layer (see the frontend docs), or register a converter with "
-                    "snnc.frontend.registry.module_converter / function_converter",
-                ),
-            )
+            self._fail_all(call, _no_converter(ctx, what))
             return
         try:
             result = run()
@@ -172,8 +166,13 @@ class _Converter:
                 self.node_of[value] = None
 
     def _fail_all(self, call: Call, diagnostic: Diagnostic | None) -> None:
-        if diagnostic is not None:
-            self.diagnostics.append(diagnostic)
+        """The call's outputs fail; its diagnostic is kept, except that the operations a traced-through
+        module cannot have converted are gathered into one diagnostic for that module (`finish`)."""
+        grouped = diagnostic is not None and diagnostic.rule == "FE-UNSUPPORTED-OP" and call.scope
+        if grouped and not call.is_module and diagnostic is not None:
+            self.unsupported.setdefault(call.scope, []).append((call, diagnostic.message))
+        elif diagnostic is not None:
+            self.diagnostics.append(_located(diagnostic, call))
         for value in call.outputs:
             self.node_of[value] = None
 
@@ -202,8 +201,13 @@ class _Converter:
             if node is not None:
                 self.builder.output(OUTPUT_NAME if len(outputs) == 1 else f"{OUTPUT_NAME}{k}", node)
                 emitted += 1
+            elif value in self.state:
+                self.notes.append(_returned_state(self._name_hint(value)))
+        self.notes += [_reduced(how, call) for how, call in self.timeline.reduced.values()]
+        for scope, calls in self.unsupported.items():
+            self.diagnostics.append(_unsupported_in(scope, self.cap.modules.get(scope), calls))
         if self.diagnostics:
-            raise SnncError(self.diagnostics)
+            raise SnncError(_distinct(self.diagnostics))
         if not emitted:  # nothing returned, or only neuron state (membranes)
             raise SnncError(
                 [
@@ -217,6 +221,81 @@ class _Converter:
         return self.builder.build()
 
 
+_CONVERTER_HINT = (
+    "replace it by a supported layer or operation (README: Loading trained models), or register a converter "
+    "with snnc.frontend.registry.module_converter / function_converter"
+)
+
+
+def _no_converter(ctx: ConvertContext, what: str) -> Diagnostic:
+    return Diagnostic("FE-UNSUPPORTED-OP", f"{what} has no snnc converter", node=ctx.name, hint=_CONVERTER_HINT)
+
+
+def _unsupported_in(scope: str, module: object, found: list[tuple[Call, str]]) -> Diagnostic:
+    """One diagnostic for a traced-through module whose forward computes what snnc cannot convert."""
+    reasons = list(dict.fromkeys(why for _, why in found))
+    what = f" ({type(module).__module__}.{type(module).__qualname__})" if module is not None else ""
+    located = next((c.location for c, _ in found if c.location), None)
+    return Diagnostic(
+        "FE-UNSUPPORTED-OP",
+        f"module {scope}{what} computes what snnc cannot convert: {'; '.join(reasons)}"
+        + (f" (at {_short(located)})" if located else ""),
+        node=scope,
+        hint=f"replace {scope} by a supported layer, or register a module converter for its class "
+        "(snnc.frontend.registry.module_converter)",
+    )
+
+
+def _located(diagnostic: Diagnostic, call: Call) -> Diagnostic:
+    """The diagnostic with the file and line of the model's code that made the call."""
+    if call.location is None or " (at " in diagnostic.message:
+        return diagnostic
+    return replace(diagnostic, message=f"{diagnostic.message} (at {_short(call.location)})")
+
+
+def _short(location: str) -> str:
+    """A location relative to the current directory where it lies below it."""
+    path, _, line = location.rpartition(":")
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return location
+    return f"{relative}:{line}" if not relative.startswith("..") else location
+
+
+def _distinct(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per node and rule (a module called at several steps or places fails once)."""
+    seen: set[tuple] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.rule, d.node, d.message.split(" (at ")[0])
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _reduced(how: str, call: Call) -> Diagnostic:
+    return Diagnostic(
+        "FE-TIME-LAYOUT",
+        f"the model returns the {how} over time steps of this output (at {_short(call.location or '?')}); "
+        "the graph outputs its value at every step",
+        node=call.scope or None,
+        hint=f"take result.output.{how}(0) of the simulation to get the model's value",
+        severity=Severity.INFO,
+    )
+
+
+def _returned_state(producer: str) -> Diagnostic:
+    return Diagnostic(
+        "FE-TIME-LAYOUT",
+        f"the model also returns the state (e.g. the membrane) of {producer}, which is not a graph output",
+        node=producer,
+        hint=f"record it in the simulation: snnc.simulate(graph, x, record=('{producer}:v',))",
+        severity=Severity.INFO,
+    )
+
+
 class _Skip(Exception):
     """A call whose input failed to convert: reported once, at the failing call."""
 
@@ -227,22 +306,31 @@ class _Retype(Exception):
     dtype: DType
 
 
-def convert(cap: Capture, *, lead: int, input_dtype: DType, name: str, batching: str | None = None) -> Graph:
-    """The IR graph of a capture; SnncError listing every call that could not be converted.
-    `batching` is recorded on the graph (snnc/ir/graph.py BATCHING)."""
-    line = timeline(cap)
+def convert(
+    cap: Capture,
+    line: Timeline,
+    *,
+    input_dtype: DType,
+    name: str,
+    batching: str | None = None,
+    input_op: dict | None = None,
+    notes: list[Diagnostic] | None = None,
+) -> Graph:
+    """The IR graph of a capture seen through its timeline; SnncError listing every call that could
+    not be converted. `batching` is recorded on the graph (snnc/ir/graph.py BATCHING), `input_op`
+    are further fields of the graph's Input; `notes` receives what the caller should know about
+    the outputs (info diagnostics)."""
     forced: dict[int, DType] = {}
     for _ in range(8):  # each retry fixes the dtype of one delayed value
-        conv = _Converter(cap, line, lead, input_dtype, forced)
+        conv = _Converter(cap, line, input_dtype, forced, input_op or {})
         for call in line.calls:
-            if line.calls and is_time_slice(call, line.input_value) and call.outputs:
-                conv.node_of[call.outputs[0]] = conv.node_of[line.input_value]
-                continue
             conv.convert_call(call)
         try:
             graph = conv.finish()
         except _Retype as r:
             forced[r.value] = r.dtype
             continue
+        if notes is not None:
+            notes.extend(_distinct(conv.notes))
         return Graph(graph.nodes, name, batching=batching)
     raise AssertionError("delayed value dtypes did not settle")

@@ -3,8 +3,10 @@
 Norse neurons come in two forms (norse/torch/module/snn.py). *Cells* (`SNNCell`,
 `SNNRecurrentCell`) compute one step, `cell(x[t], state) -> (z, state)`, and keep nothing
 between calls: `state=None` means a fresh initial state. A model of cells therefore loops over
-time in its own `forward` and passes each returned state back (layout `loop`); a cell whose
-state is not passed back forgets everything at every step and is refused. *Sequence modules*
+time in its own `forward` and passes each returned state back (layout `loop`), or is itself one
+step of cells (`SequentialState`, a cell: `out, s = model(x[t], s)`), which snnc steps over time
+the same way (layout `stepped`); a cell whose state is not passed back forgets everything at
+every step and is refused. *Sequence modules*
 (`SNN`, `SNNRecurrent`: `LIF`, `IAF`, `LIFRecurrent`) and `Lift` loop over dim 0 of
 `[T, B, ...]` themselves (layout `multi_step`). `SequentialState` only routes data and states to
 its children and is traced through.
@@ -54,8 +56,9 @@ from norse.torch.module.leaky_integrator_box import LIBoxCell
 from norse.torch.module.lif import LIF, LIFCell, LIFRecurrent, LIFRecurrentCell
 from norse.torch.module.lif_box import LIFBoxCell
 from norse.torch.module.lift import Lift
+from norse.torch.module.lsnn import LSNN, LSNNCell, LSNNRecurrent, LSNNRecurrentCell
 from norse.torch.module.sequential import SequentialState
-from norse.torch.module.snn import SNNCell, SNNRecurrentCell
+from norse.torch.module.snn import SNN, SNNCell, SNNRecurrent, SNNRecurrentCell
 from torch import nn
 from torch.utils import _pytree as pytree
 
@@ -63,11 +66,9 @@ from snnc.diagnostics import input_error
 from snnc.frontend.capture import Ref
 from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import Layout
-from snnc.frontend.registry import TRANSPARENT, find_module_converter, module_converter
+from snnc.frontend.registry import find_module_converter, module_converter
 from snnc.ir import ops
 from snnc.ir.types import SPIKE, TensorType
-
-TRANSPARENT.add(SequentialState)
 
 RESETS: dict[Callable, str] = {reset_value: "zero", reset_subtract: "subtract"}
 UNSUPPORTED = "FE-UNSUPPORTED-ATTR"
@@ -78,22 +79,32 @@ Builder = Callable[[ConvertContext, nn.Module, str, Any, str], str]
 
 
 def layout(model: nn.Module) -> Layout | None:
-    """`loop` when a cell runs outside Lift (the model's forward loops over time), else
-    `multi_step` (sequence modules and Lift take [T, B, ...]); None without Norse modules."""
+    """`loop` when a cell runs outside Lift (the model's forward loops over time), `stepped` when
+    the model is itself one step of cells (a cell, or a SequentialState of cells: its users call
+    `out, s = model(x[t], s)`, which snnc then does, layout.py: Stepped), else `multi_step`
+    (sequence modules and Lift take [T, B, ...]); None without Norse modules."""
     modules = list(model.modules())
     if not any(type(m).__module__.startswith("norse.") for m in modules):
         return None
     lifted = {id(m) for lift in modules if isinstance(lift, Lift) for m in lift.lifted_module.modules()}
     if not any(isinstance(m, (SNNCell, SNNRecurrentCell)) and id(m) not in lifted for m in modules):
         return Layout("multi_step")
-    if isinstance(model, (nn.Sequential, SNNCell, SNNRecurrentCell)):  # no forward of its own loops over time
+    if isinstance(model, (SequentialState, SNNCell, SNNRecurrentCell)):
+        return Layout("stepped")
+    if isinstance(model, nn.Sequential):  # no forward of its own loops over time, and it passes no state on
         raise input_error(
             "FE-LAYOUT",
-            f"the model is a {type(model).__name__} of Norse cells, which compute one time step per call",
-            hint="wrap it in norse.torch.Lift, which runs it over [T, B, ...] and passes the states on, "
-            "or write a forward that loops over time and passes each returned state back",
+            f"the model is a {type(model).__name__} of Norse cells, which drops the state each cell returns",
+            hint="use norse.torch.SequentialState, which passes the states on (or wrap it in norse.torch.Lift)",
         )
     return Layout("loop")
+
+
+def is_stateful(module: nn.Module) -> bool:
+    """Norse neurons (module/snn.py: SNNCell, SNNRecurrentCell and the sequence modules SNN,
+    SNNRecurrent). They keep no state between calls but compute their own dynamics: one without a
+    converter is reported whole, never traced through."""
+    return isinstance(module, (SNNCell, SNNRecurrentCell, SNN, SNNRecurrent))
 
 
 def batching(model: nn.Module) -> str:
@@ -369,3 +380,17 @@ def _lifted(ctx: ConvertContext, m: nn.Module, suffix: str, x: str) -> str:
     if isinstance(m, CELLS) and find_module_converter(m) is not None:
         return _build(m)(ctx, m, x, None, suffix)
     return ctx.convert_child(m, ctx.name + suffix, x, lead=1)
+
+
+@module_converter(LSNNCell, LSNNRecurrentCell, LSNN, LSNNRecurrent)
+def lsnn(ctx: ConvertContext, m: nn.Module) -> None:
+    """Refused: functional/lsnn.py: lsnn_feed_forward_step (and lsnn_step) adapt the threshold,
+    a third state b with `b ← b + dt·τ_adapt_inv·(v_th − b)`, fire on `v > b`, then `b ← b + β·z`.
+    snnc's Neuron has a fixed threshold θ (snnc/ir/ops.py), and no exact rewrite of b into it
+    exists (β = 0 keeps b = v_th, which a trained LSNN does not have)."""
+    ctx.fail(
+        "FE-UNSUPPORTED-OP",
+        f"{type(m).__name__} adapts its threshold (a state b that decays towards v_th and grows by "
+        "beta at each spike, norse/torch/functional/lsnn.py); snnc's neuron has a fixed threshold",
+        "use a fixed-threshold cell (LIFCell, LIFBoxCell, IAFCell); snnc has no adaptive-threshold neuron yet",
+    )

@@ -29,8 +29,6 @@ FunctionConverter = Callable[["ConvertContext"], "str | tuple[str | None, ...] |
 
 MODULE_CONVERTERS: dict[type, ModuleConverter] = {}
 FUNCTION_CONVERTERS: dict[str, FunctionConverter] = {}
-# Library classes that only route data to their children (traced through, like nn.Sequential).
-TRANSPARENT: set[type] = set()
 
 
 def module_converter(*types: type) -> Callable[[ModuleConverter], ModuleConverter]:

@@ -71,9 +71,11 @@ RULES = (
     Rule(
         "FE-FACTORY",
         "a 'pkg.module:factory' source cannot be imported or returns no model",
-        "The factory is imported and called to build the model; the module or the function was not "
-        "found, or what it returned is not a torch.nn.Module. Check the spelling, that the package "
-        "is importable from the current environment, and that the function returns the model.",
+        "The factory ('pkg.module:function' or 'path/to/file.py:function') is imported, which runs "
+        "that code, and called to build the model; the module, file or function was not found, or "
+        "what it returned is not a torch.nn.Module. The current directory is importable, as with "
+        "`python -m`; a .py file's own directory is too. Check the spelling and that the function "
+        "returns the model.",
     ),
     Rule(
         "FE-WEIGHTS",
@@ -81,6 +83,13 @@ RULES = (
         "The weights file is damaged, holds more than tensors, or its keys and shapes do not match "
         "the architecture the factory built. Use the state dict saved from the same architecture "
         "(model.state_dict()).",
+    ),
+    Rule(
+        "FE-WEIGHTS-STATE",
+        "a state dict holds run-time state, which is left out (info)",
+        "A state dict saved after a forward pass holds the neurons' state (sinabs' v_mem and i_syn, "
+        "shaped by that batch) where a freshly built model has empty buffers. State is not a weight: "
+        "snnc runs every sequence from a fresh state, so these keys are left out. Nothing to fix.",
     ),
     Rule(
         "FE-INPUT-SHAPE",
@@ -112,6 +121,22 @@ RULES = (
         "in the same step mode (e.g. spikingjelly functional.set_step_mode(net, 'm')).",
     ),
     Rule(
+        "FE-INPUT-TIME",
+        "the requested input time is unknown",
+        "input_time says whether the model's input is a 'sequence' ([T, B, ...] or what the model's "
+        "layout takes) or 'static' (one frame per sample that the model repeats over its time steps "
+        "itself). Choose one of the two, or leave it unset to let snnc find out.",
+    ),
+    Rule(
+        "FE-TIME-LAYOUT",
+        "the graph's time layout differs from how the model is called (info)",
+        "snnc's graphs take time-major data [T, B, *shape] and output every step. The note says how "
+        "the model differs: it reads a static input (pass one frame [B, *shape], held for the steps "
+        "the model makes, or [T, B, *shape]); it reads its input batch-first (transpose the data); "
+        "it returns a mean or sum over time (reduce the simulated output the same way); it returns "
+        "a neuron's state (record it in the simulation). Nothing to fix.",
+    ),
+    Rule(
         "FE-TIME-STRUCTURE",
         "the model does different work at different time steps",
         "The IR describes one time step that repeats (ARCHITECTURE §2.1), so a model whose forward "
@@ -129,8 +154,11 @@ RULES = (
         "FE-UNSUPPORTED-OP",
         "the model uses a layer or operation snnc cannot convert",
         "Every layer must map to an IR op exactly; anything else is rejected rather than silently "
-        "approximated (ARCHITECTURE §2.2). The message names the layer and the operation; replace "
-        "it with a supported one, or register a converter for it.",
+        "approximated (ARCHITECTURE §2.2). Modules without a converter are traced through down to "
+        "the layers, neurons and torch operations they call; a library neuron without one, or an "
+        "operation no converter handles, is reported once per module, naming the module path, the "
+        "operations and the file and line of the call. Replace it with a supported one, or "
+        "register a converter for it.",
     ),
     Rule(
         "FE-UNSUPPORTED-ATTR",

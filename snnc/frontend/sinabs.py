@@ -59,17 +59,13 @@ import numpy as np
 import torch
 from sinabs import layers as sl
 from sinabs.activation import MaxSpike, MembraneReset, MembraneSubtract, MultiSpike, SingleSpike
-from sinabs.network import Network
 
 from snnc.diagnostics import input_error
 from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import EXAMPLE_BATCH, EXAMPLE_STEPS, Layout
-from snnc.frontend.registry import TRANSPARENT, module_converter
+from snnc.frontend.registry import module_converter
 from snnc.ir import ops
 from snnc.ir.types import FLOAT, TensorType
-
-# sinabs.from_torch.from_model returns a Network whose forward is its spiking_model's.
-TRANSPARENT.add(Network)
 
 UNSUPPORTED = "FE-UNSUPPORTED-ATTR"
 
@@ -108,6 +104,11 @@ def _agreed(layers: list[Any], attr: str) -> int | None:
             hint=f"build every squeeze layer with the same {attr}",
         )
     return values[0] if values else None
+
+
+def is_stateful(module: Any) -> bool:
+    """sinabs keeps state in `StatefulLayer`s (layers/stateful_layer.py): every neuron layer."""
+    return isinstance(module, sl.StatefulLayer)
 
 
 def copies(model: Any) -> dict[int, Any]:

@@ -67,6 +67,11 @@ def layout(model: nn.Module) -> Layout | None:
     return Layout("per_step") if all(m.init_hidden for m in neurons) else Layout("loop")
 
 
+def is_stateful(module: nn.Module) -> bool:
+    """snnTorch keeps state in `SpikingNeuron`s (_neurons/neurons.py): every neuron."""
+    return isinstance(module, snntorch.SpikingNeuron)
+
+
 def reset(model: nn.Module) -> None:
     """Zero every neuron's state buffers with its own `reset_mem` (`snntorch.utils.reset` finds no
     neuron in a model loaded from a file: it walks the class-level instance registry)."""
@@ -76,11 +81,18 @@ def reset(model: nn.Module) -> None:
 
 
 @module_converter(snntorch.Leaky)
-def leaky(ctx: ConvertContext, m: snntorch.Leaky) -> str:
+def leaky(ctx: ConvertContext, m: snntorch.Leaky) -> str | tuple[str, str]:
+    """The spikes; and where the model reads the returned membrane of a Leaky without reset (the
+    regression tutorials' readout `Leaky(reset_mechanism="none")`), that membrane too: a twin
+    non-spiking neuron (spikes "none") whose output v[t] = β·v[t−1] + x[t] is the same float."""
     x, shape = ctx.input(0), ctx.value_shape(0)
     kind, timing = _reset(ctx, m, zero_timing="next_step_state")
     op = _neuron(ctx, m, shape, kind, timing, v_init=_initial(ctx, 1, 1, shape))
-    return _graded(ctx, ctx.add(op, x), _graded_factor(ctx, m, shape))
+    spikes = _graded(ctx, ctx.add(op, x), _graded_factor(ctx, m, shape))
+    read = [use for use in ctx.uses(1) if use != (ctx.call.name, 1)] if len(ctx.call.outputs) > 1 else []
+    if read and kind == "none":
+        return spikes, ctx.add(op.replace(spikes="none"), x, suffix=".mem")
+    return spikes
 
 
 @module_converter(snntorch.Synaptic)

@@ -42,11 +42,14 @@ sample the torch.nn op either way, so the torch.nn converters apply with one lea
 and `layer.MultiStepContainer` (`layer/container.py`) run their children in order, per step or on
 `[T·B, ...]`, which is again per sample the children in order.
 
-SEW ResNet (`activation_based/model/sew_resnet.py`): `BasicBlock`, `Bottleneck` and `SEWResNet`
-are traced through; `sew_function` ADD `x + y` and AND `x * y` are Elementwise add/mul, and IAND
+Model-zoo networks (`activation_based/model/`: `parametric_lif_net`, `spiking_resnet`,
+`sew_resnet`, ...) have no converter of their own and are traced through down to the layers and
+neurons above; `layer.VotingLayer`'s `F.avg_pool1d` is a 2-d average pool (torch_nn.py:
+pool1d_fn). SEW ResNet (`activation_based/model/sew_resnet.py`): `BasicBlock`, `Bottleneck` and
+`SEWResNet` are traced through; `sew_function` ADD `x + y` and AND `x * y` are Elementwise add/mul, and IAND
 `x * (1.0 - y)` becomes `Elementwise("iand", y, x)` (torch_nn.py: `rsub_fn`, `_inverted_product`).
-The module imports torchvision at import time, which snnc never installs: `import_sew_resnet`
-provides a stand-in for the one function it imports.
+The ResNet and VGG zoo modules import torchvision at import time, which snnc never installs:
+`import_zoo` provides a stand-in for the one function they import.
 """
 
 from __future__ import annotations
@@ -70,12 +73,17 @@ from snnc.diagnostics import input_error
 from snnc.frontend import torch_nn
 from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.layout import Layout
-from snnc.frontend.registry import TRANSPARENT, ModuleConverter, module_converter
+from snnc.frontend.registry import ModuleConverter, module_converter
 from snnc.ir import ops
 
 UNSUPPORTED = "FE-UNSUPPORTED-ATTR"
 SEW_RESNET = "spikingjelly.activation_based.model.sew_resnet"
-SEW_BLOCKS = ("BasicBlock", "Bottleneck", "SEWResNet")
+# Model-zoo modules that import torchvision (docs/environment.md §8).
+TORCHVISION_ZOO = (
+    SEW_RESNET,
+    "spikingjelly.activation_based.model.spiking_resnet",
+    "spikingjelly.activation_based.model.spiking_vgg",
+)
 # Containers whose children keep their own step mode (activation_based/functional/net_config.py:
 # set_step_mode, keep_step_mode_instance).
 KEEP_CHILD_MODE = (
@@ -103,12 +111,7 @@ STEP_METHODS = (
 
 def layout(model: nn.Module) -> Layout | None:
     """`multi_step` for step mode 'm' ([T, B, ...] in one call); for 's', `loop` if the model's own
-    forward loops over its input's time axis, else `per_step` (one call per step). Also registers
-    the SEW ResNet blocks the model uses as traced-through compositions (their module cannot be
-    imported by snnc itself without torchvision, see `import_sew_resnet`)."""
-    for m in model.modules():
-        if type(m).__module__ == SEW_RESNET and type(m).__qualname__ in SEW_BLOCKS:
-            TRANSPARENT.add(type(m))
+    forward loops over its input's time axis, else `per_step` (one call per step)."""
     modes = {"m" if isinstance(m, base.MultiStepModule) else m.step_mode for m in _step_modules(model)}
     if not modes:
         return None
@@ -163,27 +166,38 @@ def _names(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
+def is_stateful(module: nn.Module) -> bool:
+    """SpikingJelly keeps state in `MemoryModule`s (base.py): neurons, `layer.Delay`, recurrent
+    containers. One without a converter is reported whole, never traced through."""
+    return isinstance(module, base.MemoryModule)
+
+
 def reset(model: nn.Module) -> None:
     """Every memory back to its registered initial value (`functional/net_config.py: reset_net`)."""
     functional.reset_net(model)
 
 
 def import_sew_resnet() -> types.ModuleType:
-    """SpikingJelly's SEW ResNet module. At import it binds `torchvision.models.utils.
-    load_state_dict_from_url` (only used to download pretrained ImageNet weights), and snnc never
-    installs torchvision. When torchvision is missing, stand-in modules providing only that function
-    (it refuses to download) are put in sys.modules for the duration of this import and removed
-    right after, so no other code ever sees a fake torchvision."""
-    if SEW_RESNET in sys.modules or importlib.util.find_spec("torchvision") is not None:
-        return importlib.import_module(SEW_RESNET)
-    stubs = {name: types.ModuleType(name) for name in ("torchvision", "torchvision.models", "torchvision.models.utils")}
+    """SpikingJelly's SEW ResNet module (see `import_zoo`)."""
+    return import_zoo(SEW_RESNET)
+
+
+def import_zoo(name: str) -> types.ModuleType:
+    """A SpikingJelly model-zoo module. The ResNet and VGG zoos (`TORCHVISION_ZOO`) bind
+    `torchvision.models.utils.load_state_dict_from_url` at import (only used to download pretrained
+    ImageNet weights), and snnc never installs torchvision. When torchvision is missing, stand-in
+    modules providing only that function (it refuses to download) are put in sys.modules for the
+    duration of this import and removed right after, so no other code ever sees a fake torchvision."""
+    if name in sys.modules or importlib.util.find_spec("torchvision") is not None or name not in TORCHVISION_ZOO:
+        return importlib.import_module(name)
+    stubs = {s: types.ModuleType(s) for s in ("torchvision", "torchvision.models", "torchvision.models.utils")}
     stubs["torchvision.models.utils"].load_state_dict_from_url = _no_download  # type: ignore[attr-defined]
     sys.modules.update(stubs)
     try:
-        return importlib.import_module(SEW_RESNET)
+        return importlib.import_module(name)
     finally:
-        for name in stubs:
-            sys.modules.pop(name, None)
+        for stub in stubs:
+            sys.modules.pop(stub, None)
 
 
 def _no_download(url: str, *args: Any, **kwargs: Any) -> Any:

@@ -14,6 +14,7 @@ import math
 import torch
 from torch import nn
 
+from snnc.frontend.capture import Ref
 from snnc.frontend.context import ConvertContext, tensor_param
 from snnc.frontend.registry import function_converter, module_converter
 from snnc.ir import ops
@@ -273,3 +274,173 @@ def relu_fn(ctx: ConvertContext) -> str:
 @function_converter("contiguous", "clone", "detach", "float")
 def passthrough_fn(ctx: ConvertContext) -> str:
     return ctx.input(0)
+
+
+# --- functional forms of the layers above (torch.nn.functional, tensor methods) ------------------
+
+
+def _bound(ctx: ConvertContext, *names: str, **defaults: object) -> dict:
+    """The arguments after the input, by the names of the torch function's signature."""
+    values = dict(defaults)
+    values.update({name: ctx.arg(k + 1) for k, name in enumerate(names) if k + 1 < len(ctx.call.args)})
+    values.update({k: v for k, v in ctx.call.kwargs.items() if k in names})
+    return values
+
+
+def _constant(ctx: ConvertContext, name: str, value: object) -> object:
+    """A weight or statistic of a functional call: a tensor that the model holds, not one it computes."""
+    if isinstance(value, Ref):
+        ctx.fail(
+            "FE-UNSUPPORTED-OP",
+            f"{ctx.call.name}'s {name} is computed by the model at run time",
+            f"pass a parameter or buffer of the model as {name}",
+        )
+    return value
+
+
+_POOL2D = ("kernel_size", "stride", "padding")
+
+
+@function_converter("max_pool2d")
+def max_pool2d_fn(ctx: ConvertContext) -> str:
+    """F.max_pool2d: the nn.MaxPool2d of the same arguments (torch/nn/functional.py: max_pool2d)."""
+    a = _bound(ctx, *_POOL2D, "dilation", "ceil_mode", "return_indices", stride=None, padding=0, dilation=1)
+    return maxpool2d(ctx, nn.MaxPool2d(**a))
+
+
+@function_converter("avg_pool2d")
+def avg_pool2d_fn(ctx: ConvertContext) -> str:
+    a = _bound(ctx, *_POOL2D, "ceil_mode", "count_include_pad", "divisor_override", stride=None, padding=0)
+    return avgpool2d(ctx, nn.AvgPool2d(**a))
+
+
+@function_converter("adaptive_avg_pool2d")
+def adaptive_avg_pool2d_fn(ctx: ConvertContext) -> str:
+    return adaptive_avgpool2d(ctx, nn.AdaptiveAvgPool2d(**_bound(ctx, "output_size")))
+
+
+@function_converter("avg_pool1d", "max_pool1d")
+def pool1d_fn(ctx: ConvertContext) -> str:
+    """1-d pooling over (C, L) is the 2-d pooling of (C, 1, L) with (1, k) windows: torch computes
+    avg_pool1d and max_pool1d so (aten/src/ATen/native/Pooling.cpp: avg_pool1d, max_pool1d unsqueeze
+    to 2-d), so the floats agree. SpikingJelly's `layer.VotingLayer` averages groups of outputs so."""
+    average = ctx.call.name == "avg_pool1d"
+    extra = ("ceil_mode", "count_include_pad") if average else ("dilation", "ceil_mode", "return_indices")
+    a = _bound(ctx, *_POOL2D, *extra, stride=None, padding=0)
+    shape = ctx.value_shape(0)
+    if len(shape) != 2:
+        ctx.fail("FE-UNSUPPORTED-OP", f"{ctx.call.name} of a per-sample shape {list(shape)}; snnc pools (C, L) inputs")
+    flags = ("ceil_mode", "count_include_pad", "return_indices")
+    one = {k: v if k in flags else ((0 if k == "padding" else 1), _single(v)) for k, v in a.items()}
+    if one["stride"][1] is None:
+        one["stride"] = one["kernel_size"]
+    if not average and one.get("dilation") not in (None, (1, 1)):
+        ctx.fail("FE-UNSUPPORTED-ATTR", "dilated max pooling is not supported", "use dilation=1")
+    planes = ctx.add(ops.Reshape((shape[0], 1, shape[1])), ctx.input(0), suffix=".2d")
+    if average:
+        pool = ops.AvgPool2d(one["kernel_size"], one["stride"], one["padding"], one.get("ceil_mode", False),
+                             one.get("count_include_pad", True))  # fmt: skip
+    else:
+        pool = ops.MaxPool2d(one["kernel_size"], one["stride"], one["padding"], one.get("ceil_mode", False))
+    pooled = ctx.add(pool, planes, suffix=".pool")
+    return ctx.add(ops.Reshape(ctx.output_shape()), pooled)
+
+
+def _single(value: object) -> object:
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(value) == 1 else value
+    return value
+
+
+@function_converter("linear")
+def linear_fn(ctx: ConvertContext) -> str:
+    a = _bound(ctx, "weight", "bias", bias=None)
+    weight, bias = _constant(ctx, "weight", a["weight"]), _constant(ctx, "bias", a["bias"])
+    return ctx.add(ops.Linear(tensor_param(weight), None if bias is None else tensor_param(bias)), ctx.input(0))
+
+
+@function_converter("conv1d", "conv2d")
+def conv_fn(ctx: ConvertContext) -> str:
+    """F.conv1d/F.conv2d with the model's weights: the nn.Conv1d/Conv2d of the same arguments."""
+    a = _bound(ctx, "weight", "bias", "stride", "padding", "dilation", "groups", bias=None, stride=1, padding=0,
+               dilation=1, groups=1)  # fmt: skip
+    weight, bias = _constant(ctx, "weight", a["weight"]), _constant(ctx, "bias", a["bias"])
+    dims = 1 if ctx.call.name == "conv1d" else 2
+    cls = nn.Conv1d if dims == 1 else nn.Conv2d
+    layer = cls(weight.shape[1] * a["groups"], weight.shape[0], tuple(weight.shape[2:]), a["stride"], a["padding"],
+                a["dilation"], a["groups"], bias is not None, device="meta")  # fmt: skip
+    layer.weight, layer.bias = weight, bias  # read by the converter only
+    return (conv1d if dims == 1 else conv2d)(ctx, layer)
+
+
+@function_converter("batch_norm")
+def batch_norm_fn(ctx: ConvertContext) -> str:
+    a = _bound(ctx, "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps", weight=None,
+               bias=None, training=False, eps=1e-5)  # fmt: skip
+    if a["training"] or a["running_mean"] is None:
+        ctx.fail(
+            "FE-BATCHNORM-STATS",
+            "F.batch_norm normalises each batch by its own statistics (training=True or no running statistics)",
+            "pass training=False with the running mean and variance",
+        )
+    channels = int(_constant(ctx, "running_mean", a["running_mean"]).shape[0])
+    weight = a["weight"] if a["weight"] is not None else torch.ones(channels)
+    bias = a["bias"] if a["bias"] is not None else torch.zeros(channels)
+    op = ops.BatchNorm(
+        tensor_param(a["running_mean"]),
+        tensor_param(_constant(ctx, "running_var", a["running_var"])),
+        tensor_param(_constant(ctx, "weight", weight)),
+        tensor_param(_constant(ctx, "bias", bias)),
+        float(a["eps"]),
+    )
+    return ctx.add(op, ctx.input(0))
+
+
+@function_converter("dropout", "dropout1d", "dropout2d", "alpha_dropout", "feature_alpha_dropout")
+def dropout_fn(ctx: ConvertContext) -> str:
+    """F.dropout is the identity only with training=False: its default is True, which drops (and
+    rescales) at inference too (torch/nn/functional.py: dropout)."""
+    if _bound(ctx, "p", "training", "inplace", training=True)["training"]:
+        ctx.fail(
+            "FE-UNSUPPORTED-OP",
+            f"F.{ctx.call.name} is called with training=True (its default), so it drops values at inference too",
+            f"pass training=self.training, or use nn.{ctx.call.name.title().replace('_', '')} modules",
+        )
+    return ctx.input(0)
+
+
+@function_converter("unsqueeze", "squeeze")
+def unsqueeze_fn(ctx: ConvertContext) -> str:
+    """Adding or removing an axis of size 1 within the sample: a reshape."""
+    dim = _bound(ctx, "dim", dim=None)["dim"]
+    rank = len(ctx.value_shape(0)) + (ctx.call.name == "unsqueeze")
+    if dim is not None:
+        for d in dim if isinstance(dim, (tuple, list)) else (dim,):
+            _sample_axis(ctx, d, rank)
+    if ctx.output_shape() == ctx.value_shape(0):
+        return ctx.input(0)
+    return ctx.add(ops.Reshape(ctx.output_shape()), ctx.input(0))
+
+
+@function_converter("__getitem__", "select")
+def index_fn(ctx: ConvertContext) -> str:
+    """Indexing that is not a time step (those are folded by timeline.py): refused, saying which
+    axis it indexes."""
+    index = ctx.arg(1) if ctx.call.name == "__getitem__" else None
+    items = index if isinstance(index, tuple) else (index,)
+    axis = next((k for k, item in enumerate(items) if not (isinstance(item, slice) and item == slice(None))), 0)
+    if ctx.call.name == "select":
+        axis = ctx.arg(1, ctx.kwarg("dim", 0))
+    if isinstance(axis, int) and axis < ctx.lead:
+        ctx.fail(
+            "FE-UNSUPPORTED-OP",
+            f"indexes the batch axis ({ctx.call.name} on axis {axis} of a tensor whose leading axes are batch "
+            "and time), so the graph would treat samples differently",
+            "index the time axis of a sequence (x[t]) only; pass one sample as a batch of one",
+        )
+    ctx.fail(
+        "FE-UNSUPPORTED-OP",
+        f"indexes or slices per-sample axes ({ctx.call.name}), which no IR op does",
+        "select features with a layer (e.g. nn.Linear), or slice the data before snnc",
+    )
+    raise AssertionError

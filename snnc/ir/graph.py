@@ -213,8 +213,15 @@ class GraphBuilder:
     def type_of(self, name: str) -> TensorType:
         return self._nodes[name].type
 
-    def input(self, name: str, shape: tuple[int, ...], dtype: DType = SPIKE) -> str:
-        return self.add(name, Input(tuple(shape), dtype))
+    def input(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: DType = SPIKE,
+        time: Literal["sequence", "static"] = "sequence",
+        steps: int | None = None,
+    ) -> str:
+        return self.add(name, Input(tuple(shape), dtype, time=time, steps=steps))
 
     def output(self, name: str, source: str) -> str:
         return self.add(name, Output(), source)

@@ -116,13 +116,20 @@ class Input(Op):
     `format` marks a quantized real-valued input: the data are integers of dtype
     `int<bits>`/`uint<bits>` standing for real values x ≈ integer / format.scale (one scale for
     the whole input). Real data are turned into them by `format.encode` (round half to even,
-    saturate), as `snnc.simulate` does with float arrays given for such an input."""
+    saturate), as `snnc.simulate` does with float arrays given for such an input.
+
+    `time` "static" marks an input that holds one frame per sample for the whole run (an image
+    the source model repeats over its time steps itself): data may then come as [B, *shape], which
+    is held for `steps` steps (the number of steps the source model makes, None if it takes them
+    from the data), or as [T, B, *shape] like any input."""
 
     kind: ClassVar[str] = "input"
     arity: ClassVar[int | None] = 0
     shape: tuple[int, ...] = ()
     dtype: DType = SPIKE
     format: NumberFormat | None = None
+    time: Literal["sequence", "static"] = "sequence"
+    steps: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
@@ -130,6 +137,10 @@ class Input(Op):
     def infer(self, inputs):
         if any(d <= 0 for d in self.shape):
             raise ShapeError(f"input shape {self.shape} has a non-positive dimension")
+        if self.time not in ("sequence", "static") or (self.steps is not None and self.steps < 1):
+            raise ShapeError(f"input time={self.time!r} with steps={self.steps} is not a sequence or a static input")
+        if self.steps is not None and self.time != "static":
+            raise ShapeError("input steps are given only for a static input", "set time='static' or drop steps")
         fmt = self.format
         if fmt is not None and self.dtype != Int(fmt.bits, fmt.signed):
             raise ShapeError(

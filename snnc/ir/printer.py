@@ -44,8 +44,12 @@ def format_graph(graph: Graph) -> str:
 
 
 def _input_format(op: Op) -> str:
-    fmt = op.format if isinstance(op, Input) else None
-    return "" if fmt is None else f" {{scale={_value(fmt.scale)}}}"
+    if not isinstance(op, Input):
+        return ""
+    attrs = [] if op.format is None else [f"scale={_value(op.format.scale)}"]
+    if op.time == "static":
+        attrs.append("static" if op.steps is None else f"static, steps={op.steps}")
+    return f" {{{', '.join(attrs)}}}" if attrs else ""
 
 
 def format_node(node: Node) -> str:

@@ -40,16 +40,17 @@ def plain_node(node: Node, graph: Graph, dt: float) -> tuple[Any, list[str]]:
     writer = _WRITERS.get(type(node.op))
     if writer is None or (isinstance(node.op, ops.Elementwise) and node.op.fn != "add"):
         what = node.op.kind if writer is None else f"elementwise {node.op.fn}"
-        raise Unsupported(f"NIR has no primitive for {what}", _HINTS.get(node.op.kind, "remove or rewrite the node"))
+        raise Unsupported(f"NIR has no primitive for {what}", HINTS.get(node.op.kind, "remove or rewrite the node"))
     types = graph.input_types(node)
     shape = types[0].shape if types else node.type.shape
     return writer(node, shape, dt)
 
 
-_HINTS = {
+HINTS = {
     "batchnorm": "fold it into the neighbouring layer first (the fold-bn pass)",
     "relu": "convert the ANN to an SNN first (snnc convert)",
-    "maxpool2d": "use average or sum pooling",
+    "maxpool2d": "max pooling of spikes is written exactly (as OR); of other values pass maxpool='avg' "
+    "(--maxpool avg) to write an average pool, or use average or sum pooling",
     "reshape": "reshape to 1-d (a flatten) only",
     "elementwise": "only additions have a NIR form (summed edges)",
     "crop": "crop the input data before the network instead (NIR 1.0.8 has no crop)",
@@ -109,11 +110,15 @@ def _scale(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[str
 
 
 def _pool(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[str]]:
+    """Sum and average pools as NIR's; a max pool (NIR has none) as an average pool, which the
+    writer allows only where the user chose it (write.py: maxpool="avg")."""
     import nir
 
     op = node.op
     cls = nir.SumPool2d if isinstance(op, ops.SumPool2d) else nir.AvgPool2d
     lost = ["windows in ceil mode; NIR pools in floor mode"] if op.ceil_mode else []
+    if isinstance(op, ops.MaxPool2d):
+        lost.insert(0, "max pooling has no NIR primitive: written as an average pool, a NIR reader computes the mean")
     if isinstance(op, ops.AvgPool2d) and not op.count_include_pad and any(op.padding):
         lost.append("padding excluded from the average; NIR counts it")
     return cls(np.array(op.kernel), np.array(op.stride), np.array(op.padding)), lost
@@ -125,7 +130,7 @@ def _flatten(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[s
     op = node.op
     if isinstance(op, ops.Reshape):
         if len(op.shape) != 1:
-            raise Unsupported(f"NIR has no reshape to {op.shape}", _HINTS["reshape"])
+            raise Unsupported(f"NIR has no reshape to {op.shape}", HINTS["reshape"])
         return nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1), []
     return nir.Flatten(input_type={"input": np.array(shape)}, start_dim=op.start, end_dim=op.end), []
 
@@ -142,6 +147,8 @@ def _neuron(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[st
     import nir
 
     op: ops.Neuron = node.op.canonical()  # a library's float order is not NIR's concern
+    if _comparator(op):  # h = x, s = h > θ, nothing kept: NIR's stateless Threshold (nir/ir/threshold.py)
+        return nir.Threshold(threshold=_full(op.threshold, shape).astype(F32)), _quantized(node)
     k, gain, bias = 1 - _full(op.v_decay, shape), _full(op.gain, shape), _full(op.bias, shape)
     spiking = op.spikes != "none"
     fire = {"v_threshold": _full(op.threshold, shape), "v_reset": _full(op.v_reset, shape)} if spiking else {}
@@ -160,6 +167,22 @@ def _neuron(node: Node, shape: tuple[int, ...], dt: float) -> tuple[Any, list[st
     out = cls(**_f32(fields | fire))
     out.metadata = {"snnc": {f: str(getattr(op, f)) for f in ("reset", "reset_timing", "fire_op", "spikes")}}
     return out, _neuron_losses(node, rest, shape) + _quantized(node)
+
+
+def _comparator(op: ops.Neuron) -> bool:
+    """A neuron that keeps nothing between steps and fires on h = x > θ (as maxpool-or lowering
+    writes it, write.py): v_decay 0, gain 1, no bias, current or lower bound, same-step reset."""
+    return (
+        not op.v_decay.any()
+        and bool(np.all(op.gain == 1))
+        and not op.bias.any()
+        and not op.has_current
+        and op.v_min is None
+        and op.fire_op == "gt"
+        and op.spikes == "single"
+        and op.reset_timing == "same_step"
+        and op.state_format is None
+    )
 
 
 def _f32(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -206,6 +229,7 @@ _WRITERS: dict[type, Callable[[Node, tuple[int, ...], float], tuple[Any, list[st
     ops.Elementwise: _scale,
     ops.SumPool2d: _pool,
     ops.AvgPool2d: _pool,
+    ops.MaxPool2d: _pool,
     ops.Flatten: _flatten,
     ops.Reshape: _flatten,
     ops.Delay: _delay,

@@ -33,7 +33,9 @@ axis in the Input shape, files `nir.read` rejects with its type check. The reade
 scalars, drops a leading Input axis when the graph only fits without it, reads without NIR's type
 check and infers shapes itself; each normalization is an info diagnostic (FE-NIR-NORMALIZED) in
 the `diagnostics` list the caller passes. Files written by snnc carry its semantics sidecar
-(nir_sidecar.py): when it still describes the graph, the exact IR graph is restored from it.
+(sidecar.py): when it still describes the graph, the exact IR graph is restored from it. Files
+written by a library's own exporter are read with that exporter's conventions where the producer
+is given or the file shows it (producers.py), so that they compute what the library computed.
 """
 
 from __future__ import annotations
@@ -43,13 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from snnc.diagnostics import Diagnostic, SnncError, input_error
+from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, GraphBuilder
 from snnc.ir.types import FLOAT, SPIKE, DType, TensorType
 from snnc.nir import primitives as nir_primitives
 from snnc.nir.flat import Flat, flatten, note, read_graph
 from snnc.nir.primitives import NodeParams, as_array
+from snnc.nir.producers import NIR, PRODUCERS, TABLE, Producer, recognise
 from snnc.nir.sidecar import restore
 
 DEFAULT_DT = 1e-4  # seconds: SpikingJelly's and snnTorch's exporters' step (nir_exchange/to_nir.py, export_nir.py)
@@ -57,19 +60,33 @@ _TIMED = {"IF", "LIF", "CubaLIF", "I", "LI", "CubaLI", "Delay"}  # node types wh
 
 
 def load_nir(
-    source: Any, *, dt: float | None = None, input_dtype: DType = FLOAT, diagnostics: list[Diagnostic] | None = None
+    source: Any,
+    *,
+    dt: float | None = None,
+    input_dtype: DType = FLOAT,
+    diagnostics: list[Diagnostic] | None = None,
+    producer: str | None = None,
 ) -> Graph:
     """The IR graph of a NIR file or `nir.NIRGraph` (not yet verified: the caller verifies).
 
     `dt` is the step in seconds that discretizes NIR's continuous time (nir_primitives.py); None
-    takes the dt stored by snnc's writer, else DEFAULT_DT. `diagnostics` receives info notes on
-    what was normalized and warnings about an outdated snnc sidecar. Whatever the file holds,
-    the result is a graph or an SnncError (FE-NIR-*), never another exception.
+    takes the dt stored by snnc's writer, else DEFAULT_DT. `producer` ("spikingjelly", "snntorch",
+    "sinabs", "norse") reads the neurons with that library exporter's conventions (producers.py;
+    `dt` is then the exporter's dt, where its formulas have one); None recognises the producer
+    where the file shows it, "nir" keeps NIR's own semantics. `diagnostics` receives info notes on
+    what was normalized and restored, and warnings about an outdated snnc sidecar. Whatever the
+    file holds, the result is a graph or an SnncError (FE-NIR-*), never another exception.
     """
+    if producer not in (None, NIR, *PRODUCERS):
+        raise input_error(
+            "FE-NIR-PRODUCER-UNKNOWN",
+            f"unknown NIR producer {producer!r}",
+            hint=f"one of {', '.join(PRODUCERS)}, or '{NIR}' for NIR's own semantics",
+        )
     notes: list[Diagnostic] = []
     graph, name = read_graph(source, notes)
     try:
-        return _load(graph, name, dt, input_dtype, notes, diagnostics)
+        return _load(graph, name, dt, input_dtype, producer, notes, diagnostics)
     except SnncError:
         raise
     except Exception as e:  # a value of the file that the mapping's own checks let through
@@ -85,11 +102,14 @@ def _load(
     name: str,
     dt: float | None,
     input_dtype: DType,
+    producer: str | None,
     notes: list[Diagnostic],
     diagnostics: list[Diagnostic] | None,
 ) -> Graph:
     restored, stored_dt = restore(graph, name, notes)
     if restored is not None and dt in (None, stored_dt):
+        if producer not in (None, NIR):
+            note(notes, f"producer {producer!r} is not used: the file carries snnc's exact graph (its sidecar)")
         _extend(diagnostics, notes)
         return restored
     if restored is not None:
@@ -99,10 +119,52 @@ def _load(
             "(exact for that dt) is set aside and the NIR part discretized with the new dt",
         )
     flat = flatten(graph, notes)
-    dt = _choose_dt(dt, stored_dt, flat, notes)
-    result = _Importer(flat, dt, input_dtype, name, notes).run()
+    conventions = _producer(producer, flat, notes)
+    if conventions is not None:
+        dt = _exporter_dt(conventions, dt, flat, notes)
+    else:
+        dt = _choose_dt(dt, stored_dt, flat, notes)
+    result = _Importer(flat, dt, input_dtype, name, notes, conventions).run()
     _extend(diagnostics, notes)
     return result
+
+
+def _producer(given: str | None, flat: Flat, notes: list[Diagnostic]) -> Producer | None:
+    """The exporter conventions to read with: the given producer, or the one the file shows."""
+    if given == NIR:
+        return None
+    found = recognise(flat.nodes)
+    if given is None and found is None:
+        return None
+    name = given or found
+    assert name is not None
+    how = "as given" if given else "recognised from its parameter patterns"
+    notes.append(
+        _producer_note(
+            f"read with {name}'s NIR exporter conventions ({how}): {TABLE[name].restored}",
+            "pass producer='nir' (--nir-producer nir) for NIR's own semantics"
+            + ("" if given else "; if another library wrote the file, name it"),
+        )
+    )
+    return TABLE[name]
+
+
+def _producer_note(message: str, hint: str) -> Diagnostic:
+    return Diagnostic("FE-NIR-PRODUCER", message, hint=hint, severity=Severity.INFO)
+
+
+def _exporter_dt(conventions: Producer, dt: float | None, flat: Flat, notes: list[Diagnostic]) -> float:
+    """The step the exporter's formulas assumed: the given dt, else one the file implies
+    (SpikingJelly's IF writes r = 1/dt), else the exporter's default."""
+    if dt is None and conventions.name == "spikingjelly":
+        rates = {float(as_array(n.r).ravel()[0]) for n in flat.nodes.values() if type(n).__name__ == "IF"}
+        if len(rates) == 1 and rates != {0.0}:
+            dt = 1 / rates.pop()
+    if dt is None:
+        dt = conventions.default_dt if conventions.default_dt is not None else DEFAULT_DT
+        if conventions.default_dt is not None:
+            note(notes, f"dt = {dt:g} s, {conventions.name}'s NIR export default (the file states none)")
+    return _choose_dt(float(dt), None, flat, [])
 
 
 def _extend(sink: list[Diagnostic] | None, notes: list[Diagnostic]) -> None:
@@ -136,8 +198,17 @@ class _Importer:
     """Builds the IR from a flattened NIR graph: topological order with back edges delayed,
     summed inputs, one mapping per primitive."""
 
-    def __init__(self, flat: Flat, dt: float, input_dtype: DType, name: str, notes: list[Diagnostic]) -> None:
+    def __init__(
+        self,
+        flat: Flat,
+        dt: float,
+        input_dtype: DType,
+        name: str,
+        notes: list[Diagnostic],
+        producer: Producer | None = None,
+    ) -> None:
         self.flat, self.dt, self.input_dtype, self.name, self.notes = flat, dt, input_dtype, name, notes
+        self.producer = producer
         breakers = {k for k, n in flat.nodes.items() if type(n).__name__ == "Delay" and _delays(n)}
         self.back_edges = flat.back_edges(breakers)
         for src, dst in self.back_edges:
@@ -300,7 +371,11 @@ class _Importer:
         b, origin = self.b, f"nir.{kind}"
         if kind in nir_primitives.NEURONS:
             params = NodeParams(node, key, b.type_of(x).shape)
-            out = b.add(key, nir_primitives.NEURONS[kind](params, self.dt), x, origin=origin)
+            if self.producer is not None and kind in self.producer.kinds:
+                neuron = self.producer.restore(kind, params, self.dt)
+            else:
+                neuron = nir_primitives.NEURONS[kind](params, self.dt)
+            out = b.add(key, neuron, x, origin=origin)
             if params.changes:
                 normalized[key] = params.changes
             return out

@@ -50,6 +50,26 @@ RULES = (
         "Export the model from snnc again.",
     ),
     Rule(
+        "FE-NIR-PRODUCER",
+        "a NIR file is read with its exporter's conventions, or could be (info)",
+        "Each library's NIR exporter writes its neurons with known losses: SpikingJelly's v >= "
+        "threshold as >, snnTorch's one-step-late subtract reset as v_reset = 0, sinabs' "
+        "multi-spikes, subtract reset and >= lost with dt = 1, Norse's tau as dt/tau_inv. Given the "
+        "producer, or recognising it from the parameter patterns its exporter leaves, snnc inverts "
+        "the exporter and reads the neurons as the library computes them; what the file does not "
+        "record takes the library's default, and the note says which. Where the file fits several "
+        "exporters it is read with NIR's own semantics and the note names them. Pass producer= "
+        "(--nir-producer) to choose, 'nir' for NIR's own semantics.",
+        "snnc/nir/producers.py (each exporter's source, cited there)",
+    ),
+    Rule(
+        "FE-NIR-PRODUCER-UNKNOWN",
+        "the NIR producer is unknown or given for a source that is not NIR",
+        "producer names the library whose exporter wrote a NIR file: spikingjelly, snntorch, sinabs "
+        "or norse, or 'nir' for NIR's own semantics. It means nothing for PyTorch, ONNX or .snnc "
+        "sources.",
+    ),
+    Rule(
         "FE-NIR-DT",
         "the NIR time step is invalid or given for a source that has none",
         "NIR states neurons in continuous time; snnc discretizes them with forward Euler steps of "
@@ -68,9 +88,10 @@ RULES = (
         "a node has no NIR primitive",
         "NIR 1.0.8 has Input, Output, Affine, Linear, Scale, Conv1d/2d, Flatten, Sum/AvgPool2d, "
         "Delay, Threshold and the I/IF/LI/LIF/CubaLI/CubaLIF neurons; snnc writes additions as "
-        "summed edges. BatchNorm, ReLU, MaxPool2d, Concat, Reshape other than to 1-d, "
-        "Crop, Flip and Elementwise other than add have no NIR form. Fold BatchNorm (fold-bn), convert ReLU ANNs "
-        "(snnc convert), or replace the op; every such node is listed.",
+        "summed edges. BatchNorm, ReLU, Concat, Reshape other than to 1-d, Crop, Flip and Elementwise "
+        "other than add have no NIR form, nor has max pooling of anything but spikes (written exactly "
+        "as an OR) unless maxpool='avg' writes it as an average pool. Fold BatchNorm (fold-bn), "
+        "convert ReLU ANNs (snnc convert), or replace the op; every such node is listed.",
         "nir 1.0.8 nir/ir/__init__.py (the serializable primitives)",
     ),
     Rule(
@@ -82,6 +103,15 @@ RULES = (
         "input or quantized parameters is written as the nearest NIR neuron; snnc reads the exact "
         "node back from the file's metadata, other tools get the NIR approximation named here.",
         "nir 1.0.8 nir/ir/neuron.py (IF, LIF, CubaLIF equations)",
+    ),
+    Rule(
+        "EXPORT-NIR-MAXPOOL",
+        "max pools of spikes were written as their exact OR (info)",
+        "NIR has no max pooling primitive. A max over a window of spikes is an OR, so `snnc export` "
+        "writes it as the window's sum pool followed by NIR's stateless Threshold(0.5), which every "
+        "NIR reader computes exactly on the integer sums of spikes (snnc/passes/maxpool_to_or.py). "
+        "Nothing to fix.",
+        "nir 1.0.8 nir/ir/pooling.py (SumPool2d), nir/ir/threshold.py (Threshold)",
     ),
     Rule(
         "EXPORT-WRITE",

@@ -10,9 +10,15 @@ warning (what that plain reader will compute differently), and each neuron's swi
 written as readable text into its NIR `metadata["snnc"]`.
 
 snnc itself reads the sidecar (sidecar.py): the graph's `.snnc` bytes, stored in the NIR graph's
-`metadata["snnc"]` with the dt they were written with. Ops with no NIR primitive (BatchNorm, ReLU, MaxPool2d,
+`metadata["snnc"]` with the dt they were written with. Ops with no NIR primitive (BatchNorm, ReLU,
 Concat, Reshape other than to 1-d, Crop, Flip, Elementwise other than add) stop the export with
 EXPORT-NIR-UNSUPPORTED, naming every such node.
+
+Max pooling has no NIR primitive either. `maxpool` chooses: "or" (the default) writes a max pool
+of spikes exactly, as the OR it is (snnc/passes/maxpool_to_or.py): the window's sum pool, then a
+stateless comparator Σ > 0.5 (NIR's Threshold, exact for the integer sums of spikes); a max pool
+of other values is refused. "avg" writes every max pool as an average pool, and the EXPORT-NIR-LOSSY
+warning says that a NIR reader computes the window's mean instead of its maximum.
 """
 
 from __future__ import annotations
@@ -26,17 +32,23 @@ import numpy as np
 from snnc.atomic import write_atomically
 from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.ir.graph import Graph
-from snnc.nir.plain import Unsupported, nir_key, plain_node
+from snnc.ir.ops import MaxPool2d, Neuron
+from snnc.nir.plain import HINTS, Unsupported, nir_key, plain_node
 from snnc.nir.sidecar import sidecar
 
+MAXPOOL = ("or", "avg")
 
-def to_nir(graph: Graph, dt: float) -> tuple[Any, list[Diagnostic]]:
-    """The NIRGraph of `graph` (sidecar included) and a warning per node a plain reader loses."""
+
+def to_nir(graph: Graph, dt: float, maxpool: str = "or") -> tuple[Any, list[Diagnostic]]:
+    """The NIRGraph of `graph` (sidecar included) and a warning per node a plain reader loses;
+    max pools are written as average pools only with maxpool="avg"."""
     import nir
 
     nodes, warnings, unsupported = {}, [], []
     for node in graph.nodes:
         try:
+            if isinstance(node.op, MaxPool2d) and maxpool != "avg":
+                raise Unsupported(_unconverted(node, graph), HINTS["maxpool2d"])
             nir_node, lost = plain_node(node, graph, dt)
         except Unsupported as e:
             unsupported.append(Diagnostic("EXPORT-NIR-UNSUPPORTED", str(e), node=node.name, hint=e.hint))
@@ -79,15 +91,51 @@ def _fold_batchnorm(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
     return folded, ([note] if n else []) + [d for d in ctx.diagnostics if d.severity is not Severity.ERROR]
 
 
-def write_nir(graph: Graph, path: str | Path, dt: float) -> list[Diagnostic]:
-    """Write `graph` as a NIR file, atomically (nothing is left at `path` if anything fails)."""
+def _unconverted(node: Any, graph: Graph) -> str:
+    (x,) = graph.input_types(node)
+    return f"NIR has no max pooling, and this one pools {x} values, so no exact NIR form exists (an OR needs spikes)"
+
+
+def _max_as_or(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
+    """Max pools of spikes as exact ORs: the maxpool-to-or pass (its sum pool and its threshold-1
+    neuron h ≥ 1), the neuron then written as the comparator h > 0.5, the same for integer sums
+    and NIR's Threshold; the rest stays (refused by `to_nir` unless maxpool="avg")."""
+    from snnc.passes.base import PassContext
+    from snnc.passes.maxpool_to_or import MaxpoolToOr
+    from snnc.passes.rewrite import Rewriter
+
+    if not any(isinstance(n.op, MaxPool2d) for n in graph.nodes):
+        return graph, []
+    before = {n.name for n in graph.nodes}
+    lowered = MaxpoolToOr()(graph, PassContext())
+    rw = Rewriter(lowered)
+    added = [n for n in lowered.nodes if n.name not in before and isinstance(n.op, Neuron)]
+    for node in added:
+        rw.set_op(node.name, node.op.replace(threshold=np.float32(0.5), fire_op="gt"))
+    note = Diagnostic(
+        "EXPORT-NIR-MAXPOOL",
+        f"wrote {len(added)} max pool(s) of spikes as their exact OR: a sum pool, then NIR's Threshold(0.5)",
+        node=added[0].source if added else None,
+        severity=Severity.INFO,
+    )
+    return (rw.build(), [note]) if added else (graph, [])
+
+
+def write_nir(graph: Graph, path: str | Path, dt: float, maxpool: str = "or") -> list[Diagnostic]:
+    """Write `graph` as a NIR file, atomically (nothing is left at `path` if anything fails).
+    `maxpool`: "or" (max pools of spikes as exact ORs, others refused) or "avg" (as average pools)."""
     import nir
 
     if not (np.isfinite(dt) and dt > 0):
         raise input_error("FE-NIR-DT", f"dt = {dt!r} is not a positive time step in seconds", hint="e.g. dt=1e-4")
+    if maxpool not in MAXPOOL:
+        raise input_error("EXPORT-FORMAT", f"maxpool={maxpool!r} is not one of {MAXPOOL}", hint="or, avg")
     graph, folded = _fold_batchnorm(graph)
-    nir_graph, warnings = to_nir(graph, dt)
-    warnings = folded + warnings
+    ored: list[Diagnostic] = []
+    if maxpool == "or":
+        graph, ored = _max_as_or(graph)
+    nir_graph, warnings = to_nir(graph, dt, maxpool)
+    warnings = folded + ored + warnings
     buffer = io.BytesIO()
     try:
         nir.write(buffer, nir_graph)

@@ -3,7 +3,8 @@ the `record` requests name real variables (int_ops.py checks that a quantized gr
 
 Bad input is a user error (exit code 2), not a crash deep inside torch: every problem becomes a
 diagnostic with a stable rule id naming the graph input or node, and all of them are reported.
-Float data for a quantized real-valued input (one with `Input.format`) are real values and are
+A static input (`Input.time`) may also be given as one frame [B, *shape], held for the steps the
+source model makes. Float data for a quantized real-valued input (one with `Input.format`) are real values and are
 encoded as the compiled graph defines (`NumberFormat.encode`: round half to even, saturate);
 integer data for it are taken as its integers already.
 """
@@ -69,7 +70,8 @@ def check_inputs(graph: Graph, x: Any) -> dict[str, np.ndarray]:
     found: list[Diagnostic] = []
     for node in graph.inputs:
         array = _as_numpy(given[node.name])
-        problems = _input_problems(node, array)
+        array, problems = _held_frame(node, array)
+        problems = problems or _input_problems(node, array)
         fmt = _format(node)
         if not problems and fmt is not None and array.dtype.kind == "f":
             array = fmt.encode(array)  # real data into the quantized input's integers
@@ -80,6 +82,25 @@ def check_inputs(graph: Graph, x: Any) -> dict[str, np.ndarray]:
     if found:
         raise SnncError(found)
     return arrays
+
+
+def _held_frame(node: Node, array: np.ndarray) -> tuple[np.ndarray, list[Diagnostic]]:
+    """A static input given as one frame [B, *shape]: held for the steps the source model makes."""
+    op = node.op
+    if not isinstance(op, Input) or op.time != "static" or array.ndim != len(node.type.shape) + 1:
+        return array, []
+    if op.steps is None:
+        return array, [
+            Diagnostic(
+                "SIM-INPUT-SHAPE",
+                f"input {node.name!r} is static but states no number of steps, and one frame "
+                f"{list(array.shape)} was given",
+                node=node.name,
+                hint="repeat the frame over time: np.broadcast_to(x, (T, *x.shape))",
+                measured=list(array.shape),
+            )
+        ]
+    return np.broadcast_to(array, (op.steps, *array.shape)), []
 
 
 def _listing(names: Iterable[str], limit: int = 12) -> str:

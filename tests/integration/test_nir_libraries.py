@@ -3,8 +3,10 @@
 NIR's neurons fire on v > θ, reset to v_reset in the same step and emit one spike (nir/ir/
 neuron.py); snnc discretizes them by forward Euler with the dt the exporter assumed
 (snnc/nir/primitives.py). Where an exporter's conventions lose or change something, the
-test measures the difference, then names it exactly: with the lost switches restored on the
-imported neurons (or the dt the exporter's parameters imply), the spikes match the library's.
+test measures the difference under NIR's own semantics (producer="nir"), then names it exactly:
+with the lost switches restored on the imported neurons (or the dt the exporter's parameters
+imply), the spikes match the library's. The last tests read the same files with their
+producer's conventions (snnc/nir/producers.py), given or recognised: exact.
 
     SpikingJelly  IF/LIF with hard reset, dt = 1e-4: exact but for >= vs > (shown on grid inputs)
     snnTorch      Leaky/Synaptic: v_reset = 0 written for the subtract reset, which snnTorch
@@ -100,7 +102,7 @@ def test_spikingjelly_export_matches_but_for_the_fire_comparison(tmp_path, grid)
     functional.reset_net(net)
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
-    loaded = snnc.load(_write(graph, tmp_path / "sj.nir"), dt=1e-4)
+    loaded = snnc.load(_write(graph, tmp_path / "sj.nir"), dt=1e-4, producer="nir")
     got = snnc.simulate(loaded, x).output
     ge = snnc.simulate(_patched(loaded, fire_op="ge"), x).output
     print(f"spikingjelly: {expected.sum():.0f} spikes; NIR (v > θ) differs in {_mismatches(got, expected)}")
@@ -136,7 +138,7 @@ def test_snntorch_export_loses_the_subtract_reset(tmp_path):
             m.reset_hidden()
     with torch.no_grad():
         expected = np.stack([net(torch.from_numpy(x[t])).numpy() for t in range(T)])
-    loaded = snnc.load(_write(graph, tmp_path / "snntorch.nir"))  # dt 1e-4: snnTorch's export step
+    loaded = snnc.load(_write(graph, tmp_path / "snntorch.nir"), producer="nir")  # dt 1e-4: snnTorch's export step
     got = snnc.simulate(loaded, x).output
     restored = snnc.simulate(_patched(loaded, reset="subtract", reset_timing="next_step"), x).output
     print(f"snntorch: {expected.sum():.0f} spikes; NIR zero reset differs in {_mismatches(got, expected)}")
@@ -151,7 +153,7 @@ def _sinabs_forward(net: nn.Module, x: np.ndarray) -> np.ndarray:
     import sinabs.layers as sl
 
     for m in net:
-        if isinstance(m, sl.IAFSqueeze):
+        if isinstance(m, sl.StatefulLayer):  # the export ran the net: start afresh
             m.reset_states()
     with torch.no_grad():  # squeeze layers take (B·T, …), batch-major (docs/library-semantics.md §3.2)
         flat = torch.from_numpy(x).transpose(0, 1).reshape(B * T, *x.shape[2:])
@@ -161,7 +163,7 @@ def _sinabs_forward(net: nn.Module, x: np.ndarray) -> np.ndarray:
 
 def _sinabs_check(graph, x: np.ndarray, expected: np.ndarray) -> None:
     """sinabs writes IF with r = 1 (dt = 1) and loses MultiSpike, MembraneSubtract and v >= θ."""
-    loaded = snnc.load(graph, dt=1.0)
+    loaded = snnc.load(graph, dt=1.0, producer="nir")
     got = snnc.simulate(loaded, x).output
     restored = snnc.simulate(_patched(loaded, spikes="multi", reset="subtract", fire_op="ge"), x).output
     lost = _mismatches(got, expected)
@@ -229,12 +231,12 @@ def test_norse_lifbox_export_needs_dt_squared(tmp_path):
     x = _inputs((10,))
     expected = _norse_run(cells, x)
     path = _write(nt.to_nir(nt.SequentialState(*cells), torch.zeros(10), dt=1e-3), tmp_path / "norse.nir")
-    squared = snnc.load(path, dt=1e-3**2)
+    squared = snnc.load(path, dt=1e-3**2, producer="nir")
     got = snnc.simulate(squared, x, record=("v",))
     print(f"norse LIFBox: {expected.sum():.0f} spikes; loaded with dt=1e-6: {_mismatches(got.output, expected)} differ")
     assert expected.any()
     np.testing.assert_array_equal(got.output, expected)
-    (neuron,) = [n.op for n in snnc.load(path, dt=1e-3).nodes if isinstance(n.op, Neuron)]
+    (neuron,) = [n.op for n in snnc.load(path, dt=1e-3, producer="nir").nodes if isinstance(n.op, Neuron)]
     # k = dt/τ = 100 = c_m / dt_norse, not c_m
     np.testing.assert_allclose(1 / neuron.float_order.rate, 100.0, rtol=1e-6)
 
@@ -257,7 +259,8 @@ def test_norse_lif_export_scales_the_synaptic_input(tmp_path):
     cells = [_linear(10, n, 2.0, 0), nt.LIFCell(p)]
     x = _inputs((10,))
     expected = _norse_run(cells, x)
-    loaded = snnc.load(_write(nt.to_nir(nt.SequentialState(*cells), torch.zeros(10)), tmp_path / "lif.nir"), dt=1e-6)
+    path = _write(nt.to_nir(nt.SequentialState(*cells), torch.zeros(10)), tmp_path / "lif.nir")
+    loaded = snnc.load(path, dt=1e-6, producer="nir")
     (name,) = [node.name for node in loaded.nodes if isinstance(node.op, Neuron)]
     op = loaded.node(name).op
     np.testing.assert_allclose(op.gain, 0.1 * 0.2, rtol=1e-5)  # c_m · c_s; Norse's is c_m
@@ -291,7 +294,7 @@ def test_norse_file_with_scalar_parameters_loads(tmp_path):
     with pytest.raises(ValueError, match="type mismatch"):
         nir.read(path)
     notes: list = []
-    graph = snnc.load(path, dt=1e-6, diagnostics=notes)
+    graph = snnc.load(path, dt=1e-6, diagnostics=notes, producer="nir")
     x = _inputs((10,))
     assert {n.rule for n in notes} == {"FE-NIR-NORMALIZED"}
     assert any("broadcast" in n.message for n in notes) and any("type checking" in n.message for n in notes)
@@ -313,3 +316,121 @@ def test_norse_braille_file_with_a_recurrent_cuba_layer():
     assert any("no NIR Delay" in n.message for n in notes)
     out = snnc.simulate(graph, (_inputs((12,)) < 0.3).astype(np.float32) * 5).output
     assert out.shape == (T, B, 7)
+
+
+# --- read with the producer's conventions ----------------------------------------------------------
+
+
+def _producer_reads(path, producer: str, x: np.ndarray, expected: np.ndarray, **load) -> None:
+    """Given and recognised, the producer's conventions reproduce the library exactly; the note
+    says what was restored."""
+    for given in (producer, None):
+        notes: list = []
+        got = snnc.simulate(snnc.load(path, producer=given, diagnostics=notes, **load), x).output
+        (note,) = [n for n in notes if n.rule == "FE-NIR-PRODUCER"]
+        assert producer in note.message and ("as given" if given else "recognised") in note.message
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_spikingjelly_file_read_as_spikingjelly_is_exact(tmp_path):
+    """LIF (÷τ), IF and a PLIF without decay_input (×sigmoid(w), charge "delta_leak") on grid inputs,
+    where NIR's v > θ loses spikes: SpikingJelly's v ≥ θ restored, dt read from the IF's r = 1/dt."""
+    sj = pytest.importorskip("spikingjelly.activation_based.nir_exchange")
+    from spikingjelly.activation_based import functional, layer, neuron
+
+    net = _sj_net(grid=True)
+    tail = layer.Linear(8, 8)
+    tail.load_state_dict(_linear(8, 8, 3.0, 2).state_dict())
+    with torch.no_grad():
+        for p in tail.parameters():
+            p.copy_(torch.round(p * 4) / 4)
+    net = nn.Sequential(*net, tail, neuron.ParametricLIFNode(init_tau=2.5, v_reset=0.0, decay_input=False))
+    functional.set_step_mode(net, "m")
+    x = _inputs((10,), grid=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = sj.export_to_nir(net, torch.from_numpy(x), dt=1e-4)
+    functional.reset_net(net)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    path = _write(graph, tmp_path / "sj.nir")
+    plain = snnc.simulate(snnc.load(path, producer="nir"), x).output
+    assert expected.any() and _mismatches(plain, expected) > 0
+    _producer_reads(path, "spikingjelly", x, expected)
+
+
+def test_snntorch_file_read_as_snntorch_is_exact(tmp_path):
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        _linear(10, 16, 2.0, 0),
+        snn.Leaky(beta=torch.rand(16) * 0.3 + 0.65, threshold=torch.ones(16), init_hidden=True),
+        _linear(16, 8, 2.0, 1),
+        snn.Synaptic(
+            alpha=torch.rand(8) * 0.4 + 0.3, beta=torch.full((8,), 0.8), threshold=torch.ones(8), init_hidden=True
+        ),
+    )
+    x = _inputs((10,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = export_to_nir(net, torch.zeros(10))
+    for m in net:
+        if hasattr(m, "reset_hidden"):
+            m.reset_hidden()
+    with torch.no_grad():
+        expected = np.stack([net(torch.from_numpy(x[t])).numpy() for t in range(T)])
+    _producer_reads(_write(graph, tmp_path / "snntorch.nir"), "snntorch", x, expected)
+
+
+def test_sinabs_file_read_as_sinabs_is_exact(tmp_path):
+    """IAF (multi-spikes, subtract reset, v ≥ θ) and LIF (α = exp(−1/τ), norm_input) written as
+    IF and LIF with τ in steps."""
+    sinabs = pytest.importorskip("sinabs")
+    import sinabs.layers as sl
+
+    net = nn.Sequential(
+        _linear(10, 16, 3.0, 0), sl.IAFSqueeze(batch_size=B), _linear(16, 8, 6.0, 1),
+        sl.LIFSqueeze(tau_mem=torch.full((8,), 5.0), batch_size=B, spike_threshold=torch.full((8,), 0.5)),
+    )  # fmt: skip
+    x = _inputs((10,))
+    graph = sinabs.to_nir(net, torch.zeros(B, 10))
+    expected = _sinabs_forward(net, x)
+    assert expected.max() > 1
+    _producer_reads(_write(graph, tmp_path / "sinabs.nir"), "sinabs", x, expected)
+
+
+def test_norse_file_read_as_norse_is_exact(tmp_path):
+    """LIFBoxCell, LIFCell and IAFCell with the exporter's default dt: τ = dt/τ_inv inverted to
+    Norse's c = dt·τ_inv bit for bit, LIFCell's unscaled input, IAFCell's v + x."""
+    nt = pytest.importorskip("norse.torch")
+
+    n = 16
+    box = nt.LIFBoxParameters(
+        tau_mem_inv=torch.full((n,), 100.0), v_th=torch.full((n,), 0.3), v_leak=torch.zeros(n), v_reset=torch.zeros(n)
+    )
+    lif = nt.LIFParameters(
+        tau_syn_inv=torch.full((8,), 200.0),
+        tau_mem_inv=torch.full((8,), 150.0),
+        v_th=torch.full((8,), 0.3),
+        v_leak=torch.zeros(8),
+        v_reset=torch.zeros(8),
+    )
+    cells = [
+        _linear(10, n, 6.0, 0), nt.LIFBoxCell(box), _linear(n, 8, 2.0, 1), nt.LIFCell(lif),
+        _linear(8, 8, 3.0, 2), nt.IAFCell(nt.IAFParameters(v_th=torch.full((8,), 0.5))),
+    ]  # fmt: skip
+    x = _inputs((10,))
+    expected = _norse_run(cells, x)
+    path = _write(nt.to_nir(nt.SequentialState(*cells), torch.zeros(10)), tmp_path / "norse.nir")
+    _producer_reads(path, "norse", x, expected)
+
+
+def test_a_producer_is_named_or_refused():
+    with pytest.raises(snnc.SnncError) as err:
+        snnc.load(nir.NIRGraph({}, []), producer="brian2")
+    assert err.value.diagnostics[0].rule == "FE-NIR-PRODUCER-UNKNOWN"
+    with pytest.raises(snnc.SnncError) as err:
+        snnc.load(nn.Linear(2, 2), producer="snntorch")
+    assert err.value.diagnostics[0].rule == "FE-NIR-PRODUCER-UNKNOWN"

@@ -360,3 +360,16 @@ def _edited_parts(data: bytes, edit) -> tuple[bytes, bytes]:
     doc = json.loads(header)
     edit(doc)
     return json.dumps(doc).encode(), bytes(payload)
+
+
+def test_a_static_input_round_trips():
+    from snnc.ir import FLOAT, GraphBuilder
+    from snnc.ir.printer import format_graph
+    from snnc.ir.serialize import dumps, loads
+
+    b = GraphBuilder("still")
+    b.output("y", b.input("x", (4,), FLOAT, time="static", steps=25))
+    graph = b.build()
+    back = loads(dumps(graph))
+    assert (back.inputs[0].op.time, back.inputs[0].op.steps) == ("static", 25)
+    assert "{static, steps=25}" in format_graph(graph)

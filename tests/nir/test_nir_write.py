@@ -306,3 +306,46 @@ def test_batchnorm_is_folded_before_export(tmp_path):
     assert "batchnorm" not in {n.op.kind for n in back.nodes}
     x = (np.random.default_rng(0).random((8, 3, 2, 4, 4)) < 0.5).astype(np.float32)
     np.testing.assert_array_equal(snnc.simulate(back, x).output, snnc.simulate(graph, x).output)
+
+
+# --- max pooling: no NIR primitive ----------------------------------------------------------------
+
+
+def _maxpool_net(spiking: bool):
+    """conv → (IF neuron) → max pool 2 → flatten → linear → IF: a max pool of spikes or of floats."""
+    rng = np.random.default_rng(4)
+    b = GraphBuilder("pooled")
+    x = b.add("conv", Conv2d(rng.normal(0, 1, (3, 2, 3, 3)).astype(np.float32)), b.input("x", (2, 8, 8), SPIKE))
+    x = b.add("sn", Neuron(threshold=0.8, fire_op="gt", reset="zero"), x) if spiking else x
+    x = b.add("flat", Flatten(), b.add("max", MaxPool2d((2, 2)), x))
+    w = rng.normal(0, 1, (4, 27)).astype(np.float32)
+    b.output("out", b.add("fc1", Neuron(threshold=1.0, fire_op="gt", reset="zero"), b.add("fc", Linear(w), x)))
+    return b.build()
+
+
+def test_a_max_pool_of_spikes_is_written_as_an_exact_or(tmp_path):
+    """Sum pool, then NIR's Threshold(0.5): a NIR reader (snnc without the sidecar) computes the
+    same spikes as the max pool."""
+    graph = _maxpool_net(spiking=True)
+    warnings = snnc.export(graph, tmp_path / "or.nir", dt=DT)
+    assert [w.rule for w in warnings] == ["EXPORT-NIR-MAXPOOL"]
+    plain = nir.read(tmp_path / "or.nir")
+    assert {type(n).__name__ for n in plain.nodes.values()} >= {"SumPool2d", "Threshold"}
+    x = (np.random.default_rng(5).random((12, 3, 2, 8, 8)) < 0.3).astype(np.float32)
+    expected = snnc.simulate(graph, x).output
+    assert expected.any()
+    np.testing.assert_array_equal(snnc.simulate(snnc.load(tmp_path / "or.nir", producer="nir"), x).output, expected)
+    np.testing.assert_array_equal(snnc.simulate(snnc.load(tmp_path / "or.nir"), x).output, expected)  # sidecar
+
+
+def test_a_max_pool_of_floats_is_refused_unless_written_as_an_average(tmp_path):
+    graph = _maxpool_net(spiking=False)
+    with pytest.raises(SnncError) as e:
+        snnc.export(graph, tmp_path / "max.nir", dt=DT)
+    (d,) = e.value.diagnostics
+    assert (d.rule, d.node) == ("EXPORT-NIR-UNSUPPORTED", "max") and "maxpool='avg'" in d.hint
+    warnings = snnc.export(graph, tmp_path / "avg.nir", dt=DT, maxpool="avg")
+    (lossy,) = [w for w in warnings if w.node == "max"]
+    assert lossy.rule == "EXPORT-NIR-LOSSY" and "mean" in lossy.message
+    assert type(nir.read(tmp_path / "avg.nir").nodes["max"]).__name__ == "AvgPool2d"
+    assert dumps(snnc.load(tmp_path / "avg.nir")) == dumps(graph)  # the sidecar keeps the max pool

@@ -259,3 +259,46 @@ def test_an_already_quantized_graph_is_refused():
     quantized, _ = quantize(net(0), SIM_INT8)
     out, diags = quantize(quantized, SIM_INT16)
     assert out is quantized and [d.rule for d in diags] == ["QUANT-UNSUPPORTED"]
+
+
+def _fed_directly(gain_order: FloatOrder | None, i_decay=None, gain=1.0):
+    """x (spikes 6) → a neuron reading the input without weights: Norse's LIF on its input, whose
+    charge scales the input by c_m = dt/τ = 0.1 (docs/library-semantics.md §4.1)."""
+    b = GraphBuilder("direct")
+    first = Neuron(threshold=0.3, gain=gain, reset="zero", fire_op="gt", float_order=gain_order, i_decay=i_decay)
+    n1 = b.add("lif", first, b.input("x", (6,), SPIKE))
+    w = np.random.default_rng(3).normal(0, 2.0, (4, 6)).astype(f32)
+    b.output("out", b.add("lif2", Neuron(threshold=1.0), b.add("fc", Linear(w), n1)))
+    return b.build()
+
+
+@pytest.mark.parametrize(
+    "order, i_decay",
+    [(FloatOrder("delta", rate=f32(0.1)), None), (FloatOrder("delta", rate=f32(0.1), current="euler"), f32(-0.2))],
+    ids=["lif_box", "lif_with_current"],
+)
+@pytest.mark.parametrize("spec", [SIM_INT8, SIM_INT16], ids=["int8", "int16"])
+def test_a_gain_on_the_input_is_absorbed_into_the_state_scale(order, i_decay, spec):
+    """No weight can absorb the gain of a neuron fed directly, and 0.1·2^shift is no integer; the
+    state scale absorbs it instead (n·2^shift at s = n/g), so the neuron compiles and agrees."""
+    graph = _fed_directly(order, i_decay)
+    quantized, diags = quantize(graph, spec)
+    assert not [d for d in diags if d.severity is Severity.ERROR]
+    lif = quantized.node("lif").op
+    assert lif.gain.item() >= 1 and lif.gain.item() % 2**spec.input_shift == 0
+    x = (np.random.default_rng(0).random((60, 4, 6)) < 0.6).astype(np.uint8)
+    float_out = run(graph, x, record=["lif:out"]).traces["lif"]["out"]
+    int_out = run(quantized, x, record=["lif:out"]).traces["lif"]["out"]
+    assert float_out.sum() > 20
+    assert (float_out == int_out).mean() >= 0.97  # measured: int8 0.978-1.0, int16 1.0
+
+
+def test_a_gain_that_cannot_be_absorbed_says_what_to_change():
+    """On Speck the input enters v unscaled (gain 1) and sinabs' default v_min = −32768 leaves no
+    room for a scale above 1, so g = 0.1 (an IF scaling its input) cannot be absorbed; neither can a
+    gain that varies per neuron. The error names the gain and what to change."""
+    per_neuron = FloatOrder("delta", rate=np.linspace(0.1, 0.2, 6).astype(f32))
+    for graph, spec in ((_fed_directly(None, gain=0.1), SPECK), (_fed_directly(per_neuron), SIM_INT8)):
+        _, diags = quantize(graph, spec)
+        errors = [d for d in diags if d.rule == "QUANT-UNSUPPORTED"]
+        assert [d.node for d in errors] == ["lif"] and "gain" in errors[0].message and "Linear/Conv" in errors[0].hint

@@ -104,3 +104,26 @@ def test_unavailable_device(device):
     if device == "cuda" and torch.cuda.is_available():
         pytest.skip("CUDA is available here")
     assert rules(spiking((2,)), np.zeros((1, 1, 2)), device=device) == ["SIM-DEVICE"]
+
+
+def _static(steps: int | None) -> Graph:
+    b = GraphBuilder()
+    b.output(
+        "y", b.add("fc", Linear(np.eye(3, dtype=np.float32)), b.input("x", (3,), FLOAT, time="static", steps=steps))
+    )
+    return b.build()
+
+
+def test_a_static_input_takes_one_frame_held_for_its_steps_or_a_sequence():
+    frame = np.arange(6, dtype=np.float32).reshape(2, 3)
+    held = run(_static(4), frame).output
+    assert held.shape == (4, 2, 3) and (held == frame).all()
+    sequence = np.stack([frame, frame + 1])
+    np.testing.assert_array_equal(run(_static(4), sequence).output, sequence)  # the data's steps
+
+
+def test_a_static_input_without_steps_needs_them_in_the_data():
+    with pytest.raises(SnncError) as e:
+        run(_static(None), np.zeros((2, 3), np.float32))
+    (d,) = e.value.diagnostics
+    assert d.rule == "SIM-INPUT-SHAPE" and "broadcast_to" in d.hint

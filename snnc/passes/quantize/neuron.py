@@ -143,7 +143,14 @@ def quantize_neuron(view: NeuronView, scale, spec: QuantSpec) -> tuple[Op, list[
         i_decay = np.zeros((), np.int64)  # a memoryless current: i = g·x each step
     gain = arith.gain.quantize(np.asarray(view.gain, np.float64) * shift)
     if np.any((gain == 0) & (view.gain != 0)):
-        found.append(unsupported(view.node.name, f"gain {float(np.max(view.gain)):.4g} does not fit {arith.gain}", ""))
+        hint = (
+            "the gain times 2^input_shift must be an integer of the target's gain format: a neuron fed through a "
+            "Linear/Conv folds its gain into the weights, one fed directly needs one gain for all its neurons "
+            "(absorbed into its state scale); put a layer before it, or give it a single time constant"
+        )
+        found.append(
+            unsupported(view.node.name, f"gain {float(np.max(view.gain)):.4g} does not fit {arith.gain}", hint)
+        )
     v_min = op.v_min if op.v_min is not None else spec.v_min_default
     new = op.replace(
         threshold=threshold,

@@ -159,7 +159,7 @@ def _quantize_unit(
         ops[view.node.name] = op
         found += diags
     # which group limits the scale is judged on the scale the rule chose (a lossless snap loses nothing)
-    found += _binding(unit, chosen, groups, spec) if unit.synapses else _misfit(unit, groups, spec)
+    found += _binding(unit, chosen, groups, spec) if unit.synapses else _misfit(unit, groups, spec, float(chosen[0]))
     found += loss_info(unit, weights, ops, scale, spec)
     return ops, found
 
@@ -220,6 +220,39 @@ def _param_shape(value: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
     return value.shape
 
 
+def _unweighted_scale(views: list[NeuronView], source: float, spec: QuantSpec, limit: float) -> float:
+    """The state scale of a neuron fed without weights, by events or a quantized input of scale
+    `source`: its input enters the state as gain·2^shift·x at s = source, which must be an integer
+    of the target's gain format. A gain that is not (Norse's c_m = dt/τ = 0.1 on the input) is
+    absorbed into the scale instead: s = n·source/g for the largest n ≤ limit·g/source (`limit`:
+    the largest scale the state values fit, with the threshold headroom units with weights keep)
+    and n at most the largest weight, as if the gain were the weight of a one-to-one synapse, with
+    n·2^shift representable: the input enters with the exact integer gain n·2^shift (the view's
+    gain becomes n). Otherwise `source`."""
+    if len(views) != 1 or np.ndim(views[0].gain) != 0 or not views[0].gain > 0:
+        return source
+    view, shift, fmt = views[0], 2**spec.input_shift, spec.arithmetic.gain
+    g = float(view.gain)
+    if np.array_equal(fmt.quantize(np.asarray(g * shift, np.float64)), g * shift):
+        return source
+    n = _largest_multiplier(fmt, shift, min(limit * g / source / 2**spec.threshold_headroom_bits, spec.weight_max))
+    if n is None:
+        return source
+    view.gain = np.asarray(float(n))
+    return n * source / g
+
+
+def _largest_multiplier(fmt, shift: int, most: float) -> int | None:
+    """The largest integer n ≤ `most` with n·shift a value of the gain format, None if none is."""
+    best = None
+    for e in range(fmt.min_exp, fmt.max_exp + 1):
+        m = min(int(np.floor(most * shift / 2.0**e)), fmt.mantissa_max)
+        value = m << e
+        if m >= 1 and value % shift == 0 and (best is None or value // shift > best):
+            best = value // shift
+    return best
+
+
 def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool, membranes: Membranes):
     """The unit's scale s (float32, one value or one per channel) and each group's own limit."""
     arith = spec.arithmetic
@@ -263,8 +296,9 @@ def _scale(unit, views, weights, biases, spec: QuantSpec, per_channel: bool, mem
         for what, (values, lo, hi) in limits.items():
             s = fit_rows(values, lo, hi) / shift
             groups[what] = np.minimum(groups[what], s) if what in groups else s
-    if not unit.synapses:  # neurons fed by events (scale 1) or an input: its scale, nothing to choose
-        return np.full(1, unit.source_scale, F32), groups
+    if not unit.synapses:  # neurons fed by events (scale 1) or an input: its scale, or the one the gain sets
+        limit = float(np.min(np.minimum.reduce(list(groups.values())))) if groups else float("inf")
+        return np.full(1, _unweighted_scale(views, unit.source_scale, spec, limit), F32), groups
     return np.minimum.reduce(list(groups.values())).astype(F32), groups
 
 
@@ -333,10 +367,10 @@ def _binding(unit: Unit, scale, groups: dict[str, np.ndarray], spec: QuantSpec) 
     ]
 
 
-def _misfit(unit: Unit, groups: dict[str, np.ndarray], spec: QuantSpec) -> list[Diagnostic]:
-    """Neurons fed by events keep their input's scale (1, or a quantized input's), so a group
-    that needs a smaller scale cannot fit (QUANT-THRESHOLD, an error: its values would clip)."""
-    fixed = unit.source_scale
+def _misfit(unit: Unit, groups: dict[str, np.ndarray], spec: QuantSpec, fixed: float) -> list[Diagnostic]:
+    """Neurons fed without weights keep the scale `fixed` (their input's, 1 for events, or the one
+    that absorbs their gain), so a group that needs a smaller scale cannot fit (QUANT-THRESHOLD, an
+    error: its values would clip)."""
     return [
         Diagnostic(
             "QUANT-THRESHOLD",
