@@ -270,7 +270,27 @@ def report(samples: int, batch: int) -> None:
           f"{seconds:.1f} s, {samples / seconds:.1f} samples/s; peak memory grew {grown:.0f} MB "
           f"(the whole data set would be {samples * T * 2 * 34 * 34 / 2**20:,.0f} MB); "
           f"{result.total['sops'] / samples:,.0f} SOPs per sample")  # fmt: skip
-    print("   snnc validate: on branch `validate`, not yet on main (measured once it lands)")
+    validate(min(samples, VALIDATE_SAMPLES), samples / seconds)
+
+
+VALIDATE_SAMPLES = 16
+
+
+def validate(samples: int, report_rate: float) -> None:
+    """snnc.validate of the same net for sim (the IR's float simulation and the compiled integers,
+    every neuron's spikes, charge and membrane traced and compared), on `samples` of the data."""
+    graph = nmnist_cnn.build()
+    x = nmnist_cnn.sample_input(T=T, B=samples, p=0.05, seed=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    began = time.perf_counter()
+    result = snnc.validate(graph, "sim", x)
+    seconds = time.perf_counter() - began
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    first = result.first_divergence
+    where = "none" if first is None else f"layer {first.layer}, step {first.step} ({first.cause})"
+    print(f"   snnc.validate over {samples} samples x T={T} (ir vs quantized, sim-int8): {seconds:.1f} s, "
+          f"{samples / seconds:.2f} samples/s = {report_rate * seconds / samples:.1f}x the report's time per sample; "
+          f"peak memory grew {grown:.0f} MB; first divergence: {where}")  # fmt: skip
 
 
 def main() -> None:

@@ -31,3 +31,10 @@ def events(images: np.ndarray, steps: int = 16, max_rate: float = 0.5, seed: int
     rng = np.random.default_rng(seed)
     p = max_rate * np.clip(images, 0, MAX_INTENSITY) / MAX_INTENSITY
     return (rng.random((steps, *images.shape)) < p).astype(np.float32)[:, :, None]
+
+
+def digits_events(n: int, steps: int = 16, seed: int = 0, max_rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The first `n` test digits (of the seeded split) as events [steps, n, 1, 8, 8] and their
+    labels [n] (int64): the sample the examples are validated on."""
+    _, _, test_images, test_labels = digits(seed=seed)
+    return events(test_images[:n], steps, max_rate, seed=1000 + seed), test_labels[:n]

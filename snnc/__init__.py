@@ -2,8 +2,9 @@
 
 The public API (ARCHITECTURE §3) is thin: each function dispatches to the part of the package
 that does the work, so scripts, examples and the `snnc` command all take the same path. It
-loads PyTorch models, NIR, ONNX and `.snnc` files, runs the reference simulator, exports NIR and
-converts ANNs to SNNs; `compile`, `check`, `report` and `validate` grow under the same names.
+loads PyTorch models, NIR, ONNX and `.snnc` files, runs the reference simulator, compiles for a
+target, checks, measures cost, validates the compiled network against the trained one, exports
+NIR and converts ANNs to SNNs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from snnc.cost import CostReport
     from snnc.driver.compile import Compiled
     from snnc.driver.convert import Conversion
+    from snnc.driver.validate import Tolerance, ValidationReport
     from snnc.ir import Graph
     from snnc.sim import SimResult
 
@@ -44,6 +46,7 @@ __all__ = [
     "load",
     "report",
     "simulate",
+    "validate",
 ]
 
 
@@ -181,6 +184,32 @@ def report(
 
     graph = _graph(source_or_graph)
     return driver.report(graph, data, model=model, target=target, **options)
+
+
+def validate(
+    source: Any,
+    target: str,
+    data: Any,
+    *,
+    labels: Any = None,
+    tolerance: Tolerance | dict[str, Any] | str | None = None,
+    calib: Any = None,
+    **options: Any,
+) -> ValidationReport:
+    """Will the trained network behave the same on `target`, and where does it not? Runs `data`
+    ([T, B, *input_shape]) through the source model in its own library (when `source` is a
+    PyTorch model), the IR's float simulation, the integer simulation of the compiled graph and
+    the target's own execution model where it has one, and compares each with the one before,
+    layer by layer. The report has `.ok` (no tolerance exceeded), `.stages` (with accuracy when
+    `labels` are given), `.layers` (per layer and pair of stages: spike mismatch, firing-rate and
+    membrane error), `.first_divergence` (layer, step, sample, neuron, both values, likely cause)
+    and `.to_dict()`. `tolerance`: a `snnc.driver.validate.Tolerance`, a dict or "key=value,...".
+    `options`: the target's compile options, and input_shape, input_dtype, trust_pickle, weights
+    as for `load`, batch_size (samples run at a time).
+    """
+    from snnc.driver import validate as driver
+
+    return driver.validate(source, target, data, labels=labels, tolerance=tolerance, calib=calib, **options)
 
 
 def export(

@@ -32,6 +32,7 @@ VERBS = {  # verb → the one line `snnc --help` shows (each module's parser say
     "report": "measure synaptic operations, MACs and energy per layer on data",
     "compile": "lower a model for a target and write it",
     "check": "report every diagnostic of compiling a model for a target",
+    "validate": "compare the source model, the IR, the compiled graph and the target layer by layer",
     "export": "write a model as NIR (with snnc's exact semantics)",
     "convert": "convert a ReLU ANN into an SNN of IF neurons",
 }

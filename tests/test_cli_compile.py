@@ -1,5 +1,5 @@
-"""`snnc compile` and `snnc check` end to end: exit codes 0/1/2, JSON, SARIF 2.1.0 and JUnit XML,
-nothing written on failure.
+"""`snnc compile` and `snnc check` end to end: exit codes 0/1/2, JSON, SARIF 2.1.0 and JUnit XML
+(each validated against its schema, tests/schemas/), --strict, nothing written on failure.
 
 The contract cases run as a user runs them, a subprocess in a temporary directory; the others call
 `snnc.cli.main` in-process (the same parser and code, without a second Python start-up each)."""
@@ -7,6 +7,7 @@ The contract cases run as a user runs them, a subprocess in a temporary director
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,22 +15,27 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
+import xmlschema
 from test_compile import small_cnn
 
 from snnc import cli
 from snnc.diagnostics.rules import all_rules
-from snnc.ir import AvgPool2d, serialize
+from snnc.ir import FLOAT, AvgPool2d, serialize
 
+SCHEMAS = Path(__file__).parent / "schemas"
 PASSES = ["canonicalize-neuron", "fold-bn", "avgpool-to-sumpool", "absorb-scale", "quantize", "check-spike-driven"]
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
-    """good (compiles), failing (QUANT-UNSUPPORTED + SPIKE-DRIVEN), nan (the verifier rejects it)."""
+    """good (compiles), warned (compiles with a warning: the range of its real-valued input is not
+    known), failing (QUANT-UNSUPPORTED + SPIKE-DRIVEN), nan (the verifier rejects it)."""
     d = tmp_path_factory.mktemp("models")
     graphs = {
         "good": small_cnn(),
+        "warned": small_cnn(dtype=FLOAT),
         "failing": small_cnn(pool=AvgPool2d(kernel=2, padding=1, count_include_pad=False), bn=False),
         "nan": small_cnn(nan=True),
     }
@@ -47,9 +53,13 @@ class Done:
     stderr: str
 
 
-def process(*args: str | Path, cwd: Path) -> Done:
+def process(*args: str | Path, cwd: Path, path: Path | None = None) -> Done:
+    """`snnc ARGS` in a subprocess; `path` is put in front of PYTHONPATH (a factory's module)."""
+    env = dict(os.environ)
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(path), env.get("PYTHONPATH")) if p)
     done = subprocess.run(
-        [sys.executable, "-m", "snnc", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "snnc", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300, env=env
     )
     assert "Traceback" not in done.stderr
     return Done(done.returncode, done.stdout, done.stderr)
@@ -145,10 +155,24 @@ def test_check_json_of_a_graph_the_verifier_rejects_exits_1(models, in_process):
     assert [(d["rule"], d["node"]) for d in json.loads(done.stdout)["diagnostics"]] == [("IR-NONFINITE", "conv")]
 
 
+def valid_sarif(text: str) -> dict:
+    """The SARIF log, checked against OASIS' SARIF 2.1.0 schema (errata01)."""
+    log = json.loads(text)
+    schema = json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(log)
+    return log
+
+
+def valid_junit(text: str) -> ET.Element:
+    """The JUnit report, checked against the Apache Ant JUnit schema."""
+    xmlschema.XMLSchema(SCHEMAS / "JUnit.xsd").validate(text)
+    return ET.fromstring(text)
+
+
 def test_check_sarif(models, tmp_path):
     done = process("check", models["failing"], "--target", "sim", "--format", "sarif", cwd=tmp_path)
     assert done.returncode == 1
-    sarif = json.loads(done.stdout)
+    sarif = valid_sarif(done.stdout)
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     (run,) = sarif["runs"]
     driver = run["tool"]["driver"]
@@ -166,19 +190,40 @@ def test_check_sarif(models, tmp_path):
 def test_check_junit(models, tmp_path, in_process):
     done = process("check", models["failing"], "--target", "sim", "--format", "junit", cwd=tmp_path)
     assert done.returncode == 1
-    (suite,) = ET.fromstring(done.stdout).findall("testsuite")
+    (suite,) = valid_junit(done.stdout).findall("testsuite")
     cases = suite.findall("testcase")
     failures = [c for c in cases if c.find("failure") is not None]
     assert int(suite.get("tests")) == len(cases) and int(suite.get("failures")) == len(failures) == 1
     assert failures[0].get("name") == "QUANT-UNSUPPORTED pool"
+    assert "SPIKE-DRIVEN" in suite.find("system-out").text  # the warning passes, its message kept
     clean = in_process("check", models["good"], "--target", "sim", "--format", "junit")
-    assert clean.returncode == 0 and ET.fromstring(clean.stdout).find("testsuite").get("failures") == "0"
+    assert clean.returncode == 0 and valid_junit(clean.stdout).find("testsuite").get("failures") == "0"
+
+
+def test_check_strict_fails_on_warnings(models, in_process, monkeypatch):
+    """A model with warnings only (the range of its real input is unknown, so its threshold is
+    clipped) passes check, and fails it with --strict, where JUnit counts the warnings as failures."""
+    plain = in_process("check", models["warned"], "--target", "sim", "--format", "json")
+    found = json.loads(plain.stdout)
+    warned = [d["rule"] for d in found["diagnostics"] if d["severity"] == "warning"]
+    assert plain.returncode == 0 and found["errors"] == 0 and warned == ["QUANT-INPUT-RANGE", "QUANT-THRESHOLD"]
+    strict = in_process("check", models["warned"], "--target", "sim", "--strict")
+    assert strict.returncode == 1 and "--strict: warnings fail" in strict.stdout
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    junit = in_process("check", models["warned"], "--target", "sim", "--format", "junit", "--strict")
+    suite = valid_junit(junit.stdout).find("testsuite")
+    assert junit.returncode == 1 and suite.get("failures") == "2"
+    assert [f.get("type") for f in suite.findall("testcase/failure")] == warned
+    assert suite.get("timestamp") == "1970-01-01T00:00:00"
+    sarif = in_process("check", models["warned"], "--target", "sim", "--format", "sarif", "--strict")
+    levels = {r["ruleId"]: r["level"] for r in valid_sarif(sarif.stdout)["runs"][0]["results"]}
+    assert sarif.returncode == 1 and levels["QUANT-INPUT-RANGE"] == "warning"
 
 
 def test_check_of_a_missing_model_exits_2(tmp_path, in_process):
     done = process("check", tmp_path / "missing.snnc", "--target", "sim", "--format", "sarif", cwd=tmp_path)
     assert done.returncode == 2
-    (result,) = json.loads(done.stdout)["runs"][0]["results"]
+    (result,) = valid_sarif(done.stdout)["runs"][0]["results"]
     assert (result["ruleId"], result["level"]) == ("IO-NOT-FOUND", "error")
     text = in_process("check", tmp_path / "missing.snnc", "--target", "sim")
     assert text.returncode == 2 and "IO-NOT-FOUND" in text.stderr

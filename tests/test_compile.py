@@ -12,19 +12,19 @@ import snnc
 from snnc.backends import TARGETS, get_target
 from snnc.backends.target import Target
 from snnc.diagnostics import Severity, SnncError
-from snnc.ir import AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, serialize, verify
+from snnc.ir import SPIKE, AvgPool2d, BatchNorm, Conv2d, Flatten, GraphBuilder, Linear, Neuron, serialize, verify
 
 IF = Neuron(threshold=4.0, reset="zero")
 
 
-def small_cnn(pool=None, bn: bool = True, nan: bool = False, seed: int = 0) -> snnc.Graph:
-    """x (spikes) → conv → [bn] → if → [pool] → flatten → fc → if → out, integer weights."""
+def small_cnn(pool=None, bn: bool = True, nan: bool = False, seed: int = 0, dtype=SPIKE) -> snnc.Graph:
+    """x (spikes, or `dtype`) → conv → [bn] → if → [pool] → flatten → fc → if → out, integer weights."""
     rng = np.random.default_rng(seed)
     b = GraphBuilder("small-cnn")
     weight = rng.integers(-3, 4, (4, 2, 3, 3)).astype(np.float32)
     if nan:
         weight[0, 0, 0, 0] = np.nan
-    last = b.add("conv", Conv2d(weight=weight), b.input("x", (2, 8, 8)))
+    last = b.add("conv", Conv2d(weight=weight), b.input("x", (2, 8, 8), dtype))
     if bn:
         op = BatchNorm(mean=np.full(4, 0.5), var=np.full(4, 0.25), weight=np.ones(4), bias=np.zeros(4), eps=0.0)
         last = b.add("bn", op, last)

@@ -14,6 +14,9 @@ A target is a class in its own package `snnc/backends/<name>/`, registered by on
                         measured on the calibration data)
     lower(g, dir, o)    writes its artefacts (atomically), returns them by name
     simulate(g, x, ...) runs a lowered graph as the target computes it
+    execution_model     for `snnc validate`: the target's own way of running a compiled graph
+                        beside snnc's integer simulation (an ExecutionModel), if it has one;
+                        `simulated_exactly` says instead that the integer simulation is the target
     energy_model()      its chip energy model for `snnc report --model target`, if it has one
 
 Options are validated here, once, from the dataclass: an unknown name, a value of the wrong type
@@ -51,6 +54,31 @@ class NoOptions:
     """The options of a target that takes none."""
 
 
+@dataclass(frozen=True)
+class ExecutionModel:
+    """A target's own execution model: how the chip (or its vendor's software) runs a compiled
+    graph, as opposed to snnc's integer simulation of that graph. `snnc validate` runs it as its
+    "target" stage and compares it with the integer simulation, layer by layer.
+
+    title         what the stage is called in reports, e.g. "Speck event-driven model"
+    how           the keyword arguments of `Target.simulate` that select it, e.g. {"mode": "events"}
+    event_driven  it processes events one at a time, so the order of events within a step can
+                  change what fires (validate then considers "event-ordering" as a cause)
+    records       which variables `simulate(..., record=...)` can trace per node ("out", "v", "h");
+                  with "out" validate compares every neuron, else each node's events per step,
+                  which such a model reports in `SimResult.activity` without being asked
+
+    Contract of its `simulate`: a SimResult whose outputs, traces and activity are keyed by the
+    names of the compiled graph's nodes (or by the user's module paths, `Node.source`), values in
+    the compiled graph's integer units.
+    """
+
+    title: str
+    how: Mapping[str, Any]
+    event_driven: bool = False
+    records: tuple[str, ...] = ()
+
+
 class Target:
     """Base class of every target: the shared behaviour, overridden where a target differs."""
 
@@ -58,6 +86,8 @@ class Target:
     summary: ClassVar[str] = ""
     Options: ClassVar[type] = NoOptions
     rules: ClassVar[Sequence[RuleCheck]] = ()
+    execution_model: ClassVar[ExecutionModel | None] = None
+    simulated_exactly: ClassVar[bool] = False  # the integer simulation is how the target executes
 
     def options(self, given: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Any:
         """This target's Options from keyword values (Python values, or text as the CLI gives)."""

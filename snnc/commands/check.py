@@ -22,6 +22,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--strict", action="store_true", help="warnings fail too (exit code 1)")
     add_limit_arguments(parser)
     add_model_arguments(parser)
     add_target_arguments(parser)
@@ -31,8 +32,8 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the model and run the target's whole pipeline, writing nothing; print every diagnostic
     (verifier, quantization, spike-driven, target rules). Exit code 0: no errors (warnings may
-    remain), 1: errors, 2: the model or an option cannot be used. With --format sarif or junit,
-    unusable input is reported in that format too."""
+    remain, unless --strict), 1: errors (or, with --strict, warnings), 2: the model or an option
+    cannot be used. With --format sarif or junit, unusable input is reported in that format too."""
     try:
         graph = load_model(args)
         found = snnc.check(graph, args.target, **pipeline_options(args, graph))
@@ -42,14 +43,19 @@ def run(args: argparse.Namespace) -> int:
         _print(args, list(e.diagnostics))
         return e.exit_code
     _print(args, found)
-    return 1 if errors(found) else 0
+    return 1 if any(d.severity in _failing(args) for d in found) else 0
+
+
+def _failing(args: argparse.Namespace) -> tuple[Severity, ...]:
+    """What fails the check: errors, and warnings with --strict."""
+    return (Severity.ERROR, Severity.WARNING) if args.strict else (Severity.ERROR,)
 
 
 def _print(args: argparse.Namespace, found: list[Diagnostic]) -> None:
     if args.format == "sarif":
         print(render_sarif(found, uri=args.model, version=snnc.__version__))
     elif args.format == "junit":
-        print(render_junit(found, suite=f"{args.model} ({args.target})"))
+        print(render_junit(found, suite=f"{args.model} ({args.target})", failing=_failing(args)))
     elif args.format == "json":
         diagnostics = [d.to_dict() for d in found]
         print_json({"model": args.model, "target": args.target, **_counts(found), "diagnostics": diagnostics})
@@ -57,7 +63,8 @@ def _print(args: argparse.Namespace, found: list[Diagnostic]) -> None:
         if found:
             print(render_text(found))
         counts = _counts(found)
-        print(f"{args.model} for {args.target}: {counts['errors']} error(s), {counts['warnings']} warning(s)")
+        strict = " (--strict: warnings fail)" if args.strict else ""
+        print(f"{args.model} for {args.target}: {counts['errors']} error(s), {counts['warnings']} warning(s){strict}")
 
 
 def _counts(found: list[Diagnostic]) -> dict[str, int]:

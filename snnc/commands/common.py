@@ -197,6 +197,14 @@ def print_activity(activity: list[dict[str, Any]]) -> None:
         print("  ".join(cells).rstrip())
 
 
+def print_table(rows: list[list[str]], left: int) -> None:
+    """Columns aligned; the first `left` columns left-aligned, the rest (numbers) right-aligned."""
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        cells = [c.ljust(w) if k < left else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))]
+        print("  ".join(cells).rstrip())
+
+
 def compact(value: Any) -> str:
     """Sums for people: integral floats (sums of a float output) without the '.0'."""
     if isinstance(value, list):

@@ -7,12 +7,12 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import snnc
 from snnc.backends import TARGETS
-from snnc.commands.common import add_model_arguments, load_model, print_json, read_data
+from snnc.commands.common import add_model_arguments, load_model, print_json, print_table
+from snnc.commands.data import add_data_arguments, read_input
 from snnc.cost import PRECISIONS, CostReport
 from snnc.cost.table import format_count as _n
 from snnc.cost.table import format_rate as _r
@@ -32,7 +32,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     )
     add_model_arguments(parser)
     parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="output format")
-    parser.add_argument("--data", required=True, metavar="X.npz", help="input [T, B, *shape], as for simulate")
+    add_data_arguments(parser)
     chips = ", ".join(energy_targets())
     parser.add_argument("--target", choices=list(TARGETS), help=f"the chip whose model --model target uses ({chips})")
     parser.add_argument(
@@ -53,7 +53,13 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--encoding-once", action="store_true", help="count a static real-valued input layer once per sample"
     )
-    parser.add_argument("--integer-inputs", choices=("mac", "ac"), default="mac", help="how count inputs are charged")
+    parser.add_argument(
+        "--integer-inputs",
+        choices=("mac", "ac"),
+        default="ac",
+        help="how a count k > 1 reaching a layer (sum-pooled spikes) is charged: ac (default) k accumulates per "
+        "connection, as the chips do; mac one multiply-accumulate per non-zero input",
+    )
     parser.add_argument("--sops", choices=("exact", "paper"), default="exact", help="ACs from exact or fr·T·FLOPs")
     parser.add_argument(
         "--synops-ceiling", type=float, metavar="PER_S", help="speck: warn where a core's SynOps/s exceed this"
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     """Simulate a model on data and report per layer: events in, synaptic operations (exact and
     fr·T·FLOPs), MACs, firing rates and energy; totals, the ANN equivalent, the time-step profile."""
     graph = load_model(args)
-    x = read_data(Path(args.data), graph)
+    x = read_input(args, graph)
     first = next(iter(x.values())) if isinstance(x, dict) else x
     with _progress(first.shape[1] if first.ndim >= 2 else 0) as advance:
         report = snnc.report(
@@ -130,7 +136,7 @@ def print_report(report: CostReport) -> None:
     print(f"graph {d['graph']}: {d['samples']} samples × {d['steps']} steps; model {d['model']['title']}")
     print("per sample (one inference over all steps); energy in pJ\n")
     rows = layer_table(report)
-    _print_table(rows, left=4)
+    print_table(rows, left=4)
     energy = f"\nenergy: {_n(total['energy_pj'])} pJ per sample"
     if total["energy_range_pj"]:
         energy += f" (range {_n(total['energy_range_pj'][0])} – {_n(total['energy_range_pj'][1])})"
@@ -166,12 +172,4 @@ def _print_profile(profile: dict[str, Any]) -> None:
             [label, _n(sum(profile["sops"][part])), _n(sum(profile["macs"][part])),
              _n(sum(profile["energy_pj"][part])), *rates]
         )  # fmt: skip
-    _print_table(rows, left=1)
-
-
-def _print_table(rows: list[list[str]], left: int) -> None:
-    """Columns aligned; the first `left` columns left-aligned, the rest (numbers) right-aligned."""
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    for row in rows:
-        cells = [c.ljust(w) if k < left else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))]
-        print("  ".join(cells).rstrip())
+    print_table(rows, left=1)

@@ -36,4 +36,17 @@ RULES = (
         "Nothing was left behind: results go to a temporary file that replaces the target only "
         "when complete. Choose a writable path.",
     ),
+    Rule(
+        "CLI-EVENTS",
+        "event recordings cannot be binned into frames for the model",
+        "--data may hold event-camera recordings in tonic's layout: an .npy of one structured array "
+        "with fields x, y, t, p, or an .npz of one per sample. They are binned with tonic's ToFrame "
+        "into [T, B, P, H, W] for a model whose input is (P, H, W) ((P, W) without y), with exactly "
+        "one of --n-bins N (N frames of equal time per recording) or --time-bin DT (frames of DT in "
+        "the unit of t). Fields must be finite numbers with integer coordinates; the frames of one "
+        "file must fit in memory, and tonic's int16 frames hold at most 32,767 events per pixel and "
+        "bin. The message says which; events outside the sensor or the time windows are not errors "
+        "but are counted on stderr.",
+        "tonic 1.7 tonic/functional/to_frame.py (int16 frames), tonic/slicers.py (windows)",
+    ),
 )

@@ -14,9 +14,9 @@ from snnc.commands.common import (
     load_model,
     print_activity,
     print_json,
-    read_data,
     write_npz_atomically,
 )
+from snnc.commands.data import add_data_arguments, read_input
 from snnc.diagnostics import input_error
 
 
@@ -25,12 +25,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
         "simulate", parents=[common], help="run a model in the reference simulator", description=run.__doc__
     )
     add_model_arguments(parser)
-    parser.add_argument(
-        "--data",
-        required=True,
-        metavar="X.npz",
-        help="input [T, B, *shape]: the array named after the graph input, else 'x', else the only one",
-    )
+    add_data_arguments(parser)
     parser.add_argument("-o", "--output", metavar="OUT.npz", help="write outputs and traces to this .npz file")
     parser.add_argument(
         "--record", default="", metavar="VAR,...", help="state variables to trace, comma-separated (e.g. v,i)"
@@ -47,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if is_config_path(args.model):
         return _speck(args)
     graph = load_model(args)
-    x = read_data(Path(args.data), graph)
+    x = read_input(args, graph)
     record = tuple(v.strip() for v in args.record.split(",") if v.strip())
     result = snnc.simulate(graph, x, record=(*record, "activity"))
     return _report(args, graph, result)
@@ -61,7 +56,7 @@ def _speck(args: argparse.Namespace) -> int:
         raise input_error("SIM-RECORD", "the event model records no state traces", hint="drop --record")
     config = read_config(args.model)
     chip = to_graph(config)
-    events = model.simulate(config, read_data(Path(args.data), chip.graph))
+    events = model.simulate(config, read_input(args, chip.graph))
     if args.format != "json":
         print("event-driven Speck model (docs/targets/speck.md §4); synaptic operations per core:")
         for core, sops in events.sops.items():

@@ -7,10 +7,16 @@ as ACs. snnc decides per layer from the values the layer actually received (`Inp
 - real (fractions, or signed values beyond ±1): MACs, dense: FLOPs for every step, as the papers
   count the encoding layer; `encoding_once` counts one pass per sample instead (papers differ),
   but only where the input was measured identical at every step;
-- integer (counts > 1, e.g. after sum pooling or a SEW ADD): MACs by default, one per non-zero
-  input per connection (NeuroBench's Effective_MACs with dense weights), since a zero count
-  triggers nothing; `integer_inputs="ac"` counts each unit of a count as one accumulate instead,
-  as sinabs and Speck do (a count of k is k events);
+- integer (non-negative counts > 1: sum-pooled spikes, a SEW ADD, multi-spikes, event frames):
+  by default a count of k is k events, each an accumulate per connection, k ACs. That is how
+  Speck computes it (sum pooling remaps addresses, so the k spikes of a window arrive as k events,
+  each adding the weight once: docs/targets/speck.md §4) and how SOPs are counted in the
+  literature and by sinabs (SynOps weight each input by its value: synsense/sinabs
+  `sinabs/hooks.py`, docs/cost/energy.md §4). `integer_inputs="mac"` charges one MAC per non-zero
+  input per connection instead: NeuroBench's Effective_MACs (docs/cost/energy.md §3) and Loihi 2's
+  graded spikes, which carry k as one message's payload multiplied by the weight
+  (docs/targets/loihi.md §2.3). An integer-valued real input (pixel intensities 0..255 not
+  normalized) is also taken as counts; give it as real values, or choose "mac";
 - binary or signed-binary: ACs, every input event × its exact fan-out (`sops="paper"` takes the
   papers' `fr · T · FLOPs` instead).
 """
@@ -28,19 +34,22 @@ from snnc.cost.counting import SynapticCounts
 @dataclass(frozen=True)
 class Convention:
     encoding_once: bool = False
-    integer_inputs: Literal["mac", "ac"] = "mac"
+    integer_inputs: Literal["mac", "ac"] = "ac"
     sops: Literal["exact", "paper"] = "exact"
 
     def describe(self) -> str:
         once = "once per sample where the input is the same at every step" if self.encoding_once else "at every step"
         integer = (
-            "integer-valued inputs (counts > 1): one MAC per non-zero input per connection"
+            "integer-valued inputs (counts k > 1, e.g. sum-pooled spikes): one MAC per non-zero input per connection "
+            "(--integer-inputs mac)"
             if self.integer_inputs == "mac"
-            else "integer-valued inputs (counts > 1): one AC per unit of count per connection"
+            else "integer-valued inputs (counts k > 1, e.g. sum-pooled spikes): k events, k ACs per connection, as the "
+            "chips add them (--integer-inputs mac: one MAC per non-zero input)"
         )
         sops = "input events × their exact fan-out" if self.sops == "exact" else "fr · T · FLOPs (paper estimate)"
         return (
-            f"MAC: layers fed real values, dense FLOPs {once}; {integer}. AC: layers fed binary or ±1 values, {sops}."
+            f"MAC: layers fed real values, dense FLOPs {once}; {integer}. AC: layers fed binary or ±1 values, {sops}. "
+            "Average pooling of spikes is counted as the sum pooling event chips perform, its 1/k² in the next weights."
         )
 
 

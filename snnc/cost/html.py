@@ -1,5 +1,6 @@
 """The HTML form of a cost report: one self-contained file (tables, constants with their sources,
-and matplotlib plots embedded as PNG data URIs), written atomically.
+and matplotlib plots embedded as PNG data URIs), written atomically. The page helpers (`escape`,
+`table`, `image`, `pyplot`, `png`) also build validate's report (snnc/driver/validate_html.py).
 
 Plots: energy per layer (stacked by what it is spent on), the firing rate of every neuron layer
 per time step, and the per-step synaptic operations and energy.
@@ -21,7 +22,7 @@ from snnc.diagnostics import input_error
 if TYPE_CHECKING:
     from snnc.cost.report import CostReport
 
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; }
@@ -41,15 +42,15 @@ def render(report: CostReport) -> str:
     d = report.to_dict()
     total, ann = d["total"], d["ann"]
     ratio = d["energy_ratio_ann_over_snn"]
-    table = layer_table(report)
+    layers = layer_table(report)
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>snnc cost report: {_e(d['graph'])}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Cost report: {_e(d['graph'])}</h1>",
-        f"<p>{d['samples']} samples × {d['steps']} steps. Model: <b>{_e(d['model']['title'])}</b>. "
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>snnc cost report: {escape(d['graph'])}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Cost report: {escape(d['graph'])}</h1>",
+        f"<p>{d['samples']} samples × {d['steps']} steps. Model: <b>{escape(d['model']['title'])}</b>. "
         "Figures per sample (one inference over all steps); energy in pJ.</p>",
         "<h2>Totals</h2>",
-        _table(
+        table(
             ["quantity", "value"],
             [
                 ["energy (dynamic)", _num(total["energy_pj"]) + " pJ"],
@@ -62,32 +63,37 @@ def render(report: CostReport) -> str:
                 ["SOPs (exact)", _num(total["sops"])],
                 ["SOPs (fr·T·FLOPs)", _num(total["sops_paper"])],
                 ["ACs / MACs charged", f"{_num(total['acs'])} / {_num(total['macs'])}"],
-                ["ANN equivalent", f"{_num(ann['macs'])} MACs, {_num(ann['energy_pj'])} pJ ({_e(ann['basis'])})"],
+                ["ANN equivalent", f"{_num(ann['macs'])} MACs, {_num(ann['energy_pj'])} pJ ({escape(ann['basis'])})"],
                 ["ANN / SNN energy", "n/a" if ratio is None else f"{ratio:.3g}×"],
                 *[[f"NeuroBench {k}", _num(v)] for k, v in total["neurobench"].items()],
             ],
         ),
         "<h2>Per layer</h2>",
-        _table(table[0], table[1:]),
-        *(_img(png, alt) for png, alt in zip(_plots(report), PLOTS)),
+        table(layers[0], layers[1:]),
+        image(_energy_plot(report), "energy per layer"),
+        image(_rate_plot(report), "firing rate per time step"),
+        image(_profile_plot(report), "operations and energy per time step"),
         "<h2>Not counted by this model</h2>",
-        _table(["operation", "per sample"], [[k.replace("_", " "), _num(v)] for k, v in total["not_counted"].items()]),
+        table(["operation", "per sample"], [[k.replace("_", " "), _num(v)] for k, v in total["not_counted"].items()]),
         "<h2>Constants</h2>",
-        _table(
+        table(
             ["constant", "value", "unit", "status", "source"],
             [[c["name"], _constant_value(c), c["unit"], c["status"], c["source"]] for c in d["model"]["constants"]],
         ),
-        "<h2>Rules</h2><ul>" + "".join(f"<li>{_e(r)}</li>" for r in d["model"]["rules"]) + "</ul>",
+        "<h2>Rules</h2><ul>" + "".join(f"<li>{escape(r)}</li>" for r in d["model"]["rules"]) + "</ul>",
     ]
     if d["diagnostics"]:
-        items = "".join(f"<li>{_e(x['severity'])} {_e(x['rule'])} [{_e(x['node'])}]: {_e(x['message'])}</li>"
-                        for x in d["diagnostics"])  # fmt: skip
+        items = "".join(
+            f"<li>{escape(x['severity'])} {escape(x['rule'])} [{escape(x['node'])}]: {escape(x['message'])}</li>"
+            for x in d["diagnostics"]
+        )
         parts.append(f"<h2>Diagnostics</h2><ul>{items}</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _e(value: Any) -> str:
+def escape(value: Any) -> str:
+    """Text for HTML: every name a user chose (layers, models) goes through this."""
     return html.escape(str(value))
 
 
@@ -96,39 +102,34 @@ def _constant_value(c: dict[str, Any]) -> str:
     return f"{text} ({c['low']:g}–{c['high']:g})" if "low" in c else text
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """An HTML table, every cell escaped; cells after the first column are right-aligned numbers."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>"
-        + "".join(f"<td class='n'>{_e(c)}</td>" if k else f"<td>{_e(c)}</td>" for k, c in enumerate(row))
+        + "".join(f"<td class='n'>{escape(c)}</td>" if k else f"<td>{escape(c)}</td>" for k, c in enumerate(row))
         + "</tr>"
         for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+def image(data: bytes, alt: str) -> str:
+    """A PNG embedded as a data URI: the page is one self-contained file."""
+    return f"<img alt='{escape(alt)}' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>"
 
 
 # --- plots ------------------------------------------------------------------------------------
 
 
-PLOTS = ("energy per layer", "firing rate per time step", "operations and energy per time step")
-
-
-def _plots(report: CostReport) -> list[bytes]:
-    """The three plots. Node names come from the model file and may hold `$`, which matplotlib
-    would parse as mathtext (and fail on, or render as formulas): text is drawn as given."""
-    with _pyplot().rc_context({"text.parse_math": False}):
-        return [_energy_plot(report), _rate_plot(report), _profile_plot(report)]
-
-
-def _pyplot() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib
 
         matplotlib.use("Agg")  # files only, no display
+        # Node names come from the model file and may hold `$`, which matplotlib would parse as
+        # mathtext (and fail on, or render as formulas): snnc's plots draw text as given.
+        matplotlib.rcParams["text.parse_math"] = False
         import matplotlib.pyplot as plt
     except ImportError:
         raise input_error(
@@ -140,21 +141,22 @@ def _pyplot() -> Any:
 
 
 def _ticker() -> Any:
-    _pyplot()
+    pyplot()
     import matplotlib.ticker
 
     return matplotlib.ticker
 
 
-def _png(fig: Any) -> bytes:
+def png(fig: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return buffer.getvalue()
 
 
 def _energy_plot(report: CostReport) -> bytes:
-    plt, ticker = _pyplot(), _ticker()
+    plt, ticker = pyplot(), _ticker()
     layers = [x for x in report.layers if x.energy_pj > 0]
     skipped = [x.name for x in report.layers if x.energy_pj <= 0]
     components = sorted({k for x in layers for k, v in x.energy_breakdown.items() if v > 0})
@@ -176,11 +178,11 @@ def _energy_plot(report: CostReport) -> bytes:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / (len(layers) + 2)), ncol=5)
     if skipped:
         ax.set_title(f"Energy per layer ({report.model.name} model; not charged: {', '.join(skipped)})", fontsize=10)
-    return _png(fig)
+    return png(fig)
 
 
 def _rate_plot(report: CostReport) -> bytes:
-    plt, ticker = _pyplot(), _ticker()
+    plt, ticker = pyplot(), _ticker()
     fig, ax = plt.subplots(figsize=(8, 3.5))
     steps = report.profile["step"]
     for name, rates in report.profile["firing_rate"].items():
@@ -193,11 +195,11 @@ def _rate_plot(report: CostReport) -> bytes:
     if report.profile["firing_rate"]:
         ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def _profile_plot(report: CostReport) -> bytes:
-    plt, ticker = _pyplot(), _ticker()
+    plt, ticker = pyplot(), _ticker()
     p = report.profile
     fig, ax = plt.subplots(figsize=(8, 3.5))
     ax.bar(p["step"], [e * 1e-12 for e in p["energy_pj"]], color="#9ecae1", label="energy")
@@ -217,4 +219,4 @@ def _profile_plot(report: CostReport) -> bytes:
         handles, [h.get_label() for h in handles], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3
     )
     ax.set_title("Operations and energy per time step")
-    return _png(fig)
+    return png(fig)

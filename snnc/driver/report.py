@@ -1,5 +1,11 @@
 """`snnc.report`: simulate a graph on data, count what each layer does, price it with an energy model.
 
+The graph is counted in the form event hardware runs it: an average pool of spikes is a sum pool
+(events added by address) with its 1/k² moved into the next layer's weights (the passes
+avgpool-to-sumpool and absorb-scale, exact in real arithmetic; bit-exact for power-of-two windows).
+So pooled spikes reach the next layer as the counts they are, charged as events (accounting.py),
+not as fractions charged as dense multiplies.
+
 The generic models (`literature`, `memory`) are the cost package's; a chip's model belongs to its
 target (`Target.energy_model`), so "target" — or a target's name — picks the model of a
 registered target. Counting and pricing are snnc/cost; this module only chooses and composes.
@@ -12,8 +18,11 @@ from typing import Literal
 
 from snnc.backends import TARGETS, get_target
 from snnc.cost import Convention, CostReport, Data, Model, batches, count, estimate, literature, memory
-from snnc.diagnostics import input_error
+from snnc.diagnostics import Diagnostic, Severity, input_error
 from snnc.ir.graph import Graph
+from snnc.passes.absorb_scale import AbsorbScale
+from snnc.passes.avgpool_to_sumpool import AvgpoolToSumpool
+from snnc.passes.base import PassContext, run_passes
 
 GENERIC = ("literature", "memory", "target")
 """Model names besides the targets': "target" is the model of the target given with it."""
@@ -86,7 +95,7 @@ def report(
     precision: str | None = None,
     dt: float | None = None,
     encoding_once: bool = False,
-    integer_inputs: Literal["mac", "ac"] = "mac",
+    integer_inputs: Literal["mac", "ac"] = "ac",
     sops: Literal["exact", "paper"] = "exact",
     synops_ceiling: float | None = None,
     device: str = "cpu",
@@ -102,5 +111,16 @@ def report(
         )
     if batch_size is not None and batch_size < 1:
         raise input_error("COST-DATA", f"batch_size must be at least 1, got {batch_size}", hint="e.g. 64")
-    counts = count(graph, batches(x, batch_size), device=device, on_batch=on_batch)
-    return estimate(counts, chosen, Convention(encoding_once, integer_inputs, sops))
+    pooled, notes = event_pooling(graph)
+    counts = count(pooled, batches(x, batch_size), device=device, on_batch=on_batch)
+    estimated = estimate(counts, chosen, Convention(encoding_once, integer_inputs, sops))
+    estimated.diagnostics[:0] = notes
+    return estimated
+
+
+def event_pooling(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
+    """`graph` with average pooling as sum pooling and its scale in the next layer (module
+    docstring); the warnings of what could not be rewritten (PASS-*)."""
+    ctx = PassContext()
+    pooled = run_passes(graph, [AvgpoolToSumpool(), AbsorbScale()], ctx)
+    return pooled, [d for d in ctx.diagnostics if d.severity is not Severity.INFO]

@@ -10,8 +10,10 @@ imported only when the model contains one of that library's classes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,6 @@ def load(
     `producer` the library whose exporter wrote it (snnc/nir/producers.py); `diagnostics` receives
     info notes (what the NIR reader normalized and restored, how the graph's time layout relates
     to the model's) and warnings."""
-    import torch
-
     from snnc.frontend.onnx import is_onnx_path
     from snnc.nir.read import is_nir_graph, is_nir_path
 
@@ -67,46 +67,75 @@ def load(
         return _onnx(source, input_shape, input_dtype, dt)
     if dt is not None:
         raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
-    module = {"input_dtype": input_dtype, "input_time": input_time, "notes": diagnostics}
-    if isinstance(source, torch.nn.Module):
-        return from_module(source, input_shape, **module)
+    model = module_of(source, trust_pickle=trust_pickle, weights=weights, notes=diagnostics)
+    if model is not None:
+        from_file = isinstance(source, (str, Path)) and not is_factory(str(source))
+        with _model_file_errors(source) if from_file else contextlib.nullcontext():
+            return from_module(model, input_shape, input_dtype=input_dtype, input_time=input_time, notes=diagnostics)
     text = str(source)
-    if is_factory(text):
-        return from_module(from_factory(text, weights, diagnostics), input_shape, **module)
-    path = Path(text)
-    suffix = path.suffix.lower()
-    if suffix == ".snnc":
+    if Path(text).suffix.lower() == ".snnc":
         from snnc.ir import serialize
 
-        return serialize.load(path)
-    if suffix in (".pt", ".pth"):
-        from snnc.frontend.safe_load import load_pickled_model
-
-        model = load_pickled_model(path, trust_pickle=trust_pickle)
-        if not isinstance(model, torch.nn.Module):
-            raise input_error(
-                "FE-NOT-A-MODEL",
-                f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
-                hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
-            )
-        try:
-            return from_module(model, input_shape, **module)
-        except SnncError:
-            raise
-        except Exception as e:  # the file's values reach code that assumes a model its library built
-            raise input_error(
-                "FE-CORRUPT-FILE",
-                f"{path}: the model it holds cannot be converted ({type(e).__name__}: {str(e)[:200]}); its "
-                "attributes are not what its library's layers hold",
-                hint="save the model again from the trained network; if the file is intact, this is a bug in "
-                "snnc: rerun with --debug and report it",
-            ) from e
+        return serialize.load(Path(text))
     raise input_error(
         "FE-UNSUPPORTED-SOURCE",
         f"cannot load {text!r}: snnc reads nn.Module objects, .pt/.pth model files, "
         "'pkg.module:factory', .nir, .onnx and .snnc files",
         hint="save the model with torch.save(model, 'model.pt'), or give the factory that builds it",
     )
+
+
+@contextlib.contextmanager
+def _model_file_errors(path: Any) -> Iterator[None]:
+    """A model unpickled from a file holds the file's values, which may reach code that assumes a
+    model its library built: any failure then is the file's (exit 2), not a bug in snnc."""
+    try:
+        yield
+    except SnncError:
+        raise
+    except Exception as e:
+        raise input_error(
+            "FE-CORRUPT-FILE",
+            f"{path}: the model it holds cannot be converted ({type(e).__name__}: {str(e)[:200]}); its "
+            "attributes are not what its library's layers hold",
+            hint="save the model again from the trained network; if the file is intact, this is a bug in "
+            "snnc: rerun with --debug and report it",
+        ) from e
+
+
+def module_of(
+    source: Any,
+    *,
+    trust_pickle: bool = False,
+    weights: str | Path | None = None,
+    notes: list[Diagnostic] | None = None,
+) -> Any:
+    """The PyTorch model `source` stands for (an nn.Module, a `.pt`/`.pth` file holding one, or a
+    factory `"pkg.module:function"` / `"file.py:function"` with optional `weights`), or None for
+    sources that are no torch model (graphs, `.snnc`, NIR and ONNX files). `load` converts it;
+    `snnc validate` also runs it as its library does."""
+    import torch
+
+    if isinstance(source, torch.nn.Module):
+        return source
+    if isinstance(source, Graph) or not isinstance(source, (str, Path)):
+        return None
+    text = str(source)
+    if is_factory(text):
+        return from_factory(text, weights, notes)
+    path = Path(text)
+    if path.suffix.lower() not in (".pt", ".pth"):
+        return None
+    from snnc.frontend.safe_load import load_pickled_model
+
+    model = load_pickled_model(path, trust_pickle=trust_pickle)
+    if not isinstance(model, torch.nn.Module):
+        raise input_error(
+            "FE-NOT-A-MODEL",
+            f"{path} holds a {type(model).__name__}, not a model (a state dict has no architecture)",
+            hint="pass 'pkg.module:factory' that builds the model, with --weights pointing to this file",
+        )
+    return model
 
 
 def _checked_dtype(input_dtype: str) -> DType:

@@ -195,4 +195,22 @@ RULES = (
         "torch.onnx.export; snnc reads the file with the onnx package and never runs it.",
         "the ONNX IR specification (onnx/docs/IR.md): graph inputs, initializers, node inputs",
     ),
+    Rule(
+        "FE-SOURCE-RUN",
+        "the model itself cannot be run on the validation data",
+        "snnc validate runs the source model as its library does, in the time layout the library "
+        "implies (one step per call, the whole sequence, sinabs' [B*T, ...] squeeze layout, or "
+        "batch-first). Its forward failed on the data, or a sinabs squeeze layer was built for "
+        "another number of steps or samples than the data have, so its reshape would mix samples. "
+        "Give data whose per-sample shape, steps and batch fit the model.",
+        "sinabs layers/reshape.py: SqueezeMixin.squeeze_forward (reshape by batch_size or num_timesteps)",
+    ),
+    Rule(
+        "FE-SOURCE-OUTPUT",
+        "a module's outputs in the source run cannot be lined up with the graph (info)",
+        "The source stage of snnc validate keeps what each converted module returns, by module path, "
+        "and puts it back into [T, B, *shape]. A module called a different number of times than there "
+        "are steps (one module shared by two call sites) or returning another shape cannot be lined "
+        "up; validate then compares the other stages at that layer and says so.",
+    ),
 )

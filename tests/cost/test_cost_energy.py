@@ -12,7 +12,7 @@ from snnc.cost.accounting import Convention
 from snnc.cost.energy import access
 from snnc.diagnostics import SnncError
 from snnc.driver.report import models, report, select_model
-from snnc.ir import FLOAT, Conv2d, Flatten, GraphBuilder, Linear, Neuron
+from snnc.ir import FLOAT, AvgPool2d, Conv2d, Flatten, GraphBuilder, Linear, Neuron, SumPool2d
 
 IF = {"threshold": 1.0, "reset": "zero"}
 
@@ -72,20 +72,57 @@ def test_precision_presets_and_paper_sops():
     assert paper.total["acs"] == 6 == paper.layers[0].sops_paper
 
 
-def test_integer_inputs_mac_or_ac():
-    """fc fed a count of 3 on one input: 3 events × 3 outputs as ACs, or 1 × 3 MACs."""
+def test_integer_inputs_ac_by_default_or_mac():
+    """fc fed a count of 3 on one input: by default 3 events × 3 outputs = 9 ACs; as MACs, one
+    non-zero input × 3 outputs = 3 MACs."""
     b = GraphBuilder("count")
     b.input("x", (2,), FLOAT)
     b.output("out", b.add("fc", Linear(weight=np.ones((3, 2), np.float32)), "x"))
     x = np.array([[[3.0, 0.0]]], np.float32)
-    as_mac, as_ac = report(b.build(), x), report(b.build(), x, integer_inputs="ac")
+    as_ac, as_mac = report(b.build(), x), report(b.build(), x, integer_inputs="mac")
+    assert (as_ac.layers[0].counted_as, as_ac.total["acs"], as_ac.total["macs"]) == ("ac", 9, 0)
+    assert as_ac.total["energy_pj"] == pytest.approx(9 * 0.9)
     assert (as_mac.layers[0].counted_as, as_mac.total["macs"], as_mac.total["energy_pj"]) == (
         "mac-events",
         3,
         pytest.approx(3 * 4.6),
     )
-    assert (as_ac.layers[0].counted_as, as_ac.total["acs"]) == ("ac", 9)
-    assert as_ac.total["energy_pj"] == pytest.approx(9 * 0.9)
+
+
+def sum_pooled_net(pool=None):
+    """x (spikes 1×2×2) → conv 1×1 (weight 1) → IF → sum pool 2×2 → flatten → fc (ones, 1→3) → IF.
+    Step 0: three of the four pixels spike, so IF fires three times and the pool hands fc a count
+    of 3; step 1: one pixel, a count of 1."""
+    b = GraphBuilder("pooled")
+    b.input("x", (1, 2, 2))
+    b.add("conv", Conv2d(weight=np.ones((1, 1, 1, 1), np.float32)), "x")
+    b.add("if1", Neuron(**IF), "conv")
+    b.add("pool", pool or SumPool2d(kernel=2), "if1")
+    b.add("fc", Linear(weight=np.ones((3, 1), np.float32)), b.add("flat", Flatten(), "pool"))
+    b.output("out", b.add("if2", Neuron(**IF), "fc"))
+    x = np.zeros((2, 1, 1, 2, 2), np.uint8)
+    x[0, 0, 0] = [[1, 1], [1, 0]]
+    x[1, 0, 0] = [[0, 0], [0, 1]]
+    return b.build(), x
+
+
+@pytest.mark.parametrize("pool", [SumPool2d(kernel=2), AvgPool2d(kernel=2)])
+def test_pooled_counts_are_accumulates_per_event_by_default(pool):
+    """The counts 3 and 1 reaching fc are 4 events × 3 connections = 12 ACs, as Speck adds them
+    (one per event), not 2 non-zero inputs × 3 = 6 MACs; conv reads 4 spikes × fan-out 1 = 4 ACs.
+    An average pool is counted as the sum pool a chip runs, its 1/4 moved into fc's weights.
+    Literature model: 0.9 pJ per AC, 4.6 pJ per MAC."""
+    graph, x = sum_pooled_net(pool)
+    default, as_mac = report(graph, x), report(graph, x, integer_inputs="mac")
+    fc = next(layer for layer in default.layers if layer.name == "fc")
+    assert (fc.input_kind, fc.counted_as, fc.acs, fc.macs) == ("integer", "ac", 12, 0)
+    assert (default.total["acs"], default.total["macs"]) == (4 + 12, 0)
+    assert default.total["energy_pj"] == pytest.approx((4 + 12) * 0.9)
+    assert (as_mac.total["acs"], as_mac.total["macs"]) == (4, 6)
+    assert as_mac.total["energy_pj"] == pytest.approx(4 * 0.9 + 6 * 4.6)
+    rules = default.to_dict()["model"]["rules"]
+    assert any("k ACs per connection" in rule for rule in rules)
+    assert any("one MAC per non-zero input per connection" in rule for rule in as_mac.to_dict()["model"]["rules"])
 
 
 def test_memory_model_by_hand():

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from snnc.backends.target import Artefacts, Target
+from snnc.backends.target import Artefacts, ExecutionModel, Target
 from snnc.ir.graph import Graph
 from snnc.passes.base import Pass
 
@@ -90,6 +90,11 @@ class LoihiTarget(Target):
     name: ClassVar[str] = "loihi"
     summary: ClassVar[str] = "Intel Loihi 2: NetX network and Lava processes"
     Options: ClassVar[type] = LoihiOptions
+    # validate's target stage: the emitted NetX network run by Lava in fixed point (in_lava.py),
+    # re-timed to snnc's convention; it traces every neuron's spikes and membrane
+    execution_model: ClassVar[ExecutionModel] = ExecutionModel(
+        "Lava fixed-point run of the NetX network", {"via": "netx"}, records=("out", "v")
+    )
 
     @property
     def rules(self):  # type: ignore[override]

@@ -47,6 +47,7 @@ class SimTarget(Target):
     name: ClassVar[str] = "sim"
     summary: ClassVar[str] = "the reference simulator: quantized to snnc's generic 8- or 16-bit integers"
     Options: ClassVar[type] = SimOptions
+    simulated_exactly: ClassVar[bool] = True  # the reference simulator is this target
 
     def pipeline(self, options: SimOptions, calib: Any = None) -> list[Pass]:
         """canonicalize-neuron, fold-bn, avgpool-to-sumpool (its 1/k² then absorbed into the next

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from snnc.backends.target import Artefacts, Target
+import numpy as np
+
+from snnc.backends.target import Artefacts, ExecutionModel, Target
 from snnc.diagnostics import Diagnostic, errors, input_error
 from snnc.ir.graph import Graph
 from snnc.passes.base import Pass
@@ -69,6 +71,11 @@ class SpeckTarget(Target):
     name: ClassVar[str] = "speck"
     summary: ClassVar[str] = "SynSense Speck (DYNAP-CNN): chip configuration, as sinabs would write it"
     Options: ClassVar[type] = SpeckOptions
+    # validate's target stage: the event-driven chip model on the written configuration, against
+    # the time-stepped integer simulation; it reports each core's events per step, by layer
+    execution_model: ClassVar[ExecutionModel] = ExecutionModel(
+        "Speck event-driven model", {"mode": "events"}, event_driven=True
+    )
 
     @property
     def rules(self):  # type: ignore[override]
@@ -152,10 +159,20 @@ class SpeckTarget(Target):
                 raise input_error(
                     "TARGET-OPTION", "the event model records no traces and takes no options", hint="drop them"
                 )
-            return events.simulate(parse_config(self.config(graph)), x).result
+            config = parse_config(self.config(graph))
+            return events.simulate(config, _as_chip_input(x, config.input_shape)).result
         raise input_error("TARGET-OPTION", f"speck simulates in mode 'steps' or 'events', not {mode!r}")
 
     def energy_model(self, **settings: Any):
         from snnc.backends.speck.energy import speck
 
         return speck(**settings)
+
+
+def _as_chip_input(x: Any, shape: tuple[int, ...]) -> Any:
+    """Data for the graph's input [T, B, N] as the chip takes it, [T, B, C, H, W]: a graph that
+    starts with a Linear reads its input as a 1×1 image (linear-to-conv), the same values."""
+    array = np.asarray(x)
+    if array.ndim >= 2 and array.shape[2:] != shape and array[0, 0].size == math.prod(shape):
+        return array.reshape(*array.shape[:2], *shape)
+    return x

@@ -41,7 +41,7 @@ from snnc.diagnostics import Diagnostic, Severity, errors
 from snnc.ir.graph import Graph, Node
 from snnc.ir.neuron_features import NeuronFeatures
 from snnc.ir.neuron_features import unsupported as missing
-from snnc.ir.ops import SYNAPTIC, Conv1d, Conv2d, Input, Linear, Neuron, Op
+from snnc.ir.ops import SYNAPTIC, Conv1d, Conv2d, Elementwise, Input, Linear, Neuron, Op
 from snnc.ir.quant import NumberFormat
 from snnc.ir.types import Int
 from snnc.passes.base import PassContext
@@ -126,11 +126,12 @@ def _quantize_unit(
     weights = {name: np.asarray(op.weight, np.float64) / unit.input_scales[name] for name, op in layers.items()}
     biases = {name: None if op.bias is None else np.asarray(op.bias, np.float64) for name, op in layers.items()}
     direct = unit.pair and [u.name for u in graph.users(unit.synapses[0].name)] == [unit.neurons[0].name]
-    if direct and _per_channel_ok(views[0].gain, weights[unit.synapses[0].name]):
-        syn, view = unit.synapses[0].name, views[0]
-        weights[syn] = weights[syn] * _rows(view.gain, weights[syn].ndim)  # fold the gain into the weights
-        if biases[syn] is not None:
-            biases[syn] = biases[syn] * view.gain
+    if (direct or _summed(unit, graph)) and all(_per_channel_ok(views[0].gain, weights[s.name]) for s in unit.synapses):
+        view = views[0]
+        for s in unit.synapses:  # fold the gain into the weights: g·Σ W_k x_k = Σ (g·W_k) x_k
+            weights[s.name] = weights[s.name] * _rows(view.gain, weights[s.name].ndim)
+            if biases[s.name] is not None:
+                biases[s.name] = biases[s.name] * view.gain
         view.gain = np.ones(())
     for s in unit.synapses:
         bias = biases[s.name]
@@ -192,6 +193,28 @@ def _rows(value: np.ndarray, ndim: int) -> np.ndarray:
     """A scalar or per-output-channel value shaped to scale a weight of rank `ndim` row by row."""
     value = np.asarray(value, np.float64)
     return value if value.ndim == 0 else value.reshape(-1, *([1] * (ndim - 1)))
+
+
+def _summed(unit: Unit, graph: Graph) -> bool:
+    """One neuron whose input is the plain sum of the unit's synapses: each synapse read only by
+    adds that are read only by the next add or the neuron (a recurrent layer's input and
+    recurrent weights), so a gain on the sum moves exactly into every synapse."""
+    if len(unit.neurons) != 1 or not unit.synapses:
+        return False
+    names = {s.name for s in unit.synapses}
+    stack, reached = [unit.neurons[0].inputs[0]], set()
+    while stack:
+        name = stack.pop()
+        node = graph.node(name)
+        if name in names:
+            reached.add(name)
+        elif isinstance(node.op, Elementwise) and node.op.fn == "add" and len(graph.users(name)) == 1:
+            stack.extend(node.inputs)
+        else:
+            return False
+        if len(graph.users(name)) != 1:
+            return False
+    return reached == names
 
 
 def _per_channel_ok(value: np.ndarray, weight: np.ndarray) -> bool:

@@ -1,0 +1,98 @@
+"""The shipped trained examples end to end, as a user runs them (subprocesses in a temporary
+directory): `snnc validate` on each (exit codes 0/1/2, the JSON report checked against its schema,
+the HTML report), `snnc convert` on the ONNX one, `snnc check` in SARIF and JUnit on one."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+from test_cli_compile import SCHEMAS, process, valid_junit, valid_sarif
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def valid_report(text: str) -> dict:
+    report = json.loads(text)
+    schema = json.loads((SCHEMAS / "snnc-validate.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(report)
+    return report
+
+
+def validate(*args: str | Path, cwd: Path):
+    return process("validate", *args, cwd=cwd)
+
+
+def test_sinabs_example_validates_with_every_stage(tmp_path):
+    sample = EXAMPLES / "sinabs_digits_sample.npz"
+    done = validate(
+        EXAMPLES / "sinabs_digits.pt", "--input-dtype", "spike", "--target", "sim", "--data", sample,
+        "--labels", sample, "--format", "json", "-o", tmp_path / "report.html", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = valid_report(done.stdout)
+    assert [s["name"] for s in report["stages"]] == ["source", "ir", "quantized"] and report["ok"]
+    accuracy = {s["name"]: s["accuracy"] for s in report["stages"]}
+    assert accuracy["source"] == accuracy["ir"] > 0.85 and accuracy["quantized"] > 0.85
+    exact = [a for a in report["layers"] if a["stages"] == ["source", "ir"]]
+    assert len(exact) == 3 and all(a["spike_mismatch"] == 0 for a in exact)  # sinabs and the IR: spike for spike
+    assert report["first_divergence"]["stages"] == ["ir", "quantized"]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "spike_output" in page and page.count("data:image/png;base64,") == 4
+
+
+def test_norse_example_from_its_factory_and_weights(tmp_path):
+    sample = EXAMPLES / "norse_digits_sample.npz"
+    done = process(
+        "validate", "norse_digits:model", "--weights", EXAMPLES / "norse_digits.pt", "--input-shape", "64",
+        "--input-dtype", "spike", "--target", "sim", "--data", sample, "--labels", sample, "--format", "json",
+        cwd=tmp_path, path=EXAMPLES,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = valid_report(done.stdout)
+    readout = next(a for a in report["layers"] if a["compared"] == "values" and a["stages"] == ["source", "ir"])
+    assert readout["membrane_error"] == 0  # the LI readout: Norse's membrane and the IR's agree exactly
+
+
+def test_onnx_example_converted_then_validated_and_a_tolerance_exceeded(tmp_path):
+    converted = tmp_path / "onnx_digits.snnc"
+    done = process(
+        "convert", EXAMPLES / "onnx_digits.onnx", "--calib", EXAMPLES / "onnx_digits_calib.npz", "--encoding",
+        "rate", "--steps", "8", "-o", converted, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0 and converted.is_file(), done.stderr
+    sample = EXAMPLES / "onnx_digits_sample.npz"
+    labelled = ("--data", sample, "--labels", sample)
+    done = validate(converted, "--target", "sim", *labelled, "--format", "json", cwd=tmp_path)
+    report = valid_report(done.stdout)
+    assert done.returncode == 0 and [s["name"] for s in report["stages"]] == ["ir", "quantized"]
+    strict = validate(converted, "--target", "sim", "--data", sample, "--tolerance", "spikes=0", cwd=tmp_path)
+    assert strict.returncode == 1 and "EXCEEDED spikes" in strict.stdout and "first divergence:" in strict.stdout
+
+
+def test_unusable_input_exits_2(tmp_path):
+    model = EXAMPLES / "sinabs_digits.pt"
+    wrong = validate(model, "--target", "sim", "--data", EXAMPLES / "onnx_digits_sample.npz", cwd=tmp_path)
+    assert wrong.returncode == 2 and "SIM-INPUT-SHAPE" in wrong.stderr
+    sample = EXAMPLES / "sinabs_digits_sample.npz"
+    bad = validate(model, "--target", "sim", "--data", sample, "--tolerance", "spikes=lots", cwd=tmp_path)
+    assert bad.returncode == 2 and "VALIDATE-TOLERANCE-OPTION" in bad.stderr
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit"])
+def test_check_of_a_shipped_example_in_ci_formats(tmp_path, fmt):
+    done = process("check", EXAMPLES / "sinabs_digits.pt", "--target", "sim", "--format", fmt, cwd=tmp_path)
+    assert done.returncode == 0
+    if fmt == "sarif":
+        assert valid_sarif(done.stdout)["runs"][0]["results"]  # the quantization notes
+    else:
+        assert valid_junit(done.stdout).find("testsuite").get("failures") == "0"
+
+
+def test_no_example_is_large():
+    sizes = {p.name: p.stat().st_size for p in EXAMPLES.iterdir() if p.suffix in (".pt", ".onnx", ".npz")}
+    assert sizes and max(sizes.values()) < 2_000_000, sizes
+    assert os.access(EXAMPLES / "digits_events.py", os.R_OK)
