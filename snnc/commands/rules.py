@@ -9,10 +9,12 @@ from snnc.diagnostics.rules import Rule
 RULES = (
     Rule(
         "CLI-DATA-READ",
-        "the --data file cannot be read as a plain .npz archive",
-        "`snnc simulate --data` reads numpy .npz archives with pickling disabled, because "
-        "unpickling runs code from the file. Object arrays, .npy or other formats, and damaged "
-        "archives are refused. Save plain numeric arrays: np.savez(path, x=array).",
+        "a data file (--data, --labels, --calib) cannot be read as plain arrays",
+        "Data files are read by snnc/npz.py, never by unpickling (which runs code from the file): "
+        ".npz archives and .npy files of numbers, or of structured arrays of numeric fields (event "
+        "recordings). Object arrays, other formats, damaged archives and headers declaring more "
+        "than the file holds or than the memory limit are refused before anything is allocated. "
+        "Save plain numeric arrays: np.savez(path, x=array).",
     ),
     Rule(
         "CLI-DATA-KEY",
@@ -20,6 +22,14 @@ RULES = (
         "The array for an input is taken by the input's name, else the key 'x', else the only "
         "array in the archive. The message lists the keys found; rename the array to the input's "
         "name (shown by `snnc inspect`).",
+    ),
+    Rule(
+        "CLI-LIMIT",
+        "a resource limit setting is malformed",
+        "The memory and work limits (snnc/limits.py) come from --max-memory and --max-work, or the "
+        "environment variables SNNC_MAX_MEMORY and SNNC_MAX_WORK. A memory limit is a positive "
+        "number of bytes, optionally with a unit (8GiB, 500MB); a work limit a positive number "
+        "(1e14). Fix or unset the value.",
     ),
     Rule(
         "CLI-OUTPUT-WRITE",

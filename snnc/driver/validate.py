@@ -33,7 +33,7 @@ from snnc.driver.divergence import Divergence
 from snnc.driver.stages import Stage, graph_stage, layer_nodes, source_stage
 from snnc.ir.graph import Graph
 from snnc.ir.verify import verify_or_raise
-from snnc.stored import StoredArray
+from snnc.npz import StoredArray
 
 TRACE_BYTES = 512 << 20
 """What the traces of one batch may take: validate keeps every neuron's values, charge and
@@ -369,7 +369,7 @@ def _libraries(model: Any) -> str:
 
 def _data(graph: Graph, data: Any) -> np.ndarray | StoredArray:
     """The input [T, B, *shape] of a one-input graph, checked as the simulator checks it. An array
-    left in its file (snnc/stored.py) stays there, read batch by batch: its first sample is
+    left in its file (snnc/npz.py: StoredArray) stays there, read batch by batch: its first sample is
     checked here, every batch again when it is simulated."""
     from snnc.sim.checks import check_inputs
 
