@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -40,6 +41,21 @@ def check_example(shape: tuple[int, ...]) -> None:
         )
 
 
+_TRUSTED: ContextVar[bool] = ContextVar("snnc_trusted_allocations", default=False)
+
+
+@contextmanager
+def trusted() -> Iterator[None]:
+    """snnc's own computation inside a guarded run, whose results are the size of an input already
+    sized (the capture's faster neurons, spikingjelly.py: capture_forward): not sized again, which
+    would cost a meta run of each of its many small in-place operations."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
 class _Guard(TorchDispatchMode):
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -47,7 +63,7 @@ class _Guard(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        need = _new_bytes(func, args, kwargs)
+        need = None if _TRUSTED.get() else _new_bytes(func, args, kwargs)
         if need is not None and need > self.limit:
             limits = current()
             raise input_error(
