@@ -330,9 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds (median reported)")
     parser.add_argument("--samples", type=int, default=10_000, help="samples snnc report runs in part 4")
-    parser.add_argument(
-        "--validate-samples", type=int, default=10_000, help="samples snnc validate runs in part 4 (~20/s on 2 idle cores)"
-    )
+    parser.add_argument("--validate-samples", type=int, default=10_000, help="samples snnc validate runs in part 4")
     parser.add_argument("--batch", type=int, default=256, help="samples per batch in part 4")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--skip-data", action="store_true", help="leave out part 4 (minutes at T=100)")
