@@ -22,6 +22,7 @@ import torch
 from snnc.ir.ops import Neuron
 from snnc.ir.quant import Arithmetic
 from snnc.sim.int_arith import bound, decayed, in_register
+from snnc.sim.neuron import serial_steps
 
 Tensor = torch.Tensor
 INT32_MAX = 2**31 - 1
@@ -136,10 +137,19 @@ class IntNeuronState:
             x = x if self.input_register is None else in_register(x.clone(), self.input_register)
         late = None if late is None else late.to(self.dtype)
         single = op.spikes == "single" and op.reset_timing == "same_step"
-        compare = torch.ge if op.fire_op == "ge" else torch.gt
         spikes = torch.empty(x.shape, dtype=self.spike_dtype, device=x.device)
         keep = torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
         in_place = single and not self.traces  # no step's h or v is kept: build h in the membrane's buffer
+        with serial_steps(x):
+            self._steps(x, late, spikes, keep, single, in_place)
+        return spikes
+
+    def _steps(
+        self, x: Tensor, late: Tensor | None, spikes: Tensor, keep: Tensor, single: bool, in_place: bool
+    ) -> None:
+        """The per-step loop of `run`, writing spikes[t] (or the membrane) for every step of x."""
+        op = self.op
+        compare = torch.ge if op.fire_op == "ge" else torch.gt
         for t in range(x.shape[0]):
             h = self.v if in_place else torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
             self._charge(x[t].to(self.dtype), None if late is None else late[t], h)  # converted while hot
@@ -158,7 +168,6 @@ class IntNeuronState:
             if op.spikes == "none":  # a leaky integrator's output is its membrane
                 spikes[t] = self.v
             self._trace(h=h, v=self.v, i=self.i)
-        return spikes
 
     def _charge(self, a: Tensor, late: Tensor | None, h: Tensor) -> None:
         """h = R_voltage(dec(u, v_decay) + I + bias + z), written into h; a = R_input(g·x[t])."""

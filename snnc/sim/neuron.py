@@ -20,6 +20,9 @@ nothing (at a layer's size every fresh tensor costs page faults as well as its a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -28,6 +31,27 @@ from snnc.ir.ops import FloatOrder, Neuron
 Tensor = torch.Tensor
 CANONICAL = FloatOrder()
 NEURON_VARS = ("v", "h", "i")  # what `record` can ask of a neuron: membrane after/before reset, current
+
+
+SERIAL_MAX = 1 << 22  # elements per step below which a step's operations run on one thread
+
+
+@contextmanager
+def serial_steps(x: Tensor) -> Iterator[None]:
+    """The per-step loop of a neuron on one CPU thread where a step is small: each step is a few
+    memory-bound operations on [B, *shape] (a few MB at most), too short for torch's intra-op
+    threads to pay for the hand-over they make every operation, and on a machine whose cores are
+    shared every hand-over may wait for a descheduled thread (benchmarks/bench_all.py measures
+    the loop; the synaptic ops between the loops keep every thread)."""
+    threads = torch.get_num_threads()
+    if threads == 1 or x.device.type != "cpu" or x[0].numel() > SERIAL_MAX:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _broadcastable(value: np.ndarray, shape: tuple[int, ...], device: torch.device) -> Tensor:
@@ -79,11 +103,12 @@ class NeuronState:
         """Spikes for the time-major chunk x [n, B, *shape] (and the late input, if connected);
         the state carries over to the next chunk."""
         out = torch.empty_like(x)
-        if self.scans:
-            self._scan(x, late, out)
-            return out
-        for t in range(x.shape[0]):
-            self.step(x[t], out[t], None if late is None else late[t])
+        with serial_steps(x):
+            if self.scans:
+                self._scan(x, late, out)
+                return out
+            for t in range(x.shape[0]):
+                self.step(x[t], out[t], None if late is None else late[t])
         return out
 
     def _scan(self, x: Tensor, late: Tensor | None, out: Tensor) -> None:
