@@ -285,19 +285,25 @@ def write_samples(path: Path, samples: int) -> None:
     del x
 
 
-def command(argv: list[str], folder: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak resident memory (MB, the child's own rusage) and stderr of `snnc ARGV`."""
-    with (folder / "out").open("w+") as out, (folder / "err").open("w+") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "snnc", *argv], cwd=ROOT, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        text = err.read()
-    if child.returncode not in (0, 1):  # validate exits 1 where a tolerance is exceeded
-        raise RuntimeError(f"snnc {' '.join(argv)} failed: {text[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, text
+PEAK = """import runpy, sys
+sys.argv = ["snnc", *sys.argv[1:]]
+try:
+    runpy.run_module("snnc", run_name="__main__")
+finally:  # the peak of this process since its exec (wait4's ru_maxrss would count the parent's pages at fork)
+    peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    print("peak-kB", peak.split()[1], file=sys.stderr)
+"""
+
+
+def command(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak resident memory (MB) and stderr of `snnc ARGV` in a fresh process."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEAK, *argv], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):  # validate exits 1 where a tolerance is exceeded
+        raise RuntimeError(f"snnc {' '.join(argv)} failed: {done.stderr[-2000:]}")
+    peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("peak-kB"))
+    return seconds, peak / 1024, done.stderr
 
 
 def data_set(counts: dict[str, int], batch: int) -> None:
@@ -317,8 +323,8 @@ def data_set(counts: dict[str, int], batch: int) -> None:
             full, tenth = folder / "full.npy", folder / "tenth.npy"
             write_samples(full, samples)
             write_samples(tenth, max(1, samples // 10))
-            small = command([*argv, "--data", str(tenth)], folder)
-            seconds, peak, err = command([*argv, "--data", str(full)], folder)
+            small = command([*argv, "--data", str(tenth)])
+            seconds, peak, err = command([*argv, "--data", str(full)])
             said = next((x.strip() for x in err.splitlines() if "samples/s" in x), "")
             print(f"   snnc {verb} over {samples:,} samples ({full.stat().st_size / 2**20:,.0f} MB): {seconds:.1f} s, "
                   f"{samples / seconds:.1f} samples/s; it printed \"{said}\"")  # fmt: skip
