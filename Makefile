@@ -46,7 +46,7 @@ demo: install
 	$(BIN)/snnc validate $(DEMO_MODEL) --input-dtype spike --target speck --data $(DEMO_DATA) --labels $(DEMO_DATA) \
 		-o out/speck_digits_validate.html
 	$(BIN)/python examples/speck_digits.py --oversize out/speck_digits_oversize.pt
-	$(BIN)/snnc check out/speck_digits_oversize.pt --target speck; test $$? -eq 1
+	$(BIN)/snnc check out/speck_digits_oversize.pt --input-dtype spike --target speck; test $$? -eq 1
 
 # Retrain the shipped examples from scikit-learn's bundled digits (seeded; each well under a minute).
 examples: install

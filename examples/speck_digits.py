@@ -26,7 +26,7 @@ model. Then (`make demo` runs these and the other verbs):
     snnc simulate out/Sequential.speck.json --data examples/speck_digits_sample.npz
 
 `--oversize PATH` writes instead, untrained, the same network 80 times wider (29 MB), which no Speck
-holds: `snnc check PATH --target speck` lists every reason (exit code 1).
+holds: `snnc check PATH --input-dtype spike --target speck` lists every reason (exit code 1).
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ def main() -> None:
     if "--oversize" in sys.argv:
         path = Path(sys.argv[sys.argv.index("--oversize") + 1])
         path.parent.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)  # untrained, but the same weights every time: the same diagnostics
         torch.save(network(width=80), path)
         print(f"wrote {path}")
         return
