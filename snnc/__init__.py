@@ -15,6 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snnc import limits
 from snnc.diagnostics import Diagnostic, SnncError
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ __all__ = [
     "compile",
     "convert",
     "export",
+    "limits",
     "load",
     "report",
     "simulate",
@@ -80,6 +82,8 @@ def load(
     `source`: an `snnc.Graph`, an `nn.Module` (SpikingJelly, snnTorch, sinabs, Norse or plain
     torch.nn), a `.pt`/`.pth` file holding a whole model, `"pkg.module:factory"` (with `weights`,
     a state dict), a `.nir` file or `nir.NIRGraph`, an ANN `.onnx` file, or a `.snnc` file.
+    Files are treated as untrusted: sizes are checked against `snnc.limits` before anything is
+    allocated, and nothing a file names is run (README, "Loading files you did not make").
     `input_shape` is the per-sample shape (no time, no batch) where the model does not state it;
     `input_dtype` "spike" marks an event input. `input_time` "static" says the model's input is
     one frame per sample that the model repeats over its time steps itself (an image), "sequence"

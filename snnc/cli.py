@@ -16,9 +16,12 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import snnc
 
@@ -42,8 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SpikingJelly's import makes torch log "Triton not available" once per kernel (CPU-only
         # machines have no Triton): noise on a user's terminal, kept for --debug.
         logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
+    with _sigterm_as_exit():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from snnc.commands.common import limits_from  # with the verb's modules: `snnc --help` imports neither
+
     try:
-        return args.run(args)
+        with limits_from(args):
+            return args.run(args)
     except snnc.SnncError as e:
         from snnc.commands.common import print_errors
 
@@ -66,6 +77,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (a CI timeout, `kill`) raises SystemExit, so that cleanup code runs: a half-written
+    output's temporary file is removed (snnc/atomic.py). The previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _verb(argv: Sequence[str]) -> str | None:
@@ -99,4 +128,7 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    from snnc.commands.common import add_limit_arguments  # only for the verb being run (see the docstring)
+
+    add_limit_arguments(common)
     return common

@@ -2,7 +2,7 @@
 dependencies that flow one way between the layers
 
     cli, commands → api (snnc/__init__.py) → driver → backends → {frontend, nir, cost} → passes
-    → sim → ir → atomic → diagnostics
+    → sim → ir → {atomic, npz} → limits → diagnostics
 
 Imports inside `if TYPE_CHECKING:` are annotations, not dependencies, and are ignored; imports
 inside functions (lazy ones) count. Third-party SNN libraries and chip SDKs are imported only
@@ -21,7 +21,8 @@ PACKAGE = Path(snnc.__file__).parent
 
 LAYERS = [
     ["diagnostics"],
-    ["atomic"],
+    ["limits"],
+    ["atomic", "npz"],
     ["ir"],
     ["sim"],
     ["passes"],

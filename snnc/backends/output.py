@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from snnc.atomic import check_directory
 from snnc.diagnostics import input_error
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -12,8 +13,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def artefact_path(out_dir: Path | str, graph_name: str, suffix: str) -> Path:
     """`out_dir/<graph name>.<suffix>`, the name reduced to characters safe in any file system;
-    `out_dir` is created if missing (IO-WRITE if it cannot be)."""
+    `out_dir` is created if missing (IO-WRITE if it cannot be, or exists as something other than a
+    directory); the file itself is written with snnc/atomic.py."""
     out_dir = Path(out_dir)
+    check_directory(out_dir, "IO-WRITE")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 import snnc
-from snnc.commands.common import add_model_arguments, load_model, print_json
+from snnc.commands.common import add_limit_arguments, add_model_arguments, load_model, print_json
 from snnc.commands.compile import add_target_arguments, pipeline_options
 from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError, errors
 from snnc.diagnostics.render import render_junit, render_sarif, render_text
@@ -23,6 +23,7 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--strict", action="store_true", help="warnings fail too (exit code 1)")
+    add_limit_arguments(parser)
     add_model_arguments(parser)
     add_target_arguments(parser)
     parser.set_defaults(run=run)

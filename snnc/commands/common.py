@@ -4,21 +4,24 @@ output, rendering. Kept apart from the verbs so each verb module stays a page of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import sys
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import snnc
+from snnc import limits
 from snnc.atomic import write_atomically
-from snnc.diagnostics import Diagnostic, input_error
+from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.diagnostics.render import render_text
 from snnc.ir import Graph
+from snnc.npz import DataError, open_npz
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +69,40 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """--max-memory and --max-work: the resource limits of snnc/limits.py for this run."""
+    parser.add_argument(
+        "--max-memory",
+        type=_limit(limits.parse_size),
+        metavar="SIZE",
+        help=f"most memory an input may make snnc use, e.g. 16GiB (default: ${limits.MEMORY_ENV}, else 8GiB)",
+    )
+    parser.add_argument(
+        "--max-work",
+        type=_limit(limits.parse_count),
+        metavar="N",
+        help=f"most operations one simulation may take, e.g. 1e14 (default: ${limits.WORK_ENV}, else 1e13)",
+    )
+
+
+def _limit(parse: Callable[[str], int]) -> Callable[[str], int]:
+    def parse_argument(text: str) -> int:
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return parse_argument
+
+
+def limits_from(args: argparse.Namespace) -> AbstractContextManager[object]:
+    """The limits given with --max-memory and --max-work, in force for one command."""
+    memory, work = getattr(args, "max_memory", None), getattr(args, "max_work", None)
+    if memory is None and work is None:
+        return contextlib.nullcontext()
+    return limits.override(memory=memory, work=work)
+
+
 def _shape(text: str) -> tuple[int, ...]:
     try:
         dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
@@ -96,23 +133,28 @@ def load_model(args: argparse.Namespace) -> Graph:
 
 
 def read_data(path: Path, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:
-    """The input array(s) from an .npz, read without unpickling (a pickle in a data file runs code)."""
+    """The input array(s) from an .npz, read without unpickling (a pickle in a data file runs code)
+    and without allocating more than its members hold (snnc/npz.py)."""
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"data file {str(path)!r} does not exist", hint="check the --data path")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single .npy array, not an archive of named arrays")
-        with archive:
+        with open_npz(path) as archive:
             keys = _pick_keys(archive.files, [n.name for n in graph.inputs], path)
             arrays = {name: archive[key] for name, key in keys.items()}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise input_error(
-            "CLI-DATA-READ",
-            f"cannot read {str(path)!r} as a plain .npz archive: {e}",
-            hint="snnc never unpickles data; save plain numeric arrays with np.savez(path, x=array)",
-        ) from None
+    except DataError as e:
+        raise data_error(path, e) from None
     return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+
+
+def data_error(path: Path, e: DataError) -> SnncError:
+    """CLI-DATA-READ for a data file the reader refused."""
+    return input_error(
+        "CLI-DATA-READ",
+        f"cannot read {str(path)!r} as a plain .npz archive: {e}",
+        hint=limits.current().memory_hint()
+        if e.too_large
+        else "snnc never unpickles data; save plain numeric arrays with np.savez(path, x=array)",
+    )
 
 
 def _pick_keys(files: list[str], inputs: list[str], path: Path) -> dict[str, str]:

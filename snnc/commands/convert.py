@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from snnc.commands.common import add_model_arguments, load_model, print_json
+from snnc.commands.common import add_model_arguments, data_error, load_model, print_json
 from snnc.diagnostics import input_error
 from snnc.diagnostics.render import render_text
 from snnc.driver.convert import ENCODINGS, Conversion, convert
 from snnc.ir.serialize import save
+from snnc.npz import DataError, open_npz
 
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -76,7 +77,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"data file {str(path)!r} does not exist", hint="check the path")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with open_npz(path) as archive:
             files = archive.files
             x_key = "x" if "x" in files else (files[0] if len(files) == 1 else None)
             if x_key is None:
@@ -86,12 +87,8 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
             out = {"x": archive[x_key]}
             if "y" in files:
                 out["y"] = archive["y"]
-    except (OSError, ValueError, AttributeError) as e:
-        raise input_error(
-            "CLI-DATA-READ",
-            f"cannot read {str(path)!r} as a plain .npz archive: {e}",
-            hint="np.savez(path, x=..., y=...)",
-        ) from None
+    except DataError as e:
+        raise data_error(path, e) from None
     return out
 
 

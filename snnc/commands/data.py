@@ -5,33 +5,30 @@ tonic's layout (events.py): an .npy holding one structured array of events, or a
 per sample, binned into frames with `--n-bins` or `--time-bin`. Labels for validate come from an
 .npz or .npy too.
 
-Files are read without trusting them: no pickles, only plain numeric arrays or structured arrays
-of numeric fields, every member's declared size checked against what the file holds before any
-array is allocated, and the total bounded (MAX_READ_BYTES); every failure is a diagnostic (exit
-code 2), never a traceback.
+Files are read without trusting them (snnc/npz.py): no pickles, only plain numeric arrays or
+structured arrays of numeric fields, every member's declared size checked against what the file
+holds before any array is allocated, and the total bounded by the memory limit (snnc/limits.py);
+every failure is a diagnostic (exit code 2), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import zipfile
-import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
+from snnc import limits
 from snnc.commands.common import read_data
 from snnc.commands.events import bin_recordings, is_event_dtype
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph
+from snnc.npz import DataError, open_arrays
 
-MAX_READ_BYTES = 2**31  # what one data file may make snnc allocate
-_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, SyntaxError, KeyError)
 LABEL_KEYS = ("y", "labels")
 
 
@@ -101,57 +98,15 @@ def read_labels(path: Path) -> np.ndarray:
 
 def _read(path: Path, flag: str, keep: Callable[[np.dtype[Any]], bool]) -> dict[str, np.ndarray]:
     """The arrays of an .npz (by key) or the array of an .npy (key "x") whose dtype `keep` takes,
-    read safely: every member's header is checked, only the kept members are read."""
+    read safely (snnc/npz.py): every member's header is checked, only the kept members are read."""
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                arrays: dict[str, np.ndarray] = {}
-                budget = MAX_READ_BYTES
-                for member in (m for m in zf.infolist() if m.filename.endswith(".npy")):
-                    with zf.open(member) as fp:
-                        array = _read_npy(fp, member.file_size, member.filename, budget, keep)
-                    if array is not None:
-                        budget -= array.nbytes
-                        arrays[member.filename[:-4]] = array
-                return arrays
-        with path.open("rb") as fp:
-            array = _read_npy(fp, path.stat().st_size, path.name, MAX_READ_BYTES, keep)
-        return {} if array is None else {"x": array}
-    except _ERRORS as e:
-        text = f"{type(e).__name__}: {e}"
+        with open_arrays(path, records=True) as arrays:
+            return {key: arrays[key] for key in arrays.files if keep(arrays.header(key)[1])}
+    except DataError as e:
         raise input_error(
             "CLI-DATA-READ",
-            f"cannot read {str(path)!r} ({flag}): {text if len(text) <= 200 else text[:197] + '...'}",
-            hint="snnc reads .npz archives and .npy files of numbers or of structured events, never pickles",
+            f"cannot read {str(path)!r} ({flag}): {e}",
+            hint=limits.current().memory_hint()
+            if e.too_large
+            else "snnc reads .npz archives and .npy files of numbers or of structured events, never pickles",
         ) from None
-
-
-def _read_npy(
-    fp: IO[bytes], size: int, name: str, budget: int, keep: Callable[[np.dtype[Any]], bool]
-) -> np.ndarray | None:
-    """One .npy stream of `size` bytes: its header checked (numbers or structured numbers only,
-    the declared size equal to what is stored, within `budget` bytes) before allocating; None
-    where `keep` does not take its dtype (then nothing is read)."""
-    version = np.lib.format.read_magic(fp)
-    if version not in _HEADERS:
-        raise ValueError(f"{name} uses .npy format {version}; snnc reads 1.0 and 2.0")
-    shape, fortran, dtype = _HEADERS[version](fp)
-    if not _numeric(dtype):
-        raise ValueError(f"{name} has dtype {dtype}; snnc reads numbers or structured arrays of numbers")
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes != size - fp.tell():
-        raise ValueError(f"{name} declares {list(shape)} {dtype} ({nbytes} bytes) but holds {size - fp.tell()}")
-    if not keep(dtype):
-        return None
-    if nbytes > budget:
-        raise ValueError(f"{name} declares {nbytes:,} bytes, beyond what snnc reads from one file ({MAX_READ_BYTES:,})")
-    array = np.empty(shape, dtype, order="F" if fortran else "C")
-    if fp.readinto(memoryview(array.ravel(order="K").view(np.uint8))) != nbytes:  # type: ignore[attr-defined]
-        raise ValueError(f"{name} ends early")
-    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
-
-
-def _numeric(dtype: np.dtype[Any]) -> bool:
-    if dtype.names is None:
-        return dtype.kind in "biuf" and dtype.subdtype is None
-    return all(dtype.fields[n][0].kind in "biuf" and dtype.fields[n][0].subdtype is None for n in dtype.names)

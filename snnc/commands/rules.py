@@ -22,6 +22,14 @@ RULES = (
         "name (shown by `snnc inspect`).",
     ),
     Rule(
+        "CLI-LIMIT",
+        "a resource limit setting is malformed",
+        "The memory and work limits (snnc/limits.py) come from --max-memory and --max-work, or the "
+        "environment variables SNNC_MAX_MEMORY and SNNC_MAX_WORK. A memory limit is a positive "
+        "number of bytes, optionally with a unit (8GiB, 500MB); a work limit a positive number "
+        "(1e14). Fix or unset the value.",
+    ),
+    Rule(
         "CLI-OUTPUT-WRITE",
         "the -o output file cannot be written",
         "The results could not be written (no permission, disk full, or the path is a directory). "

@@ -127,6 +127,9 @@ def pyplot() -> Any:
         import matplotlib
 
         matplotlib.use("Agg")  # files only, no display
+        # Node names come from the model file and may hold `$`, which matplotlib would parse as
+        # mathtext (and fail on, or render as formulas): snnc's plots draw text as given.
+        matplotlib.rcParams["text.parse_math"] = False
         import matplotlib.pyplot as plt
     except ImportError:
         raise input_error(

@@ -28,6 +28,7 @@ from snnc.diagnostics import Diagnostic, Severity, input_error
 from snnc.driver.source import graph_of
 from snnc.ir import ops
 from snnc.ir.graph import Graph
+from snnc.npz import DataError, open_npz
 from snnc.passes.ann_to_snn import AnnToSnn
 from snnc.passes.base import PassContext, run_passes
 from snnc.passes.fold_bn import FoldBN
@@ -148,9 +149,11 @@ def _samples(data: Any, graph: Graph, what: str) -> np.ndarray:
     """Samples [N, *input_shape] as float32, from an array or an .npz file ('x')."""
     if isinstance(data, (str, Path)):
         try:
-            with np.load(data, allow_pickle=False) as archive:
-                data = archive["x"] if "x" in archive.files else archive[archive.files[0]]
-        except (OSError, ValueError, KeyError, IndexError) as e:
+            with open_npz(data) as archive:
+                if not archive.files:
+                    raise DataError("it holds no array")
+                data = archive["x" if "x" in archive.files else archive.files[0]]
+        except (DataError, OSError) as e:
             raise input_error("CONVERT-CALIB", f"cannot read {what} samples from {data}: {e}") from None
     x = np.asarray(data, dtype=np.float32)
     if len(graph.inputs) != 1:

@@ -10,12 +10,14 @@ imported only when the model contains one of that library's classes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from snnc.diagnostics import Diagnostic, Severity, input_error
+from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
 from snnc.frontend.factory import from_factory, is_factory
 from snnc.frontend.layout import EXAMPLE_BATCH, TIMES, Layout, Stepped, choose_layout
 from snnc.frontend.probe import capture_time, returns_state
@@ -67,7 +69,9 @@ def load(
         raise input_error("FE-NIR-DT", f"dt applies to NIR sources only, not to {str(source)[:80]!r}", hint="drop dt")
     model = module_of(source, trust_pickle=trust_pickle, weights=weights, notes=diagnostics)
     if model is not None:
-        return from_module(model, input_shape, input_dtype=input_dtype, input_time=input_time, notes=diagnostics)
+        from_file = isinstance(source, (str, Path)) and not is_factory(str(source))
+        with _model_file_errors(source) if from_file else contextlib.nullcontext():
+            return from_module(model, input_shape, input_dtype=input_dtype, input_time=input_time, notes=diagnostics)
     text = str(source)
     if Path(text).suffix.lower() == ".snnc":
         from snnc.ir import serialize
@@ -79,6 +83,24 @@ def load(
         "'pkg.module:factory', .nir, .onnx and .snnc files",
         hint="save the model with torch.save(model, 'model.pt'), or give the factory that builds it",
     )
+
+
+@contextlib.contextmanager
+def _model_file_errors(path: Any) -> Iterator[None]:
+    """A model unpickled from a file holds the file's values, which may reach code that assumes a
+    model its library built: any failure then is the file's (exit 2), not a bug in snnc."""
+    try:
+        yield
+    except SnncError:
+        raise
+    except Exception as e:
+        raise input_error(
+            "FE-CORRUPT-FILE",
+            f"{path}: the model it holds cannot be converted ({type(e).__name__}: {str(e)[:200]}); its "
+            "attributes are not what its library's layers hold",
+            hint="save the model again from the trained network; if the file is intact, this is a bug in "
+            "snnc: rerun with --debug and report it",
+        ) from e
 
 
 def module_of(
@@ -163,6 +185,7 @@ def from_module(
     receives info diagnostics on how the graph's time layout relates to the model's."""
     import snnc.frontend.torch_nn  # noqa: F401  (registers the torch.nn converters)
     from snnc.frontend.convert import convert
+    from snnc.frontend.guard import bounded_allocations, check_example
 
     if input_dtype not in INPUT_DTYPES:
         raise input_error("FE-INPUT-DTYPE", f"input dtype {input_dtype!r} is not one of {sorted(INPUT_DTYPES)}")
@@ -174,10 +197,12 @@ def from_module(
     model = copy.deepcopy(model, memo).eval()
     layout: Layout = choose_layout(model, frontends)
     shape = tuple(input_shape) if input_shape is not None else infer_input_shape(model)
-    if layout.kind in ("per_step", "loop") and returns_state(model, shape):
-        layout = Layout("stepped")
-    runner = Stepped(model) if layout.kind == "stepped" else model
-    cap, line, layout = capture_time(runner, model, layout, shape, input_time, frontends)
+    check_example(layout.example_shape(shape))
+    with bounded_allocations():  # the model's layers may come from a file: size every result first
+        if layout.kind in ("per_step", "loop") and returns_state(model, shape):
+            layout = Layout("stepped")
+        runner = Stepped(model) if layout.kind == "stepped" else model
+        cap, line, layout = capture_time(runner, model, layout, shape, input_time, frontends)
     local: list[Diagnostic] = []
     static = layout.time == "static" or line.steps is not None
     if layout.batch_first_slices:

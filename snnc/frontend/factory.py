@@ -7,7 +7,8 @@ model), so it is never done for a model *file*, only for a factory the user name
 does, the current directory is importable while the module is imported; a `.py` path is imported
 under a private module name with its own directory importable (for its sibling imports).
 
-The state dict is read with `torch.load(weights_only=True)` (tensors only, no code). A key the
+The state dict is read by snnc's restricted unpickler (safe_load.py `load_checkpoint`: no code,
+sizes checked), as whole model files are. A key the
 model holds as an empty buffer but the file holds with values is run-time state saved after a
 forward pass (sinabs' `v_mem`/`i_syn`, shaped by the batch: layers/stateful_layer.py registers
 them empty): it is left out, as a fresh model starts without state anyway. Any other difference
@@ -100,16 +101,11 @@ def load_weights(model: Any, weights: str | os.PathLike, spec: str, notes: list[
     every other mismatch named key by key."""
     import torch
 
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise input_error("IO-NOT-FOUND", f"{weights}: no such file") from None
-    except Exception as e:  # damaged file, or pickle content other than tensors
-        raise input_error(
-            "FE-WEIGHTS",
-            f"cannot read the state dict {weights}: {type(e).__name__}: {str(e).splitlines()[0]}",
-            hint="save it with torch.save(model.state_dict(), path)",
-        ) from None
+    from snnc.frontend.safe_load import load_checkpoint
+
+    if not Path(weights).is_file():
+        raise input_error("IO-NOT-FOUND", f"{weights}: no such file")
+    state = load_checkpoint(Path(weights))  # FE-CORRUPT-FILE, FE-UNSAFE-PICKLE, FE-TOO-LARGE as for models
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise input_error(
             "FE-WEIGHTS",

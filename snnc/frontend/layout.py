@@ -64,12 +64,15 @@ class Layout:
             return ("B", "T") if self.batch_first_slices else ("T", "B")
         return {"per_step": ("B",), "batch_time": ("BT",), "batch_first": ("B", "T")}[self.kind]
 
+    def example_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the example input for per-sample `shape`: the layout's leading axes first."""
+        sizes = {"T": self.steps, "B": self.batch, "BT": self.batch * self.steps}
+        return (*(sizes[axis] for axis in self.pattern), *shape)
+
     def example(self, shape: tuple[int, ...]) -> torch.Tensor:
         """A random spike input in this layout (spikes: valid for spiking and real-valued inputs)."""
-        sizes = {"T": self.steps, "B": self.batch, "BT": self.batch * self.steps}
-        lead = tuple(sizes[axis] for axis in self.pattern)
         generator = torch.Generator().manual_seed(0)
-        return (torch.rand(*lead, *shape, generator=generator) < 0.5).float()
+        return (torch.rand(*self.example_shape(shape), generator=generator) < 0.5).float()
 
     def with_time(self, time: str) -> Layout:
         return replace(self, time=time)

@@ -1,7 +1,9 @@
 """Reading ANN graphs from ONNX files (as torch.onnx exports them) into the IR, without running them.
 
 The file is parsed with the `onnx` package only (protobuf and `numpy_helper`; no runtime, no
-custom-op code), so loading an untrusted file runs nothing. Each ONNX operator maps onto the IR
+custom-op code), so loading an untrusted file runs nothing; tensor data kept in another file (ONNX
+external data) is read only from the model's own sibling data file, and initializers are checked
+against their declared dims and the memory limit. Each ONNX operator maps onto the IR
 op with the same meaning (the ONNX operator specification, onnx/docs/Operators.md, is cited as
 "spec"); per-sample shapes drop ONNX's leading batch axis, so ONNX axis a is IR axis a − 1:
 
@@ -30,8 +32,11 @@ at once.
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -41,6 +46,7 @@ from snnc.diagnostics import Diagnostic, SnncError, input_error
 from snnc.ir import ops
 from snnc.ir.graph import Graph, GraphBuilder
 from snnc.ir.types import FLOAT, DType
+from snnc.limits import current, format_bytes
 
 _PASS_THROUGH = ("Identity", "Dropout")
 _BIASED = ("Conv", "Gemm", "MatMul")
@@ -53,22 +59,127 @@ def is_onnx_path(source: Any) -> bool:
 def load_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None, *, input_dtype: DType = FLOAT) -> Graph:
     """The IR graph of the ONNX file at `path` (not yet verified: the caller verifies).
     `input_shape` (per sample) is needed only where the file leaves input dimensions symbolic."""
-    return _Reader(_read(Path(path)), Path(path).stem, input_shape, input_dtype).run()
+    reader = _Reader(_read(Path(path)), Path(path).stem, input_shape, input_dtype)
+    try:
+        return reader.run()
+    except SnncError:
+        raise
+    except Exception as e:  # a value of the file that the checks above let through: still the file's
+        where = f" at node {reader.node.name!r} ({reader.node.op_type})" if reader.node is not None else ""
+        raise input_error(
+            "FE-ONNX-READ",
+            f"{path}: the ONNX graph cannot be read{where} ({type(e).__name__}: {str(e)[:200]})",
+            hint="export it again with torch.onnx.export",
+        ) from e
 
 
 def _read(path: Path) -> Any:
+    """The model, with its external data read by snnc's own checked reader (`_load_external_data`),
+    never onnx's, which follows any relative location below the model's directory."""
     import onnx
 
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"{path}: no such file", hint="check the path to the .onnx file")
+    limit = current().memory
+    if path.stat().st_size > limit:
+        raise input_error(
+            "FE-ONNX-READ",
+            f"{path} has {format_bytes(path.stat().st_size)}, more than the memory limit of {format_bytes(limit)}",
+            hint=current().memory_hint(),
+        )
     try:
-        return onnx.load(str(path))
-    except Exception as e:  # protobuf DecodeError, truncated file, missing external data
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf DecodeError, truncated file
         raise input_error(
             "FE-ONNX-READ",
             f"{path} is not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})",
             hint="export it again with torch.onnx.export",
         ) from None
+    _load_external_data(model, path)
+    return model
+
+
+def _load_external_data(model: Any, path: Path) -> None:
+    """Tensor bytes kept in another file (ONNX external data: torch's dynamo exporter writes the
+    weights to `<model>.onnx.data`), read only from a regular file beside the model that is named
+    after it, so that a crafted model cannot make snnc read, say, `~/.ssh/id_rsa` into its weights
+    and from there into an output. Offsets and lengths are checked against the file and the
+    memory limit (onnx/external_data_helper.py: location, offset, length)."""
+    import onnx
+
+    limit, total = current().memory, 0
+    for tensor in _tensors(model.graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL and not tensor.external_data:
+            continue
+        fields = {entry.key: entry.value for entry in tensor.external_data}
+        location = fields.get("location", "")
+        if not _beside(location, path):
+            raise input_error(
+                "FE-ONNX-READ",
+                f"{path}: tensor {tensor.name!r} keeps its data in {location!r}; snnc reads external data only "
+                f"from a file beside the model named after it (such as {path.name}.data)",
+                hint="export the model again (torch.onnx.export writes <model>.onnx.data), or without external data",
+            )
+        try:
+            fd = os.open(path.parent / location, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                offset = int(fields.get("offset", 0))
+                length = int(fields.get("length", size - offset))
+                if not (stat.S_ISREG(os.fstat(f.fileno()).st_mode) and 0 <= offset <= offset + length <= size):
+                    raise ValueError(f"bytes {offset}..{offset + length} of a {size}-byte file")
+                total += length
+                if total > limit:
+                    raise ValueError(f"the external data passes the memory limit of {format_bytes(limit)}")
+                f.seek(offset)
+                tensor.raw_data = f.read(length)
+        except (OSError, ValueError) as e:
+            raise input_error(
+                "FE-ONNX-READ",
+                f"{path}: the external data of tensor {tensor.name!r} in {location!r} cannot be read ({e})",
+                hint="keep the .data file the exporter wrote beside the model, unchanged",
+            ) from None
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        del tensor.external_data[:]
+
+
+def _beside(location: str, model: Path) -> bool:
+    """A plain file name in the model's directory that starts with the model's name (`net.onnx.data`,
+    `net.data`, `net_weights.bin` for `net.onnx`), not a path, not hidden."""
+    name = Path(location).name
+    rest = location[len(model.stem) :]
+    return bool(location) and location == name and location.startswith(model.stem) and rest[:1] in (".", "_", "-")
+
+
+def _tensors(graph: Any) -> Iterator[Any]:
+    """The initializers and the constant tensors of node attributes."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+
+
+def _constants(graph: Any) -> dict[str, np.ndarray]:
+    """The initializers as arrays, each checked against its declared dims and the memory limit."""
+    from onnx import helper, numpy_helper
+
+    consts: dict[str, np.ndarray] = {}
+    limit, total = current().memory, 0
+    for t in graph.initializer:
+        try:
+            total += math.prod(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+            if total > limit:
+                raise ValueError(f"the initializers declare more than the memory limit of {format_bytes(limit)}")
+            consts[t.name] = numpy_helper.to_array(t)
+        except Exception as e:  # dims that do not match the data, an unknown data type
+            raise input_error(
+                "FE-ONNX-READ",
+                f"initializer {t.name!r} of dims {list(t.dims)} cannot be read ({type(e).__name__}: {str(e)[:200]})",
+                hint="export the model again with torch.onnx.export",
+            ) from None
+    return consts
 
 
 def _ir_name(name: str) -> str:
@@ -78,12 +189,11 @@ def _ir_name(name: str) -> str:
 
 class _Reader:
     def __init__(self, model: Any, name: str, input_shape: tuple[int, ...] | None, input_dtype: DType) -> None:
-        from onnx import numpy_helper
-
         self.graph = model.graph
         self.b = GraphBuilder(name)
         self.input_shape, self.input_dtype = input_shape, input_dtype
-        self.consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.node: Any = None  # the node being read, for diagnostics
+        self.consts: dict[str, np.ndarray] = _constants(self.graph)
         self.env: dict[str, str] = {}  # ONNX tensor name -> IR node name
         self.readers = Counter(i for n in self.graph.node for i in n.input if i)
         self.readers.update(o.name for o in self.graph.output)
@@ -106,6 +216,16 @@ class _Reader:
                 self._node(node, index)
             except SnncError as e:
                 diags += e.diagnostics
+                self.skipped.update(node.output)
+            except Exception as e:  # an attribute or constant of a kind the file should not hold
+                diags.append(
+                    Diagnostic(
+                        "FE-ONNX-READ",
+                        f"ONNX node {node.name!r} ({node.op_type}) cannot be read: {type(e).__name__}: {str(e)[:200]}",
+                        node=self.name,
+                        hint="export the model again with torch.onnx.export",
+                    )
+                )
                 self.skipped.update(node.output)
         if diags:
             raise SnncError(diags)

@@ -69,11 +69,13 @@ def _run_once(runner: Any, model: Any, layout: Layout, shape: tuple[int, ...], f
     that indexes past the example's time steps (`for step in range(num_steps): x[step]`) is run on
     longer examples, one that indexes dimension 1 (`x[:, step]`) on a batch-first one."""
     from snnc.frontend.capture import capture
+    from snnc.frontend.guard import check_example
 
     candidate = layout
     while True:
         for frontend in frontends:
             frontend.reset(model)
+        check_example(candidate.example_shape(shape))  # a longer example asked for by the model, too
         x = candidate.example(shape)
         try:
             return capture(runner, [x], lambda m: _is_leaf(m, frontends), root=model), candidate

@@ -33,10 +33,33 @@ RULES = (
         "FE-UNSAFE-PICKLE",
         "a model file refers to code outside snnc's allowlist",
         "Unpickling can call any importable function, so a model file could run arbitrary code "
-        "when loaded. snnc loads with torch's restricted unpickler and allows only the SNN "
-        "libraries' classes and pure functions; the message names the refused global. Load a file "
-        "you trust with trust_pickle=True, or build the model in code and load its state dict.",
-        "the allowlist in snnc/frontend/safe_load.py",
+        "when loaded. snnc reads .pt files with its own restricted unpickler: names resolve only to "
+        "exact allowlisted objects (the SNN libraries' and torch.nn's layer classes, the libraries' "
+        "pure functions, the torch objects a checkpoint needs), classes are rebuilt without calling "
+        "them, and only a few listed functions are called, after their arguments are checked. The "
+        "message names the refused global or call. Load a file you trust with trust_pickle=True "
+        "(--trust-pickle), or build the model in code and load its state dict.",
+        "the allowlist in snnc/frontend/allowlist.py and snnc/frontend/unpickler.py",
+    ),
+    Rule(
+        "FE-TOO-LARGE",
+        "loading or tracing a model would pass the memory limit",
+        "A model file states the sizes of its tensors and an input shape states the size of the "
+        "example snnc runs the model on; both are checked before memory is allocated: the "
+        "checkpoint's storages (and the full size of views whose elements share memory) against "
+        "the memory limit, and, while the model runs once to be traced, every operation's result "
+        "(snnc/frontend/guard.py). Check the input shape and the model; if the sizes are meant, "
+        "raise the limit (SNNC_MAX_MEMORY / --max-memory).",
+        "snnc/limits.py: 8 GiB by default",
+    ),
+    Rule(
+        "FE-TENSOR-LAYOUT",
+        "a parameter in a model file is a view whose elements share memory",
+        "torch.save stores each tensor as a view (offset, sizes, strides) of a storage. A trained "
+        "layer's weights never have a stride of 0 or overlapping rows, but a crafted file can make "
+        "a parameter of 10^9 x 8 elements out of 8 stored numbers, which costs its full size as "
+        "soon as it is copied. Such parameters are refused; save the model from the trained "
+        "network again.",
     ),
     Rule(
         "FE-NOT-A-MODEL",

@@ -128,6 +128,17 @@ RULES = (
         "form has no defined integer meaning; quantize the float neuron with snnc.passes.quantize.",
     ),
     Rule(
+        "IR-TOO-LARGE",
+        "simulating or compiling one sample would pass the memory or work limit",
+        "The graph's declared sizes (an input shape, a Delay's steps, a padding, a layer's width) "
+        "make one sample, for one step, need more memory or operations than the limit allows, "
+        "counted before anything is allocated (snnc/ir/resources.py). A small file can declare "
+        "terabytes, so such a graph is refused rather than run. The message names the node that "
+        "needs most; fix the graph, or, if the sizes are meant, raise the limit "
+        "(SNNC_MAX_MEMORY / --max-memory, SNNC_MAX_WORK / --max-work).",
+        "snnc/limits.py: 8 GiB of memory and 10^13 operations by default",
+    ),
+    Rule(
         "IR-UNUSED",
         "a node's result reaches no output (warning)",
         "The node is computed but nothing observable depends on it. It costs memory and time on "
@@ -154,6 +165,14 @@ RULES = (
         "guessed at. A higher version was written by a newer snnc: upgrade, or save the graph "
         "again with this version. A lower or unknown one usually means a damaged file.",
         "`VERSION` in snnc/ir/serialize.py",
+    ),
+    Rule(
+        "IO-TOO-LARGE",
+        "a .snnc file is larger than the memory limit",
+        "A .snnc file is read into memory whole (its checksum covers every byte), so a file larger "
+        "than the memory limit is refused before reading. Graphs of real networks take megabytes; "
+        "if the file is meant to be this large, raise the limit (SNNC_MAX_MEMORY / --max-memory).",
+        "snnc/limits.py: 8 GiB by default",
     ),
     Rule(
         "IO-CORRUPT",

@@ -28,8 +28,8 @@ str(DType)}` and `{"float_order": {its fields}}`. A field missing from a file ta
 so files written before a field existed still load; a Neuron written with its float-order fields
 on itself (before they became `float_order`) has them gathered into one.
 
-Problems with a file become `SnncError`s with rules IO-NOT-FOUND, IO-NOT-SNNC, IO-VERSION and
-IO-CORRUPT (reading) or IO-WRITE (saving). `load` does not verify the graph: the caller decides
+Problems with a file become `SnncError`s with rules IO-NOT-FOUND, IO-NOT-SNNC, IO-VERSION,
+IO-TOO-LARGE and IO-CORRUPT (reading) or IO-WRITE (saving). `load` does not verify the graph: the caller decides
 when to run `verify`.
 """
 
@@ -55,6 +55,7 @@ from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import OP_BY_KIND, FloatOrder, Neuron, Op
 from snnc.ir.quant import Arithmetic, NumberFormat
 from snnc.ir.types import DType, parse_dtype, parse_type
+from snnc.limits import current, format_bytes
 
 MAGIC = b"SNNC\x00\r\n\x1a"
 VERSION = 2
@@ -164,6 +165,17 @@ def _align(n: int) -> int:
 def load(path: str | os.PathLike[str]) -> Graph:
     """Read a graph written by `save`. Raises SnncError (exit code 2) for any unusable file."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a directory, a FIFO, a device: reading would not end well
+        raise input_error("IO-NOT-FOUND", f"{path} is not a regular file", hint="give the path of a .snnc file")
+    limit = current().memory
+    if path.is_file() and path.stat().st_size > limit:
+        raise input_error(
+            "IO-TOO-LARGE",
+            f"{path} has {format_bytes(path.stat().st_size)}, more than the memory limit of {format_bytes(limit)}",
+            hint=current().memory_hint(),
+            measured=path.stat().st_size,
+            limit=limit,
+        )
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -1,7 +1,9 @@
 """The IR verifier (ARCHITECTURE §2.5): every rule runs, every violation is reported.
 
 Two layers, as in torch.fx's `Graph.lint` and xdsl's per-op `verify_`: graph structure (names,
-edges, cycles, boundary nodes) here, per-op invariants in each op's `infer`. A node whose inputs
+edges, cycles, boundary nodes) here, per-op invariants in each op's `infer`. A graph whose types
+are right is last checked against the memory and work limits (snnc/ir/resources.py), so that no
+later stage allocates what a hostile file declares. A node whose inputs
 are broken is not type-checked (its errors would only echo the first one).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError, errors
+from snnc.ir import resources
 from snnc.ir.graph import CycleError, Graph, Node
 from snnc.ir.ops import Delay, Neuron, Output, ShapeError, infer_type
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
@@ -26,6 +29,8 @@ def verify(graph: Graph) -> list[Diagnostic]:
         diags += _node_type(graph, node)
         diags += _parameters(node)
     diags += _arithmetic(graph)
+    if not errors(diags):  # sizes come from the types, which are now known to be right
+        diags += resources.check(graph)
     return diags
 
 

@@ -1,15 +1,16 @@
 """Getting a NIR graph into one flat, ordered node table, whatever state the file is in.
 
-`read_graph` reads a `.nir` file with `nir.read` and, where NIR's own type check or a node's
-constructor rejects it (0-d parameters, batch axes in shapes: docs/environment.md §5), reads
-the HDF5 tree again with nir's `hdf2dict` and builds the nodes without that check, noting what it
-did. `flatten` inlines nested NIRGraphs, adds the Input/Output nodes a graph leaves implicit (as
-nir/ir/graph.py `infer_types` does) and `Flat` orders the result, finding the back edges of
-cycles that no Delay breaks.
+`read_graph` reads a `.nir` file's HDF5 tree (nir's `hdf2dict`, in a bounded child process:
+snnc/nir/hdf5.py) and builds the graph from it as `nir.read` does; where NIR's own type check or
+a node's constructor rejects it (0-d parameters, batch axes in shapes: docs/environment.md §5),
+it builds the nodes without that check, noting what it did. `flatten` inlines nested NIRGraphs,
+adds the Input/Output nodes a graph leaves implicit (as nir/ir/graph.py `infer_types` does) and
+`Flat` orders the result, finding the back edges of cycles that no Delay breaks.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from snnc.diagnostics import Diagnostic, Severity, input_error
+from snnc.diagnostics import Diagnostic, Severity, SnncError, input_error
+from snnc.nir.hdf5 import read_tree
 
 _BOUNDARY = ("Input", "Output")
 
@@ -36,33 +38,40 @@ def read_graph(source: Any, notes: list[Diagnostic]) -> tuple[Any, str]:
     path = Path(source)
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"{path}: no such file", hint="check the path to the .nir file")
+    tree = read_tree(path)  # checked and bounded: snnc/nir/hdf5.py
+    if _known_types(tree):
+        try:  # what nir.read does with the tree (nir/serialization.py), on a copy: from_dict edits it
+            return nir.dict2NIRNode({**copy.deepcopy(tree), "type_check": True}), path.stem
+        except Exception as e:  # NIR's type check or a node constructor rejected the file
+            rejected = f"{type(e).__name__}: {str(e)[:200]}"
+    else:
+        rejected = "a node type that is no NIR primitive"
     try:
-        return nir.read(path), path.stem
-    except OSError as e:
-        raise input_error(
-            "FE-NIR-READ",
-            f"{path} is not a NIR file (HDF5 cannot open it: {e})",
-            hint="export the model with nir.write",
-        ) from None
-    except Exception as e:  # NIR's type check or a node constructor rejected the file
-        rejected = f"{type(e).__name__}: {e}"
-    graph = _read_untyped(path, notes)
+        graph = _graph(tree, "", notes)
+    except SnncError:
+        raise
+    except Exception as e:  # a tree whose values are not what NIR's node fields hold
+        raise input_error("FE-NIR-READ", f"{path}: cannot read the NIR graph ({type(e).__name__}: {e})") from None
     note(notes, f"nir.read with type checking rejects the file ({rejected}); read without it, shapes inferred by snnc")
     return graph, path.stem
 
 
-def _read_untyped(path: Path, notes: list[Diagnostic]) -> Any:
-    import h5py
-    from nir.serialization import hdf2dict
+def _known_types(tree: Any) -> bool:
+    """Whether every node of the tree names a NIR primitive (nir's own lookup asserts it)."""
+    import nir
 
-    try:
-        with h5py.File(path, "r") as f:
-            if "node" not in f:
-                raise input_error("FE-NIR-READ", f"{path} is an HDF5 file without NIR's 'node' group")
-            data = hdf2dict(f["node"])
-    except OSError as e:
-        raise input_error("FE-NIR-READ", f"{path}: cannot read the HDF5 tree ({e})") from None
-    return _graph(data, "", notes)
+    if not (isinstance(tree, dict) and isinstance(tree.get("nodes"), dict)):
+        return False
+    if not (isinstance(tree.get("type"), str) and tree["type"] == "NIRGraph"):
+        return False
+    for node in tree["nodes"].values():
+        kind = node.get("type") if isinstance(node, dict) else None
+        cls = getattr(nir, kind, None) if isinstance(kind, str) and kind.isidentifier() else None
+        if not (isinstance(cls, type) and issubclass(cls, nir.NIRNode)):
+            return False
+        if kind == "NIRGraph" and not _known_types(node):
+            return False
+    return True
 
 
 def _graph(data: Any, prefix: str, notes: list[Diagnostic]) -> Any:
@@ -73,10 +82,13 @@ def _graph(data: Any, prefix: str, notes: list[Diagnostic]) -> Any:
     nodes = {}
     for key, value in data["nodes"].items():
         name = prefix + key
-        if not isinstance(value, dict) or "type" not in value:
-            raise input_error("FE-NIR-READ", "the node has no 'type'", node=name)
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise input_error("FE-NIR-READ", "the node has no 'type' naming a NIR primitive", node=name)
         nodes[key] = _graph(value, name + ".", notes) if value["type"] == "NIRGraph" else _leaf(name, value, notes)
-    edges = [(_text(a), _text(b)) for a, b in np.asarray(data["edges"]).reshape(-1, 2)]
+    edges = np.asarray(data["edges"])
+    if edges.size % 2 or edges.dtype.kind not in "SUO":
+        raise input_error("FE-NIR-READ", f"graph {prefix or '(top)'!r}: its edges are not pairs of node names")
+    edges = [(_text(a), _text(b)) for a, b in edges.reshape(-1, 2)]
     return nir.NIRGraph(nodes, edges, metadata=dict(data.get("metadata", {})), type_check=False)
 
 
@@ -98,7 +110,7 @@ def _leaf(name: str, data: dict[str, Any], notes: list[Diagnostic]) -> Any:
         )
     try:
         return nir.dict2NIRNode(dict(data))
-    except (AssertionError, ValueError, TypeError, KeyError, AttributeError) as e:
+    except Exception as e:  # NIR's constructor or type inference rejects the stored values
         rejected = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
     node = cls.__new__(cls)  # NIR's constructor rejects it: keep the stored values, judged later
     values = {k: v for k, v in data.items() if k != "type"}

@@ -23,8 +23,10 @@ F32 = np.float32
 
 
 def nir_key(name: str) -> str:
-    """An IR node name as a NIR node key: '/' would nest HDF5 groups, so it is escaped."""
-    return name.replace("%", "%25").replace("/", "%2F")
+    """An IR node name as a NIR node key, which is an HDF5 group name: '/' would nest groups, NUL
+    ends a C string, '', '.' and '..' name no group of their own; they are %-escaped (and '%')."""
+    key = name.replace("%", "%25").replace("/", "%2F").replace("\x00", "%00")
+    return {"": "%", ".": "%2E", "..": "%2E%2E"}.get(key, key)
 
 
 class Unsupported(Exception):

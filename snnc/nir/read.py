@@ -74,7 +74,8 @@ def load_nir(
     "sinabs", "norse") reads the neurons with that library exporter's conventions (producers.py;
     `dt` is then the exporter's dt, where its formulas have one); None recognises the producer
     where the file shows it, "nir" keeps NIR's own semantics. `diagnostics` receives info notes on
-    what was normalized and restored, and warnings about an outdated snnc sidecar.
+    what was normalized and restored, and warnings about an outdated snnc sidecar. Whatever the
+    file holds, the result is a graph or an SnncError (FE-NIR-*), never another exception.
     """
     if producer not in (None, NIR, *PRODUCERS):
         raise input_error(
@@ -84,6 +85,27 @@ def load_nir(
         )
     notes: list[Diagnostic] = []
     graph, name = read_graph(source, notes)
+    try:
+        return _load(graph, name, dt, input_dtype, producer, notes, diagnostics)
+    except SnncError:
+        raise
+    except Exception as e:  # a value of the file that the mapping's own checks let through
+        raise input_error(
+            "FE-NIR-READ",
+            f"{name}: the NIR graph cannot be read ({type(e).__name__}: {str(e)[:200]})",
+            hint="export the model again with the library's NIR exporter and nir.write",
+        ) from e
+
+
+def _load(
+    graph: Any,
+    name: str,
+    dt: float | None,
+    input_dtype: DType,
+    producer: str | None,
+    notes: list[Diagnostic],
+    diagnostics: list[Diagnostic] | None,
+) -> Graph:
     restored, stored_dt = restore(graph, name, notes)
     if restored is not None and dt in (None, stored_dt):
         if producer not in (None, NIR):
@@ -253,8 +275,18 @@ class _Importer:
             x = self._summed_input(key)
             if kind == "Output":
                 self.out[key] = b.output(key, x)
-            else:
+                continue
+            try:
                 self.out[key] = self._map(key, node, x, normalized)
+            except SnncError:
+                raise
+            except Exception as e:  # a field of the wrong kind: a string, NaN, an array for a number
+                raise input_error(
+                    "FE-NIR-READ",
+                    f"NIR {kind} node holds values snnc cannot read as its fields ({type(e).__name__}: {e})",
+                    node=key,
+                    hint="export the model again with the library's NIR exporter and nir.write",
+                ) from e
         wrong = False
         for delay, src in self.pending:
             actual = b.type_of(self.out[src])

@@ -12,9 +12,22 @@ RULES = (
         "a NIR file or graph cannot be read",
         "The file is not an HDF5 file written by nir.write, or its node tree lacks what NIR's "
         "format needs (a 'type' per node, the graph's 'nodes' and 'edges', a node's fields), or an "
-        "edge names a node that does not exist. The message names the node. Export the model again "
-        "with the library's NIR exporter and nir.write.",
+        "edge names a node that does not exist, or a node's values cannot be read as its NIR "
+        "primitive's. Files whose data lies outside them (HDF5 external storage, external or soft "
+        "links, virtual datasets) are refused too: reading them would copy local files into the "
+        "graph. The message names the node. Export the model again with the library's NIR "
+        "exporter and nir.write.",
         "nir 1.0.8 nir/serialization.py (read, write) and nir/ir/*.py (each primitive's fields)",
+    ),
+    Rule(
+        "FE-NIR-TOO-LARGE",
+        "a NIR file's datasets declare more than the memory limit",
+        "Reading an HDF5 dataset allocates the shape it declares, whatever the file holds (unwritten "
+        "chunks read as fill values, compressed chunks inflate), so a small file can declare "
+        "terabytes. snnc sums the declared sizes of every dataset before NIR reads the file "
+        "(snnc/nir/hdf5.py) and refuses past the memory limit. If the file is meant to be that "
+        "large, raise the limit (SNNC_MAX_MEMORY / --max-memory).",
+        "snnc/limits.py: 8 GiB by default",
     ),
     Rule(
         "FE-NIR-NORMALIZED",

@@ -137,7 +137,14 @@ def write_nir(graph: Graph, path: str | Path, dt: float, maxpool: str = "or") ->
     nir_graph, warnings = to_nir(graph, dt, maxpool)
     warnings = folded + ored + warnings
     buffer = io.BytesIO()
-    nir.write(buffer, nir_graph)
+    try:
+        nir.write(buffer, nir_graph)
+    except Exception as e:  # a value h5py cannot store (the graph itself is verified)
+        raise input_error(
+            "EXPORT-NIR-UNSUPPORTED",
+            f"NIR's writer cannot store this graph ({type(e).__name__}: {str(e)[:200]})",
+            hint="check the node names and parameters the message names; please report it if the graph is ordinary",
+        ) from e
     write_atomically(path, buffer.getvalue(), rule="EXPORT-WRITE")
     return warnings
 

@@ -36,6 +36,7 @@ from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Delay, Input
 from snnc.ir.verify import verify_or_raise
+from snnc.sim import budget
 from snnc.sim.checks import ACTIVITY, OUT, check_device, check_inputs, parse_record
 from snnc.sim.exact import order_dependent
 from snnc.sim.int_neuron import IntNeuronState
@@ -84,6 +85,7 @@ def run(
     steps, batch = next(iter(arrays.values())).shape[:2]
     inexact = frozenset() if plan is not None else order_dependent(graph)  # integer sums are exact in any order
     window = _window or window_length(graph, steps, batch, inexact)
+    budget.check(graph, steps, batch, window, requests)  # before any state is allocated
     watched = dict(observers or {})
     unknown = sorted(set(watched) - {n.name for n in graph})
     if unknown:

@@ -52,6 +52,18 @@ RULES = (
         "present; results are identical on both. Use device='cpu', or install a CUDA torch.",
     ),
     Rule(
+        "SIM-TOO-LARGE",
+        "a simulation run would pass the memory or work limit",
+        "Before allocating anything, the simulator adds up what the run needs: the graph's state "
+        "and values for B samples (and, for graphs that batch whole sequences, all T steps at once), "
+        "plus the T x B event counts of every node, the outputs and the requested traces; and the "
+        "operations over all steps and samples (snnc/sim/budget.py). Data of a huge batch or number "
+        "of steps is refused rather than run. Simulate fewer samples at a time (snnc report "
+        "--batch-size) or fewer steps, or, if you mean it, raise the limit (SNNC_MAX_MEMORY / "
+        "--max-memory, SNNC_MAX_WORK / --max-work).",
+        "snnc/limits.py: 8 GiB of memory and 10^13 operations by default",
+    ),
+    Rule(
         "SIM-OUTPUT",
         "SimResult.output was read on a graph with several outputs",
         "`.output` is a shorthand for graphs with exactly one output; with several it would have "

@@ -138,3 +138,44 @@ def test_missing_corrupt_and_truncated_files(tmp_path):
     with pytest.raises(SnncError) as err:
         load_pickled_model(tmp_path / "cut.pt")
     assert rule_ids(err) == ["FE-CORRUPT-FILE"]
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_models_saved_with_any_pickle_protocol_load(tmp_path, protocol):
+    """torch.save writes protocol 2 by default; 4 and 5 add FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE."""
+    import sinabs.layers as sl
+
+    model = nn.Sequential(nn.Conv2d(2, 4, 3), sl.IAFSqueeze(batch_size=2), sl.SumPool2d(2))
+    torch.save(model, tmp_path / "m.pt", pickle_protocol=protocol)
+    loaded = load_pickled_model(tmp_path / "m.pt")
+    assert isinstance(loaded[1], sl.IAFSqueeze) and torch.equal(loaded[0].weight, model[0].weight)
+
+
+def test_norse_parameters_load_in_a_fresh_process(tmp_path, monkeypatch):
+    """Norse's NamedTuples report norse.torch.utils.pytree as their module (docs/environment.md §8);
+    a model saved after correcting `__module__` names the defining module, where a fresh process
+    finds the class still reporting pytree. The allowlist accepts exactly that case."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import norse.torch as nt
+
+    import snnc
+
+    monkeypatch.setattr(nt.LIFBoxParameters, "__module__", "norse.torch.functional.lif_box")
+    cell = nt.LIFBoxCell(nt.LIFBoxParameters(v_th=torch.tensor(0.2)))
+    torch.save(nt.SequentialState(nt.Lift(cell)), tmp_path / "m.pt")
+    script = (
+        "from snnc.frontend.safe_load import load_pickled_model\n"
+        f"model = load_pickled_model({str(tmp_path / 'm.pt')!r})\n"
+        "print(type(model[0].lifted_module.p).__name__, type(model[0].lifted_module.p).__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(snnc.__file__).parents[1])},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "LIFBoxParameters norse.torch.utils.pytree"
