@@ -12,7 +12,7 @@ on v ≥ θ once per step (Speck fires on v ≥ threshold_high, once per event),
 SpikingJelly's ATan surrogate gradient. Speck pools by summing (an address remap of each spike,
 §4); `layer.AvgPool2d(2)` is that sum pool with the 1/4 moved into the next layer's weights, which
 snnc's avgpool-to-sumpool and absorb-scale passes do exactly, as sinabs does for nn.AvgPool2d
-(§3.2, `dynapcnn_layer_utils.py::extract_pooling_from_module`). Training takes well under a minute
+(§2.3, `dynapcnn_layer_utils.py::extract_pooling_from_module`). Training takes well under a minute
 on a CPU (seeded: the same run gives the same model). Running this file writes, next to it:
 
     speck_digits.pt             the trained model (torch.save of the module; snnc's safe loader reads it)
