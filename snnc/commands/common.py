@@ -146,14 +146,15 @@ def read_data(path: Path, graph: Graph) -> np.ndarray | dict[str, np.ndarray]:
     return next(iter(arrays.values())) if len(arrays) == 1 else arrays
 
 
-def data_error(path: Path, e: DataError) -> SnncError:
-    """CLI-DATA-READ for a data file the reader refused."""
+def data_error(path: Path, e: DataError, flag: str = "--data") -> SnncError:
+    """CLI-DATA-READ for a data file the reader (snnc/npz.py) refused."""
     return input_error(
         "CLI-DATA-READ",
-        f"cannot read {str(path)!r} as a plain .npz archive: {e}",
+        f"cannot read {str(path)!r} ({flag}): {e}",
         hint=limits.current().memory_hint()
         if e.too_large
-        else "snnc never unpickles data; save plain numeric arrays with np.savez(path, x=array)",
+        else "snnc reads .npz archives and .npy files of plain numbers (event recordings: of numeric fields), "
+        "never pickles; save arrays with np.savez(path, x=array)",
     )
 
 

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise input_error("CONVERT-OPTION", f"--steps {args.steps} must be at least 1")
     graph = load_model(args)
-    calib = _arrays(Path(args.calib))
+    calib = _arrays(Path(args.calib), "--calib")
     conversion = convert(graph, calib["x"], percentile=args.percentile, encoding=args.encoding)
     save(conversion.graph, args.output)
-    labelled = _arrays(Path(args.eval)) if args.eval else calib
+    labelled = _arrays(Path(args.eval), "--eval") if args.eval else calib
     steps = sorted({max(1, args.steps // k) for k in (8, 4, 2, 1)})
     accuracy = conversion.accuracy(labelled["x"], labelled["y"], steps) if "y" in labelled else None
     if args.format == "json":
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _arrays(path: Path) -> dict[str, np.ndarray]:
+def _arrays(path: Path, flag: str) -> dict[str, np.ndarray]:
     """'x' (or the only array) and, if present, integer labels 'y', read without unpickling."""
     if not path.is_file():
         raise input_error("IO-NOT-FOUND", f"data file {str(path)!r} does not exist", hint="check the path")
@@ -88,7 +88,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
             if "y" in files:
                 out["y"] = archive["y"]
     except DataError as e:
-        raise data_error(path, e) from None
+        raise data_error(path, e, flag) from None
     return out
 
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from snnc import limits
-from snnc.commands.common import read_data
+from snnc.commands.common import data_error, read_data
 from snnc.commands.events import bin_recordings, is_event_dtype
 from snnc.diagnostics import input_error
 from snnc.ir.graph import Graph
@@ -103,10 +102,4 @@ def _read(path: Path, flag: str, keep: Callable[[np.dtype[Any]], bool]) -> dict[
         with open_arrays(path, records=True) as arrays:
             return {key: arrays[key] for key in arrays.files if keep(arrays.header(key)[1])}
     except DataError as e:
-        raise input_error(
-            "CLI-DATA-READ",
-            f"cannot read {str(path)!r} ({flag}): {e}",
-            hint=limits.current().memory_hint()
-            if e.too_large
-            else "snnc reads .npz archives and .npy files of numbers or of structured events, never pickles",
-        ) from None
+        raise data_error(path, e, flag) from None

@@ -9,10 +9,12 @@ from snnc.diagnostics.rules import Rule
 RULES = (
     Rule(
         "CLI-DATA-READ",
-        "the --data file cannot be read as a plain .npz archive",
-        "`snnc simulate --data` reads numpy .npz archives with pickling disabled, because "
-        "unpickling runs code from the file. Object arrays, .npy or other formats, and damaged "
-        "archives are refused. Save plain numeric arrays: np.savez(path, x=array).",
+        "a data file (--data, --labels, --calib) cannot be read as plain arrays",
+        "Data files are read by snnc/npz.py, never by unpickling (which runs code from the file): "
+        ".npz archives and .npy files of numbers, or of structured arrays of numeric fields (event "
+        "recordings). Object arrays, other formats, damaged archives and headers declaring more "
+        "than the file holds or than the memory limit are refused before anything is allocated. "
+        "Save plain numeric arrays: np.savez(path, x=array).",
     ),
     Rule(
         "CLI-DATA-KEY",
