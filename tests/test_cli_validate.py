@@ -102,6 +102,24 @@ def test_speck_example_oversize_variant_fails_check(tmp_path):
     assert errors == {("SPECK-CHANNELS", "3"), ("SPECK-MEMORY-KERNEL", "3"), ("SPECK-MEMORY-KERNEL", "7")}
 
 
+def test_loihi_example_oversize_variant_fails_check(tmp_path):
+    """`make demo-loihi`'s last step: `loihi_digits:oversize` (snnTorch's default reset, 9,000 hidden
+    neurons) names every rule it breaks and exits 1."""
+    done = process(
+        "check", "loihi_digits:oversize", "--input-shape", "64", "--input-dtype", "spike", "--target", "loihi",
+        "--format", "json", cwd=tmp_path, path=EXAMPLES,
+    )  # fmt: skip
+    errors = {(d["rule"], d["node"]) for d in json.loads(done.stdout)["diagnostics"] if d["severity"] == "error"}
+    assert done.returncode == 1
+    assert errors == {
+        ("LOIHI-RESET", "1"),
+        ("LOIHI-RESET", "3"),
+        ("LOIHI-RESET-TIMING", "1"),
+        ("LOIHI-RESET-TIMING", "3"),
+        ("LOIHI-FAN-IN", "3"),
+    }
+
+
 def test_sinabs_example_validates_with_every_stage(tmp_path):
     sample = EXAMPLES / "sinabs_digits_sample.npz"
     done = validate(
