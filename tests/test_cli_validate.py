@@ -62,6 +62,9 @@ def test_speck_example_through_every_verb_as_make_demo_runs_it(tmp_path):
     (output,) = json.loads(done.stdout)["outputs"]
     counts = np.array(output["per_neuron"]).reshape(len(labels), 10)
     assert output["shape"] == [16, len(labels), 10, 1, 1] and (counts.argmax(1) == labels).mean() > 0.85
+    done = process("simulate", artefacts["config"], "--data", sample, cwd=tmp_path)
+    shown = " ".join(str(int(c)) for c in counts[0])  # the class neurons [10, 1, 1] listed as ten counts
+    assert done.returncode == 0 and f"sample 0: {counts[0].sum()}  per neuron [{shown}]" in done.stdout
 
     page = tmp_path / "report.html"
     done = process(
