@@ -216,7 +216,9 @@ def vmin_unset(graph: Graph, options: Any) -> Iterator[Diagnostic]:
                 "SPECK-VMIN-UNSET",
                 "this neuron has no lower bound; on chip the membrane saturates at threshold_low = -32768",
                 node.name,
-                "give the neuron a lower bound (v_min) to decide where it stops",
+                "snnc's event-driven Speck model saturates there too, so `snnc validate --target speck` shows "
+                "whether it matters; to stop the membrane higher, bound it in the model (sinabs: min_v_mem; snnc IR: "
+                "Neuron.v_min, e.g. the threshold's negative)",
                 severity=Severity.WARNING,
             )
 
