@@ -31,7 +31,8 @@ with the values below (samna's defaults are not published; these are the documen
 [DS §3.2.4.2-3, §3.2.5]): feature_shift 0, output_decimator_enable False, output_decimator_interval
 0, input_congestion_balancer_enable False, leak_internal_slow_clk_enable False, readout disabled,
 dvs_filter disabled. An unused core is an inert 1x1 core with both destinations disabled. Each used
-core names the user's modules it implements (`source`); `placement` lists the cores in sinabs'
+core names the user's modules it implements (`source`: weight, neuron, pooling per destination,
+and the BatchNorms folded into it); `placement` lists the cores in sinabs'
 layer order with their memory and the cores they fit. A configured DVS layer names its modules
 (`source`) and the shape of the events it takes (`input_shape`, as a core's: the region of
 interest alone does not say how large the sensor image is).
@@ -167,6 +168,7 @@ def core_config(layer: Layer, cores: dict[str, int | None], monitored: bool) -> 
             "weight": layer.conv.source,
             "neuron": layer.neuron.source,
             "pooling": [[p.source for p in d.pools] for d in layer.to_layers],
+            "folded": list(dict.fromkeys((*layer.conv.folded, *layer.neuron.folded))),  # BatchNorms (fold-bn)
         },
     }
 
