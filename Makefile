@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip
 PIN := -c requirements/constraints.txt
 STAMP := $(VENV)/.snnc-installed
 
-.PHONY: install demo demo-speck demo-loihi examples test lint bench golden
+.PHONY: install demo demo-loihi examples test lint bench golden
 
 install: $(STAMP)
 
@@ -27,37 +27,33 @@ $(STAMP): $(BIN)/python requirements/constraints.txt requirements/base.txt requi
 	$(PIP) install $(PIN) --no-deps -e .
 	touch $@
 
-# The demo runs the shipped, trained sinabs example (examples/sinabs_digits.py trained it: an ANN
-# converted by sinabs' from_model, as sinabs users build networks for Speck) through every verb:
-# accuracy per stage, where the quantized network first departs from the trained one, its cost.
-DEMO_MODEL := examples/sinabs_digits.pt
-DEMO_DATA := examples/sinabs_digits_sample.npz
+# The demo runs the shipped, trained Speck example (examples/speck_digits.py trained it: a conv SNN of
+# SpikingJelly IF neurons on scikit-learn's digits as events) through every verb for SynSense Speck:
+# the graph, the chip's limits, the chip configuration, the event-driven chip model on 64 test digits,
+# the cost per layer, and accuracy per stage with where the chip's integers first depart from the
+# trained network. Last, `snnc check` lists why a far wider variant fits no Speck (it must exit 1).
+DEMO_MODEL := examples/speck_digits.pt
+DEMO_DATA := examples/speck_digits_sample.npz
 
 demo: install
 	$(BIN)/snnc inspect $(DEMO_MODEL) --input-dtype spike
-	$(BIN)/snnc check $(DEMO_MODEL) --input-dtype spike --target sim
-	$(BIN)/snnc compile $(DEMO_MODEL) --input-dtype spike --target sim -o out
-	$(BIN)/snnc simulate out/Sequential.sim.snnc --data $(DEMO_DATA)
-	$(BIN)/snnc report $(DEMO_MODEL) --input-dtype spike --data $(DEMO_DATA) -o out/sinabs_digits_report.html
-	$(BIN)/snnc validate $(DEMO_MODEL) --input-dtype spike --target sim --data $(DEMO_DATA) --labels $(DEMO_DATA) \
-		-o out/sinabs_digits_validate.html
+	$(BIN)/snnc check $(DEMO_MODEL) --input-dtype spike --target speck
+	$(BIN)/snnc compile $(DEMO_MODEL) --input-dtype spike --target speck -o out
+	cat out/Sequential.speck.txt
+	$(BIN)/snnc simulate out/Sequential.speck.json --data $(DEMO_DATA)
+	$(BIN)/snnc report $(DEMO_MODEL) --input-dtype spike --target speck --model target --data $(DEMO_DATA) \
+		-o out/speck_digits_report.html
+	$(BIN)/snnc validate $(DEMO_MODEL) --input-dtype spike --target speck --data $(DEMO_DATA) --labels $(DEMO_DATA) \
+		-o out/speck_digits_validate.html
+	$(BIN)/python examples/speck_digits.py --oversize out/speck_digits_oversize.pt
+	$(BIN)/snnc check out/speck_digits_oversize.pt --input-dtype spike --target speck; test $$? -eq 1
 
 # Retrain the shipped examples from scikit-learn's bundled digits (seeded; each well under a minute).
 examples: install
+	$(BIN)/python examples/speck_digits.py
 	$(BIN)/python examples/sinabs_digits.py
 	$(BIN)/python examples/norse_digits.py
 	$(BIN)/python examples/onnx_digits.py
-
-# A conv SNN trained in sinabs on scikit-learn's digits as events (< 1 min), compiled for Speck:
-# the configuration, the placement and memory report, the event-driven model on a test sample,
-# and `snnc check` listing why a far wider variant fits no Speck (it must exit 1).
-demo-speck: install
-	$(BIN)/python examples/speck_digits.py
-	$(BIN)/snnc compile examples/speck_digits.pt --target speck -o out
-	cat out/Sequential.speck.txt
-	$(BIN)/snnc simulate out/Sequential.speck.json --data examples/speck_digits_sample.npz
-	$(BIN)/python examples/speck_digits.py --oversize out/speck_digits_oversize.pt
-	$(BIN)/snnc check out/speck_digits_oversize.pt --target speck; test $$? -eq 1
 
 # The Loihi 2 example: train a small snnTorch net on scikit-learn's digits (< 1 min), compile it for
 # Loihi (NetX file, partition report, lowered graph in out/loihi), run the NetX file in Lava, and

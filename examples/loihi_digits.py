@@ -60,6 +60,7 @@ def oversize() -> nn.Module:
     neuron through more axons than a core has, and snnTorch's default reset (subtract, one step late)."""
     import snntorch as snn
 
+    torch.manual_seed(0)  # untrained, but the same weights every time: the same diagnostics
     return nn.Sequential(nn.Linear(64, 9000), snn.Leaky(beta=0.9, init_hidden=True), nn.Linear(9000, 10),
                          snn.Leaky(beta=0.9, init_hidden=True))  # fmt: skip
 

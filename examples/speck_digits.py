@@ -1,25 +1,32 @@
-"""A small convolutional SNN for SynSense Speck, trained in sinabs on scikit-learn's digits as event
-streams (digits_events.py), compiled with snnc for Speck, and run in both of snnc's Speck models.
+"""A small convolutional SNN for SynSense Speck, trained in SpikingJelly on scikit-learn's digits as
+event streams (digits_events.py), compiled with snnc for Speck, and run in both of snnc's Speck models.
 
-    events [1, 8, 8] → conv1 (1→8, 3×3, pad 1) → IAF → sum pool 2 → conv2 (8→16, 3×3, pad 1) → IAF
-      → sum pool 2 → flatten → fc (64→10) → IAF → 10 class neurons (the most spikes wins)
+    events [1, 8, 8] → conv1 (1→8, 3×3, pad 1) → IF → avg pool 2 → conv2 (8→16, 3×3, pad 1) → IF
+      → avg pool 2 → flatten → fc (64→10) → IF → 10 class neurons (the most spikes wins)
 
-The neurons are sinabs' IAFSqueeze as sinabs.from_model makes them for Speck: threshold 1,
-min_v_mem −1, subtract reset, MultiSpike; gradients through sinabs' surrogate. Training takes well
-under a minute on a CPU (seeded: the same run gives the same model). Running this file writes, next
-to it:
+Written as SpikingJelly users write a network for Speck (spikingjelly.activation_based, multi-step
+mode): `layer.Conv2d`/`layer.Linear` without bias (a Speck bias is a leak added on the chip's slow
+clock, not per step: docs/targets/speck.md §4), `neuron.IFNode` with soft reset (`v_reset=None`:
+v − θ after a spike, Speck's subtract reset, `return_to_zero = False`, §4) and threshold 1, firing
+on v ≥ θ once per step (Speck fires on v ≥ threshold_high, once per event), trained through
+SpikingJelly's ATan surrogate gradient. Speck pools by summing (an address remap of each spike,
+§4); `layer.AvgPool2d(2)` is that sum pool with the 1/4 moved into the next layer's weights, which
+snnc's avgpool-to-sumpool and absorb-scale passes do exactly, as sinabs does for nn.AvgPool2d
+(§2.3, `dynapcnn_layer_utils.py::extract_pooling_from_module`). Training takes well under a minute
+on a CPU (seeded: the same run gives the same model). Running this file writes, next to it:
 
     speck_digits.pt             the trained model (torch.save of the module; snnc's safe loader reads it)
     speck_digits_sample.npz     x [16, 64, 1, 8, 8]: 64 test digits as events, and their labels y
 
-and prints the test accuracy of the float model, of snnc's time-stepped integer simulation (equal to
-sinabs' discretized DynapcnnNetwork) and of the event-driven chip model. Then:
+and prints the test accuracy of the float model on the 360 test digits, and on the 64-digit sample
+that of the float model, of snnc's time-stepped integer simulation and of the event-driven chip
+model. Then (`make demo` runs these and the other verbs):
 
-    snnc compile examples/speck_digits.pt --target speck -o out/
+    snnc compile examples/speck_digits.pt --input-dtype spike --target speck -o out/
     snnc simulate out/Sequential.speck.json --data examples/speck_digits_sample.npz
 
 `--oversize PATH` writes instead, untrained, the same network 80 times wider (29 MB), which no Speck
-holds: `snnc check PATH --target speck` lists every reason (exit code 1).
+holds: `snnc check PATH --input-dtype spike --target speck` lists every reason (exit code 1).
 """
 
 from __future__ import annotations
@@ -30,45 +37,44 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from digits_events import digits, events  # beside this file, on sys.path when it runs as a script
+from digits_events import digits, digits_events, events  # beside this file, on sys.path when it runs as a script
 from torch import nn
 
 HERE = Path(__file__).parent
 STEPS = 16
+SAMPLE = 64  # test digits in the shipped sample
 
 
 def network(width: int = 1) -> nn.Sequential:
-    import sinabs.layers as sl
+    from spikingjelly.activation_based import layer, neuron, surrogate
 
-    def iaf() -> nn.Module:
-        return sl.IAFSqueeze(num_timesteps=STEPS, min_v_mem=-1.0)
+    def spiking() -> nn.Module:
+        return neuron.IFNode(v_threshold=1.0, v_reset=None, surrogate_function=surrogate.ATan(), step_mode="m")
 
     net = nn.Sequential(
-        nn.Conv2d(1, 8 * width, 3, padding=1, bias=False),
-        iaf(),
-        sl.SumPool2d(2),
-        nn.Conv2d(8 * width, 16 * width, 3, padding=1, bias=False),
-        iaf(),
-        sl.SumPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16 * width * 2 * 2, 10, bias=False),
-        iaf(),
+        layer.Conv2d(1, 8 * width, 3, padding=1, bias=False, step_mode="m"),
+        spiking(),
+        layer.AvgPool2d(2, step_mode="m"),
+        layer.Conv2d(8 * width, 16 * width, 3, padding=1, bias=False, step_mode="m"),
+        spiking(),
+        layer.AvgPool2d(2, step_mode="m"),
+        layer.Flatten(step_mode="m"),
+        layer.Linear(16 * width * 2 * 2, 10, bias=False, step_mode="m"),
+        spiking(),
     )
     net.input_shape = (1, 8, 8)  # per sample: snnc reads it from the model
     return net
 
 
 def forward(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Spike counts [B, 10] of events x [T, B, 1, 8, 8] (sinabs squeeze layers take [B·T, ...])."""
-    for m in net.modules():
-        if hasattr(m, "reset_states"):
-            m.reset_states()
-    steps, batch = x.shape[:2]
-    out = net(x.transpose(0, 1).reshape(batch * steps, *x.shape[2:]))
-    return out.reshape(batch, steps, -1).sum(1)
+    """Spike counts [B, 10] of events x [T, B, 1, 8, 8] (multi-step SpikingJelly takes [T, B, ...])."""
+    from spikingjelly.activation_based import functional
+
+    functional.reset_net(net)
+    return net(x).sum(0)
 
 
-def train(seed: int = 0, epochs: int = 15) -> tuple[nn.Module, float]:
+def train(seed: int = 0, epochs: int = 30) -> tuple[nn.Module, float]:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # small tensors: one thread is several times faster than two on a busy CPU
     train_x, train_y, _, _ = digits(seed=seed)
@@ -87,19 +93,22 @@ def train(seed: int = 0, epochs: int = 15) -> tuple[nn.Module, float]:
     return net.eval(), float(loss.detach())
 
 
+def accuracy(net: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        return float((forward(net, torch.from_numpy(x)).argmax(1).numpy() == y).mean())
+
+
 def evaluate(net: nn.Module, sample: Path) -> None:
     """Accuracy on the saved test sample: the float model, and snnc's two Speck models."""
     import snnc
 
     data = np.load(sample)
     x, y = data["x"], data["y"]
-    with torch.no_grad():
-        float_acc = (forward(net, torch.from_numpy(x)).argmax(1).numpy() == y).mean()
-    compiled = snnc.compile(snnc.load(net), "speck")
+    compiled = snnc.compile(snnc.load(net, input_dtype="spike"), "speck")
     steps = compiled.simulate(x).output.sum(0).reshape(len(y), -1)
     chip = next(iter(compiled.simulate(x, mode="events").outputs.values())).sum(0).reshape(len(y), -1)
     print(
-        f"test accuracy on {len(y)} digits: float {float_acc:.3f}, "
+        f"test accuracy on the {len(y)}-digit sample: float {accuracy(net, x, y):.3f}, "
         f"Speck time-stepped {(steps.argmax(1) == y).mean():.3f}, "
         f"Speck event-driven {(chip.argmax(1) == y).mean():.3f}"
     )
@@ -113,6 +122,7 @@ def main() -> None:
     if "--oversize" in sys.argv:
         path = Path(sys.argv[sys.argv.index("--oversize") + 1])
         path.parent.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)  # untrained, but the same weights every time: the same diagnostics
         torch.save(network(width=80), path)
         print(f"wrote {path}")
         return
@@ -120,9 +130,11 @@ def main() -> None:
     net, loss = train()
     print(f"trained in {time.perf_counter() - start:.1f} s (last batch loss {loss:.3f})")
     torch.save(net, HERE / "speck_digits.pt")
-    _, _, test_x, test_y = digits()
-    np.savez_compressed(HERE / "speck_digits_sample.npz", x=events(test_x[:64], STEPS, seed=1000), y=test_y[:64])
+    x, y = digits_events(SAMPLE, STEPS)
+    np.savez_compressed(HERE / "speck_digits_sample.npz", x=x, y=y)
     print(f"wrote {HERE / 'speck_digits.pt'} and {HERE / 'speck_digits_sample.npz'}")
+    test_x, test_y = digits_events(360, STEPS)
+    print(f"test accuracy on all {len(test_y)} test digits: float {accuracy(net, test_x, test_y):.3f}")
     evaluate(net, HERE / "speck_digits_sample.npz")
 
 

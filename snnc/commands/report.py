@@ -39,13 +39,13 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="output format")
     add_data_arguments(parser)
     chips = ", ".join(energy_targets())
-    parser.add_argument("--target", choices=list(TARGETS), help=f"the chip whose model --model target uses ({chips})")
+    parser.add_argument("--target", choices=list(TARGETS), help=f"the chip whose energy model to use ({chips})")
     parser.add_argument(
         "--model",
         dest="energy_model",
         choices=GENERIC,
-        default="literature",
-        help="energy model (default: literature, E_MAC·MACs + E_AC·ACs)",
+        help="energy model (default: the --target chip's own, else literature: E_MAC·MACs + E_AC·ACs; "
+        "--model literature with --target compares the chip's network against the literature constants)",
     )
     parser.add_argument("-o", "--output", metavar="REPORT.html", help="also write the HTML report with plots here")
     parser.add_argument(
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         report = snnc.report(
             graph,
             x,
-            model=args.energy_model,
+            model=args.energy_model or ("target" if args.target else "literature"),
             target=args.target,
             batch_size=args.batch_size,
             precision=args.precision,

@@ -99,10 +99,12 @@ def _report(args: argparse.Namespace, graph: Any, result: Any) -> int:
         return 0
     print(f"graph {graph.name}: {steps} steps, {batch} samples\n")
     print_activity(activity)
-    for out in outputs:
+    for out, y in zip(outputs, result.outputs.values(), strict=True):
         print(f"\noutput {out['name']}: {out['type']}, counts per sample (sum over the steps)")
-        few = len(out["shape"]) == 3 and out["shape"][2] <= 32  # a small 1-d output, e.g. class neurons
+        # a small output, e.g. class neurons ([10], or [10, 1, 1] as a chip's last conv core has them)
+        per_neuron = y.sum(axis=0).reshape(batch, -1)
+        few = per_neuron.shape[1] <= 32
         for b, total in enumerate(out["per_sample"]):
-            detail = f"  per neuron {compact(out['per_neuron'][b])}" if few else ""
+            detail = f"  per neuron {compact(per_neuron[b].tolist())}" if few else ""
             print(f"  sample {b}: {compact(total)}{detail}")
     return 0

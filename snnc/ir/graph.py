@@ -33,7 +33,9 @@ class Node:
     `source` is the user's layer it stands for, the module path (defaults to the node's own name,
     which the frontend takes from the module path). Every rewrite keeps `source`, so a node a pass
     inserts or renames (`pool.or`, `fc.scale`) still names the user's layer: diagnostics, `validate`
-    and the backends' artefacts (the Speck configuration's per-core `source`) rely on it."""
+    and the backends' artefacts (the Speck configuration's per-core `source`) rely on it. `folded`
+    lists the user's layers a pass folded into this node and removed (a BatchNorm folded into the
+    convolution before it), so that artefacts can still name them."""
 
     name: str
     op: Op
@@ -41,6 +43,7 @@ class Node:
     type: TensorType
     origin: str | None = None
     source: str = ""
+    folded: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.source:
@@ -54,6 +57,7 @@ class Node:
             "type": self.type,
             "origin": self.origin,
             "source": self.source,
+            "folded": self.folded,
         }
         return Node(**(fields | changes))
 

@@ -12,7 +12,8 @@ quantized graph's Arithmetic on the first line of the body. Each node shows its 
 type, op kind and inputs; in braces the scalar attributes that differ from a default-constructed
 op (so a plain IF neuron stays short); after them the tensor parameters as `dtype[shape]`, with
 the value in parentheses when every element is equal; and the node's origin as a comment, with
-the user's layer it stands for (`from pool`) where a pass inserted or renamed it. The
+the user's layer it stands for (`from pool`) where a pass inserted or renamed it, and the layers
+folded into it (`folds bn1`). The
 text is for people (the CLI, diagnostics, test failures); `snnc.ir.serialize` is the exact format.
 """
 
@@ -63,6 +64,8 @@ def format_node(node: Node) -> str:
     comment = [node.origin] if node.origin else []
     if node.source != node.name:
         comment.append(f"from {node.source}")
+    if node.folded:
+        comment.append(f"folds {', '.join(node.folded)}")
     if comment:
         text += "  # " + ", ".join(comment)
     return text

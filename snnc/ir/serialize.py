@@ -20,7 +20,8 @@ null for a float graph, else `Arithmetic.to_json()` (new in version 2; a version
 and a reader of version 1 refuses version 2 files rather than silently dropping a target's
 arithmetic). Each node is `{"name", "op" (the op's kind), "inputs", "type" (str of its
 TensorType), "origin", "attrs"}`, plus `"source"` (the user's layer) where it differs from the
-name. `attrs` holds every dataclass field of the op, so a new op or field needs no change here:
+name and `"folded"` (the layers folded into it) where there are any. `attrs` holds every dataclass
+field of the op, so a new op or field needs no change here:
 JSON scalars as they are (floats exactly, by their repr; NaN and Infinity as Python's json writes
 them), tuples as lists, and tagged objects `{"array": {"dtype", "shape", "offset", "length"}}`
 (offset relative to the payload), `{"number_format": NumberFormat.to_json()}`, `{"dtype":
@@ -94,6 +95,7 @@ def dumps(graph: Graph) -> bytes:
             "type": str(node.type),
             "origin": node.origin,
             **({"source": node.source} if node.source != node.name else {}),
+            **({"folded": list(node.folded)} if node.folded else {}),
             "attrs": {
                 f.name: _encode(getattr(node.op, f.name), payload, f"node {node.name!r} field {f.name!r}")
                 for f in dataclasses.fields(node.op)
@@ -271,7 +273,10 @@ def _node(entry: object, payload: memoryview, source: str) -> Node:
         if not isinstance(layer, str):
             raise ValueError(f"source must be a string, got {layer!r}")
         op = _op(cls, entry["attrs"], payload)
-        return Node(name, op, tuple(inputs), parse_type(entry["type"]), origin, layer)
+        folded = entry.get("folded", [])
+        if not isinstance(folded, list) or not all(isinstance(f, str) for f in folded):
+            raise ValueError(f"folded must be a list of strings, got {str(folded)[:80]}")
+        return Node(name, op, tuple(inputs), parse_type(entry["type"]), origin, layer, tuple(folded))
     except _DECODE_ERRORS as e:
         reason = f"missing key {e}" if isinstance(e, KeyError) else str(e)
         raise _corrupt(source, f"node {name!r}: {reason}", node=name) from None

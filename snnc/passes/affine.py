@@ -115,10 +115,10 @@ def divide_voltages(op: Neuron, shape: tuple[int, ...], factor: Array) -> Neuron
     return op.replace(**changes)
 
 
-def fold_into_reader(rw: Rewriter, name: str, alpha: Array, beta: Array | None) -> str | None:
+def fold_into_reader(rw: Rewriter, name: str, alpha: Array, beta: Array | None, *, record: bool = False) -> str | None:
     """Fold the per-channel map α·x + β computed by node `name` into the one synaptic layer that
     reads it (through a Flatten for a Linear), removing the node. None when done, else the reason
-    it cannot be done exactly."""
+    it cannot be done exactly. `record`: the layer lists the node's layer as folded into it."""
     reader, why = synaptic_reader(rw, name)
     if reader is None:
         return why
@@ -134,5 +134,5 @@ def fold_into_reader(rw: Rewriter, name: str, alpha: Array, beta: Array | None) 
             f"non-zero on {shifted} channel(s): the padded border would not be shifted, so no bias can express it"
         )
     rw.set_op(layer.name, into_input(layer.op, rw.node(name).type.shape, alpha, beta))
-    rw.bypass(name)
+    rw.bypass(name, folded_into=(layer.name,) if record else ())
     return None

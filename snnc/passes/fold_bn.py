@@ -88,7 +88,7 @@ def _into_producer(rw: Rewriter, bn: Node, alpha: Array, beta: Array) -> str | N
     if source.op.formats():
         return f"into the layer before: {source.name} is already quantized"
     rw.set_op(source.name, into_output(source.op, alpha, beta))
-    rw.bypass(bn.name)
+    rw.bypass(bn.name, folded_into=(source.name,))
     return None
 
 
@@ -100,7 +100,7 @@ def _into_neurons(rw: Rewriter, bn: Node, alpha: Array, beta: Array) -> str | No
     for user in users:
         assert isinstance(user.op, Neuron)  # _neuron_problem accepts only neurons
         rw.set_op(user.name, into_neuron(user.op, bn.type.shape, alpha, beta))
-    rw.bypass(bn.name)
+    rw.bypass(bn.name, folded_into=tuple(u.name for u in users))
     return None
 
 
@@ -122,7 +122,7 @@ def _neuron_problem(user: Node) -> str | None:
 
 
 def _into_reader(rw: Rewriter, bn: Node, alpha: Array, beta: Array) -> str | None:
-    reason = fold_into_reader(rw, bn.name, alpha, beta)
+    reason = fold_into_reader(rw, bn.name, alpha, beta, record=True)
     return None if reason is None else f"into the layer after: {reason}"
 
 

@@ -90,9 +90,14 @@ class Rewriter:
         del self._nodes[name]
         self._order.remove(name)
 
-    def bypass(self, name: str) -> None:
-        """Remove a one-input node, its users reading its input instead."""
-        (source,) = self._nodes[name].inputs
+    def bypass(self, name: str, *, folded_into: tuple[str, ...] = ()) -> None:
+        """Remove a one-input node, its users reading its input instead. `folded_into`: the nodes
+        that now compute what it did, which record its layer in their `folded` (Node)."""
+        removed = self._nodes[name]
+        for target in folded_into:
+            node = self._nodes[target]
+            self._nodes[target] = node.replace(folded=(*node.folded, removed.source, *removed.folded))
+        (source,) = removed.inputs
         self.redirect(name, source)
         self.remove(name)
 

@@ -53,6 +53,8 @@ def test_json_matches_the_api_and_batching_changes_nothing(capsys):
         (["--model", "memory"], "memory-aware"),
         (["--model", "target", "--target", "loihi"], "Loihi"),
         (["--model", "target", "--target", "speck", "--step-time", "1e-3"], "plus static"),
+        (["--target", "loihi"], "Loihi"),  # a chip given: its own model unless --model says otherwise
+        (["--target", "loihi", "--model", "literature"], "Horowitz"),
     ],
 )
 def test_models(capsys, args, text):

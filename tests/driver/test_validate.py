@@ -267,8 +267,8 @@ def test_batches_give_the_same_report_as_one_run():
 
 
 def test_speck_is_validated_against_its_event_driven_model():
-    """The shipped Speck example: four stages, the last the event model, compared by its events
-    per step (it traces no neurons); sinabs and the IR agree exactly."""
+    """The shipped Speck example (SpikingJelly): four stages, the last the event model, compared by
+    its events per step (it traces no neurons); SpikingJelly and the IR agree exactly."""
     data = np.load(EXAMPLES / "speck_digits_sample.npz")
     report = snnc.validate(EXAMPLES / "speck_digits.pt", "speck", data["x"][:, :16], labels=data["y"][:16])
     assert [s.name for s in report.stages] == ["source", "ir", "quantized", "target"]

@@ -11,10 +11,12 @@ import torch
 from torch import nn
 
 import snnc
+from snnc.backends import get_target
 from snnc.diagnostics import Diagnostic, Severity
-from snnc.ir import GraphBuilder, Linear, MaxPool2d, Neuron, serialize
+from snnc.ir import BatchNorm, Conv2d, GraphBuilder, Linear, MaxPool2d, Neuron, serialize
 from snnc.ir.printer import format_graph
 from snnc.passes.base import PassContext, run_passes
+from snnc.passes.fold_bn import FoldBN
 from snnc.passes.maxpool_to_or import MaxpoolToOr
 
 
@@ -61,6 +63,21 @@ def test_the_file_keeps_the_source_and_plain_graphs_stay_byte_identical():
     back = serialize.loads(serialize.dumps(out))
     assert [n.source for n in back] == [n.source for n in out]
     assert b'"source"' not in serialize.dumps(pooled())
+
+
+def test_a_folded_batchnorm_is_named_by_the_layer_that_took_it_in_print_file_and_chip_config():
+    b = GraphBuilder("g")
+    conv = b.add("conv", Conv2d(weight=np.ones((2, 1, 3, 3), np.float32)), b.input("x", (1, 6, 6)))
+    ones = np.ones(2, np.float32)
+    norm = BatchNorm(mean=0 * ones, var=ones, weight=2 * ones, bias=0 * ones, eps=0.0)
+    b.output("out", b.add("iaf", Neuron(threshold=1.0, spikes="multi", v_min=-1.0), b.add("bn", norm, conv)))
+    out = run_passes(b.build(), [FoldBN()], PassContext())
+    assert out.node("conv").folded == ("bn",) and "folds bn" in format_graph(out)
+    assert serialize.loads(serialize.dumps(out)).node("conv").folded == ("bn",)
+    assert b'"folded"' not in serialize.dumps(pooled())  # only where something was folded
+    compiled = snnc.compile(b.build(), "speck")
+    (core,) = [c for c in get_target("speck").config(compiled.graph)["cnn_layers"] if c["source"]]
+    assert core["source"] == {"weight": "conv", "neuron": "iaf", "pooling": [], "folded": ["bn"]}
 
 
 def test_the_frontend_names_the_module_of_every_node_it_makes():

@@ -50,6 +50,7 @@ def test_into_the_conv_before_it():
     out, ctx = apply(FoldBN(), g)
     assert "batchnorm" not in kinds(out) and ctx.rewrites["fold-bn"] == 1 and not ctx.diagnostics
     assert out.node("lif").inputs == ("conv",)
+    assert out.node("conv").folded == ("bn",) and out.node("lif").folded == ()  # named in artefacts
     assert_same_spikes(g, out, random_events((2, 8, 8)))
 
 
@@ -92,6 +93,7 @@ def test_into_the_neuron_after_it_when_the_layer_before_has_another_reader():
     np.testing.assert_array_equal(lif.gain, alpha)
     np.testing.assert_array_equal(lif.bias, beta)
     assert "batchnorm" not in kinds(out) and not ctx.diagnostics
+    assert out.node("lif").folded == ("bn",) and out.node("conv").folded == ()
     x = random_events((2, 6, 6))
     np.testing.assert_array_equal(run(out, x).outputs["out"], run(g, x).outputs["out"])
 
@@ -126,7 +128,7 @@ def test_into_a_linear_through_a_flatten():
     b.output("out", b.add("lif2", IF, fc))
     g = b.build()
     out, _ = apply(FoldBN(), g)
-    assert out.node("flat").inputs == ("lif1",)
+    assert out.node("flat").inputs == ("lif1",) and out.node("fc").folded == ("bn",)
     assert_same_spikes(g, out, random_events((2, 3, 3), p=0.6))
 
 

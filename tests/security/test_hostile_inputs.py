@@ -23,6 +23,7 @@ not be able to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -58,20 +59,44 @@ def rules(call, *args, **kwargs) -> list[str]:
     return [d.rule for d in err.value.diagnostics]
 
 
+# Runs snnc's CLI and, at exit, writes the child's own peak RSS (VmHWM of its memory map, new at
+# exec) to the fd it is given. The rusage of the child (os.wait4) would not do: Linux carries the
+# parent's peak across fork and exec, so a child of a large pytest process reports the parent's.
+_PEAK_REPORTING_CLI = """
+import atexit, os, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    os.write(int(os.environ["SNNC_TEST_PEAK_FD"]), line.split()[1].encode())
+atexit.register(peak)
+sys.argv[0] = "snnc"
+runpy.run_module("snnc", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_cli(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, int, float]:
-    """`python -m snnc ARGV` in a child process: exit code, stderr, peak RSS (bytes), seconds."""
+    """`python -m snnc ARGV` in a child process: exit code, stderr, its peak RSS (bytes), seconds."""
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "snnc", *argv],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    stderr = child.stderr.read().decode()
-    child.stderr.close()
-    return os.waitstatus_to_exitcode(status), stderr, usage.ru_maxrss * 1024, time.perf_counter() - start
+    read_end, write_end = os.pipe()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _PEAK_REPORTING_CLI, *argv],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(write_end,),
+            env={**os.environ, "PYTHONPATH": str(ROOT), "SNNC_TEST_PEAK_FD": str(write_end), **(env or {})},
+        )
+        os.close(write_end)
+        _, stderr = child.communicate()
+        with os.fdopen(read_end, "rb") as report:
+            peak_kib = int(report.read() or b"0")
+    finally:
+        for fd in (read_end, write_end):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    assert peak_kib > 0, "the child reported no peak memory"
+    return child.returncode, stderr.decode(), peak_kib * 1024, time.perf_counter() - start
 
 
 # --- pickles: code execution --------------------------------------------------------------------

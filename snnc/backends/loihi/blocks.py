@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -139,7 +139,7 @@ def blocks(graph: Graph) -> LoihiNet:
         (src,) = out.inputs
         if src in source_of and source_of[src] is not None and found[source_of[src]].neuron is not None:
             outputs[out.name] = source_of[src]  # type: ignore[assignment]
-        else:
+        elif src in used:
             problems.append(
                 layer_error(
                     out,
@@ -147,9 +147,7 @@ def blocks(graph: Graph) -> LoihiNet:
                     "end the network with a neuron (a non-spiking one reads out its membrane)",
                 )
             )
-    for node in graph:
-        if node.name not in used:
-            problems.append(_unplaced(graph, node))
+    problems += _unplaced_roots(graph, used)
     return LoihiNet(graph, tuple(found), inputs[0] if inputs else None, outputs, tuple(problems))
 
 
@@ -240,6 +238,51 @@ def _reach(graph: Graph, name: str) -> tuple[str, bool, int] | None:
         else:
             return name, flatten, delay
         name = node.inputs[0]
+
+
+def _unplaced_roots(graph: Graph, used: set[str]) -> list[Diagnostic]:
+    """LOIHI-LAYER for each node that belongs to no block, except the layers that only lack a
+    placed input (a linear layer and its neuron after a refused crop would fit): they are counted
+    in the message of the node that stops them, instead of one error each."""
+    unplaced = [n for n in graph if n.name not in used]
+    names = {n.name for n in unplaced}
+
+    def follows(node: Node) -> bool:
+        if not node.inputs or not all(i in names for i in node.inputs):
+            return False
+        if isinstance(node.op, SYNAPTIC):
+            users = graph.users(node.name)
+            return len(users) == 1 and isinstance(users[0].op, Neuron)
+        return isinstance(node.op, (Neuron, Flatten, Reshape, Delay, Output)) and len(node.inputs) == 1
+
+    roots = [n for n in unplaced if not follows(n)]
+    after = {root.name: 0 for root in roots}
+    for node in unplaced:
+        if node.name not in after:
+            root = _root_of(graph, node, after)
+            if root is None:  # a loop of such layers that no refused node feeds: reported as it is
+                roots.append(node)
+                after[node.name] = 0
+            else:
+                after[root] += 1
+    found = []
+    for root in roots:
+        problem = _unplaced(graph, root)
+        if after[root.name]:
+            waiting = f"{after[root.name]} node{'s' if after[root.name] > 1 else ''}"
+            problem = replace(problem, message=f"{problem.message} ({waiting} after it wait on it, unchecked)")
+        found.append(problem)
+    return found
+
+
+def _root_of(graph: Graph, node: Node, roots: dict[str, int]) -> str | None:
+    seen = set()
+    while node.name not in roots:
+        if node.name in seen:
+            return None
+        seen.add(node.name)
+        node = graph.node(node.inputs[0])
+    return node.name
 
 
 def _unplaced(graph: Graph, node: Node) -> Diagnostic:

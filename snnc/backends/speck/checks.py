@@ -17,6 +17,7 @@ import numpy as np
 
 from snnc.backends.speck import spec
 from snnc.backends.speck.grouping import Layer, Network, group
+from snnc.backends.speck.lower import MONITOR_WORDS, monitor_keys
 from snnc.diagnostics import Diagnostic, Severity
 from snnc.ir.graph import Graph
 from snnc.ir.neuron_features import unsupported
@@ -216,7 +217,9 @@ def vmin_unset(graph: Graph, options: Any) -> Iterator[Diagnostic]:
                 "SPECK-VMIN-UNSET",
                 "this neuron has no lower bound; on chip the membrane saturates at threshold_low = -32768",
                 node.name,
-                "give the neuron a lower bound (v_min) to decide where it stops",
+                "snnc's event-driven Speck model saturates there too, so `snnc validate --target speck` shows "
+                "whether it matters; to stop the membrane higher, bound it in the model (sinabs: min_v_mem; snnc IR: "
+                "Neuron.v_min, e.g. the threshold's negative)",
                 severity=Severity.WARNING,
             )
 
@@ -421,6 +424,45 @@ def pooling(graph: Graph, options: Any) -> Iterator[Diagnostic]:
                     "read the output before pooling, or pool the monitored events on the host",
                     severity=Severity.WARNING,
                 )
+
+
+@check
+def monitor(graph: Graph, options: Any) -> Iterator[Diagnostic]:
+    """--monitor names layers (by layer, neuron or module name) or the words of MONITOR_WORDS; "dvs"
+    monitors the DVS layer, which exists only with --dvs-input or a DVS layer in the model (sinabs
+    chips/dynapcnn.py: monitor_layers, which also warns that monitored events are not pooled)."""
+    if not options.monitor:
+        return
+    net = network(graph)
+    known = monitor_keys(net)
+    unknown = [m for m in options.monitor if m not in known and m not in MONITOR_WORDS]
+    if unknown:
+        yield error(
+            "SPECK-MONITOR",
+            f"--monitor names {', '.join(unknown)}, but the network has no such layer",
+            None,
+            f"name layers ({', '.join(sorted({*known.values()}))}) or use {', '.join(MONITOR_WORDS)}",
+            measured=unknown,
+        )
+    if "dvs" not in options.monitor:
+        return
+    stage = net.input
+    if stage is None or not (options.dvs_input or stage.dvs_layer):
+        yield error(
+            "SPECK-MONITOR",
+            "--monitor dvs, but the network has no DVS layer: its input comes from the host",
+            None,
+            "add --dvs-input to take the input from the sensor, or drop dvs from --monitor",
+        )
+    elif stage.pooling != (1, 1):
+        py, px = stage.pooling
+        yield error(
+            "SPECK-MONITOR",
+            f"the DVS layer pools {py}x{px}; its monitored events are reported before pooling",
+            stage.node.name,
+            "pool the monitored DVS events on the host, or monitor the first layer instead",
+            severity=Severity.WARNING,
+        )
 
 
 @check

@@ -31,7 +31,8 @@ with the values below (samna's defaults are not published; these are the documen
 [DS §3.2.4.2-3, §3.2.5]): feature_shift 0, output_decimator_enable False, output_decimator_interval
 0, input_congestion_balancer_enable False, leak_internal_slow_clk_enable False, readout disabled,
 dvs_filter disabled. An unused core is an inert 1x1 core with both destinations disabled. Each used
-core names the user's modules it implements (`source`); `placement` lists the cores in sinabs'
+core names the user's modules it implements (`source`: weight, neuron, pooling per destination,
+and the BatchNorms folded into it); `placement` lists the cores in sinabs'
 layer order with their memory and the cores they fit. A configured DVS layer names its modules
 (`source`) and the shape of the events it takes (`input_shape`, as a core's: the region of
 interest alone does not say how large the sensor image is).
@@ -167,6 +168,7 @@ def core_config(layer: Layer, cores: dict[str, int | None], monitored: bool) -> 
             "weight": layer.conv.source,
             "neuron": layer.neuron.source,
             "pooling": [[p.source for p in d.pools] for d in layer.to_layers],
+            "folded": list(dict.fromkeys((*layer.conv.folded, *layer.neuron.folded))),  # BatchNorms (fold-bn)
         },
     }
 
@@ -188,10 +190,10 @@ def _param_shape(value: np.ndarray, channels: int) -> tuple[int, ...]:
     return (channels, 1, 1) if value.ndim == 1 else value.shape
 
 
-def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> dict[str, Any]:
+def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool, monitored: bool) -> dict[str, Any]:
     """The DVS layer: configured when the input comes from the sensor or the model has a DVS layer
     (sinabs then configures it with the pixel array off unless dvs_input, `DynapcnnNetwork`),
-    else passing nothing."""
+    else passing nothing. `monitored`: its events are reported too (`--monitor dvs`)."""
     stage = net.input
     if stage is None or not (dvs_input or stage.dvs_layer):
         return {
@@ -223,7 +225,7 @@ def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> d
         "mirror_diagonal": view.swap_xy,
         "on_channel": True,
         "off_channel": True,
-        "monitor_enable": False,
+        "monitor_enable": monitored,
         "raw_monitor_enable": False,
         "destinations": [*slots, {"layer": 0, "enable": False}, {"layer": 0, "enable": False}][:2],
         "input_shape": _shape(width, height, channels),
@@ -231,17 +233,25 @@ def dvs_config(net: Network, cores: dict[str, int | None], dvs_input: bool) -> d
     }
 
 
+MONITOR_WORDS = ("exit", "all", "none", "dvs")
+"""--monitor's words besides layer names (sinabs chips/dynapcnn.py: monitor_layers, `_make_config`)."""
+
+
 def monitored_layers(net: Network, monitor: tuple[str, ...] | None) -> set[str]:
-    """The layers whose monitor is on: sinabs' default is every layer with an exit (`_make_config`)."""
+    """The layers whose monitor is on: sinabs' default is every layer with an exit (`_make_config`).
+    Names that match no layer are reported by checks.py (SPECK-MONITOR), not silently dropped."""
     exits = {layer.name for layer in net.layers if layer.exits}
     if not monitor or monitor == ("exit",):
         return exits
-    if monitor == ("all",):
+    if "all" in monitor:
         return {layer.name for layer in net.layers}
-    if monitor == ("none",):
-        return set()
-    keys = {k: layer.name for layer in net.layers for k in (layer.name, layer.neuron.name, layer.conv.source)}
+    keys = monitor_keys(net)
     return {keys[m] for m in monitor if m in keys} | (exits if "exit" in monitor else set())
+
+
+def monitor_keys(net: Network) -> dict[str, str]:
+    """Every name --monitor accepts for a layer (the core's layer name, its neuron, its module)."""
+    return {k: layer.name for layer in net.layers for k in (layer.name, layer.neuron.name, layer.conv.source)}
 
 
 def build_config(graph: Graph, net: Network, placed: Placement, options: Any) -> dict[str, Any]:
@@ -256,7 +266,7 @@ def build_config(graph: Graph, net: Network, placed: Placement, options: Any) ->
         "chip": options.chip,
         "graph": graph.name,
         "cnn_layers": cnn_layers,
-        "dvs_layer": dvs_config(net, cores, options.dvs_input),
+        "dvs_layer": dvs_config(net, cores, options.dvs_input, "dvs" in (options.monitor or ())),
         "readout": dict(READOUT),
         "dvs_filter": dict(DVS_FILTER),
         "factory_config": {},

@@ -209,6 +209,16 @@ RULES = (
         "sinabs chips/dynapcnn.py::monitor_layers",
     ),
     Rule(
+        "SPECK-MONITOR",
+        "--monitor names something the chip cannot monitor",
+        "The monitor reports the events of chosen cores, and of the DVS layer with `dvs` (sinabs "
+        "chips/dynapcnn.py::monitor_layers). A name that is no layer of the network, or `dvs` "
+        "without a DVS layer (no --dvs-input and none in the model), is an error rather than a "
+        "monitor silently left off; a monitored DVS layer that pools is a warning, as its events "
+        "are reported before pooling.",
+        "sinabs chips/dynapcnn.py::monitor_layers",
+    ),
+    Rule(
         "SPECK-FANOUT",
         "a core or the DVS layer sends to more than 2 layers",
         "Each core and the DVS layer "

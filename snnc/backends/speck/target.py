@@ -45,7 +45,7 @@ class SpeckOptions:
     )
     monitor: tuple[str, ...] | None = field(
         default=None,
-        metadata={"help": "which cores' events the chip reports: exit (default), all, none, or layer names"},
+        metadata={"help": "which cores' events the chip reports: exit (default), all, none, dvs, or layer names"},
     )
     max_sops_per_core: float | None = field(
         default=None,

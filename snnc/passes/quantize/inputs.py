@@ -112,7 +112,8 @@ def _assumed(node: str) -> Diagnostic:
         "will saturate",
         node=node,
         severity=Severity.WARNING,
-        hint="give calibration data (calib=, --calib X.npz) or the data's range (input_range=, --input-range LO,HI)",
+        hint="give calibration data (calib=, --calib X.npz) or the data's range (input_range=, --input-range LO,HI); "
+        "if the input is spikes, say so (input_dtype='spike', --input-dtype spike)",
         limit=[lo, hi],
     )
 

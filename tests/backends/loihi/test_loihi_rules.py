@@ -13,7 +13,7 @@ import snnc
 from snnc.backends.loihi import rules
 from snnc.backends.sim.spec import SIM_INT8
 from snnc.diagnostics import Severity
-from snnc.ir import SPIKE, Count, Delay, Elementwise, GraphBuilder, Linear, Neuron, TensorType
+from snnc.ir import SPIKE, Count, Crop, Delay, Elementwise, Flatten, GraphBuilder, Linear, Neuron, TensorType
 from snnc.passes.base import PassContext
 from snnc.passes.quantize import Quantize
 
@@ -40,7 +40,21 @@ def test_layer_without_a_counterpart():
     n1 = b.add("n1", LIF, b.add("fc1", Linear(weight=ints(rng, 6, 6)), x))
     b.output("out", b.add("sum", Elementwise("add"), n0, n1))
     got = found(b.build())
-    assert ("LOIHI-LAYER", "sum") in got and ("LOIHI-LAYER", "out") in got
+    assert ("LOIHI-LAYER", "sum") in got and ("LOIHI-LAYER", "out") not in got  # out only waits on sum
+
+
+def test_layers_after_a_refused_node_are_counted_in_its_error_not_reported_each():
+    """A crop (a Speck DVS feature) in front of two dense layers: one LOIHI-LAYER, on the crop,
+    saying what waits on it, instead of one error per node downstream."""
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("cropped")
+    x = b.add("crop", Crop(0, 2, 0, 2), b.input("x", (1, 4, 4)))
+    x = b.add("fc0", Linear(weight=ints(rng, 6, 4)), b.add("flat", Flatten(), x))
+    x = b.add("n1", LIF, b.add("fc1", Linear(weight=ints(rng, 3, 6)), b.add("n0", LIF, x)))
+    b.output("out", x)
+    problems = [d for d in snnc.check(b.build(), "loihi") if d.rule == "LOIHI-LAYER"]
+    assert [d.node for d in problems] == ["crop"]
+    assert problems[0].message.endswith("(5 nodes after it wait on it, unchecked)")  # fc0 n0 fc1 n1 out
 
 
 def test_a_synapse_without_a_neuron():

@@ -52,7 +52,7 @@ def _recording_order(dynapcnn):
         cls.reindex_layers = original
 
 
-def sinabs_reference(case, device: str = "speck2fdevkit") -> Reference:
+def sinabs_reference(case, device: str = "speck2fdevkit", monitor_layers: Any = None) -> Reference:
     import sinabs.backend.dynapcnn as dynapcnn
     from samna.configuration import plain
 
@@ -64,7 +64,7 @@ def sinabs_reference(case, device: str = "speck2fdevkit") -> Reference:
     names = {index: name for name, index in extractor.name_2_indx_map.items()}
     layers = {new: names[extractor.dcnnl_info[old]["conv"]["node_id"]] for new, old in enumerate(order) if old != "dvs"}
     with contextlib.redirect_stdout(None):
-        config = net.make_config(device=device)
+        config = net.make_config(device=device, monitor_layers=monitor_layers)
     cores = {layers[index]: core for index, core in net.layer2core_map.items()}
     written = {core: sorted(config.cnn_layers[core].written()) for core in set(cores.values())}
     return Reference(plain(config), written, sorted(config.dvs_layer.written()), layers, cores, net)

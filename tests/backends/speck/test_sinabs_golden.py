@@ -55,6 +55,24 @@ def test_time_stepped_simulation_equals_sinabs_discretized_network(dynapcnn, cas
         np.testing.assert_array_equal(got[layer], spikes, err_msg=layer)
 
 
+@pytest.mark.parametrize(
+    ("sinabs_monitor", "snnc_monitor"),
+    [("all", ("all",)), (["dvs"], ("dvs",)), (["dvs", -1], ("dvs", "exit")), ([1], ("1",))],
+)
+def test_monitored_cores_and_dvs_layer_equal_sinabs(dynapcnn, sinabs_monitor, snnc_monitor) -> None:
+    """--monitor as sinabs' make_config(monitor_layers=...) (chips/dynapcnn.py: monitor_layers):
+    cores by layer name, "all", "exit" (sinabs' -1) and "dvs" (the DVS layer's own monitor)."""
+    case = BY_NAME["dvs_pooling"]
+    ref = sinabs_reference(case, monitor_layers=sinabs_monitor)
+    config = snnc_config(snnc_compiled(case, monitor=snnc_monitor))
+    assert compare(ref, config) == []
+    cores = {entry["core"] for entry in config["placement"]}
+    want = {core: ref.config["cnn_layers"][core]["monitor_enable"] for core in cores}
+    assert {core: config["cnn_layers"][core]["monitor_enable"] for core in cores} == want
+    assert any(want.values()) or sinabs_monitor == ["dvs"]
+    assert config["dvs_layer"]["monitor_enable"] == ref.config["dvs_layer"]["monitor_enable"] == ("dvs" in snnc_monitor)
+
+
 def _exit_layer(graph, output: str) -> str:
     """The weight layer whose neuron an output reads (through flattens and pools)."""
     from snnc.ir.ops import Conv2d

@@ -231,6 +231,19 @@ def test_core_override_names_unknown_layers_and_shared_cores() -> None:
     ]
 
 
+def test_monitor_names_unknown_layers_and_a_missing_or_pooling_dvs_layer() -> None:
+    graph = chain((2, 8, 8), *layer("a", 2, 2), *layer("b", 2, 2))
+    assert found(graph, monitor=("a", "b.iaf", "exit")) == []
+    assert found(graph, monitor=("a", "nope")) == [("SPECK-MONITOR", None)]
+    assert found(graph, monitor=("dvs",)) == [("SPECK-MONITOR", None)]  # the input comes from the host
+    assert found(graph, monitor=("dvs",), dvs_input=True) == []
+    pooled = chain((2, 16, 16), ("pool", SumPool2d(2)), *layer("a", 2, 2))
+    assert found(pooled, monitor=("dvs",), dvs_input=True) == [("SPECK-MONITOR", "x")]  # a warning
+    compiled = snnc.compile(graph, "speck", dvs_input=True, monitor=("dvs",))
+    config = snnc.backends.get_target("speck").config(compiled.graph, compiled.options)
+    assert config["dvs_layer"]["monitor_enable"] and not any(c["monitor_enable"] for c in config["cnn_layers"])
+
+
 def test_no_assignment_shows_every_layers_needs_against_every_core() -> None:
     build, options, _ = CASES["memory-assignment"]
     (d,) = [d for d in snnc.check(build(), "speck", **options) if d.rule == "SPECK-MEMORY-ASSIGNMENT"]
