@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
-import nir
 import numpy as np
 import torch
 from torch import nn
@@ -38,19 +35,10 @@ from snnc.ir.serialize import save  # noqa: E402
 
 
 def run(argv: list[str], cwd: Path) -> tuple[int, str, float, int]:
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "snnc", *argv],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    stderr = child.stderr.read().decode()
-    child.stderr.close()
+    """Exit code, first error rule, seconds and the child's own peak RSS (tests/security/hostile.py)."""
+    code, stderr, rss, seconds = hostile.run_cli(*argv, cwd=cwd)
     rule = next((line.split()[1].rstrip(":") for line in stderr.splitlines() if line.startswith("error: ")), "-")
-    return os.waitstatus_to_exitcode(status), rule, time.perf_counter() - start, usage.ru_maxrss * 1024
+    return code, rule, seconds, rss
 
 
 def cases(d: Path) -> dict[str, Callable[[], list[str]]]:
@@ -75,21 +63,7 @@ def cases(d: Path) -> dict[str, Callable[[], list[str]]]:
         return build
 
     def external_nir() -> list[str]:
-        secret = d / "secret.bin"
-        secret.write_bytes(b"TOPSECRET-" * 4 + b"01234567")
-        graph = nir.NIRGraph(
-            nodes={
-                "input": nir.Input(input_type=np.array([4])),
-                "fc": nir.Linear(weight=np.zeros((3, 4), np.float32)),
-                "output": nir.Output(output_type=np.array([3])),
-            },
-            edges=[("input", "fc"), ("fc", "output")],
-        )
-        nir.write(d / "x.nir", graph)
-        with h5py.File(d / "x.nir", "r+") as f:
-            del f["node/nodes/fc/weight"]
-            f["node/nodes/fc"].create_dataset("weight", shape=(3, 4), dtype="<f4", external=[(str(secret), 0, 48)])
-        return ["export", str(d / "x.nir"), "-o", str(d / "out.nir")]
+        return ["export", str(hostile.nir_reading_outside(d, "external storage")), "-o", str(d / "out.nir")]
 
     def lying_npz() -> list[str]:
         save(hostile.huge_graphs()["(control: a small graph)"], d / "ok.snnc")

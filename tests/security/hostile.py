@@ -10,15 +10,22 @@ test instead of passing it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import io
+import os
 import pickle
 import struct
+import subprocess
+import sys
+import time
 import types
 import warnings
 import zipfile
 from pathlib import Path
 
+import h5py
+import nir
 import numpy as np
 
 LIBRARY_MODULES = ("sinabs.layers.iaf", "snntorch._neurons.leaky", "spikingjelly.activation_based.surrogate")
@@ -199,3 +206,90 @@ def lying_npz(path: Path, shape: tuple[int, ...] = (2, 2, 100_000, 115_448)) -> 
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("x.npy", buffer.getvalue() + bytes(64))
     return path
+
+
+SECRET = b"TOPSECRET-" * 4 + b"01234567"  # 48 bytes: a 3×4 float32 weight
+NIR_TRICKS = ("external storage", "external link", "soft link", "virtual dataset")
+
+
+def plain_nir(path: Path) -> Path:
+    """input [4] → Linear 3×4 (node "fc") → output, written by nir itself."""
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([4])),
+            "fc": nir.Linear(weight=np.zeros((3, 4), np.float32)),
+            "output": nir.Output(output_type=np.array([3])),
+        },
+        edges=[("input", "fc"), ("fc", "output")],
+    )
+    nir.write(path, graph)
+    return path
+
+
+def nir_reading_outside(folder: Path, trick: str) -> Path:
+    """A NIR file (`folder`/x.nir) whose Linear weight is HDF5 data outside the dataset: `trick`
+    points it at `folder`/secret.bin (48 bytes), at another file or at another dataset."""
+    secret = folder / "secret.bin"
+    secret.write_bytes(SECRET)
+    with h5py.File(folder / "other.h5", "w") as other:
+        other["w"] = np.frombuffer(SECRET, np.float32).reshape(3, 4)
+    path = plain_nir(folder / "x.nir")
+    with h5py.File(path, "r+") as f:
+        fc = f["node/nodes/fc"]
+        del fc["weight"]
+        if trick == "external storage":
+            fc.create_dataset("weight", shape=(3, 4), dtype="<f4", external=[(str(secret), 0, len(SECRET))])
+        elif trick == "external link":
+            fc["weight"] = h5py.ExternalLink(str(folder / "other.h5"), "/w")
+        elif trick == "soft link":
+            fc["weight"] = h5py.SoftLink("/node/nodes/input/shape")
+        else:
+            layout = h5py.VirtualLayout(shape=(3, 4), dtype="<f4")
+            layout[:] = h5py.VirtualSource(str(folder / "other.h5"), "w", shape=(3, 4))
+            fc.create_virtual_dataset("weight", layout)
+    return path
+
+
+# Runs snnc's CLI and, at exit, writes the child's own peak RSS (VmHWM of its memory map, new at
+# exec) to the fd it is given. The rusage of the child (os.wait4) would not do: Linux carries the
+# parent's peak across fork and exec, so a child of a large pytest process reports the parent's.
+_PEAK_REPORTING_CLI = """
+import atexit, os, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    os.write(int(os.environ["SNNC_TEST_PEAK_FD"]), line.split()[1].encode())
+atexit.register(peak)
+sys.argv[0] = "snnc"
+runpy.run_module("snnc", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_cli(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, int, float]:
+    """`python -m snnc ARGV` in a child process: exit code, stderr, its peak RSS (bytes), seconds."""
+    start = time.perf_counter()
+    read_end, write_end = os.pipe()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _PEAK_REPORTING_CLI, *argv],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(write_end,),
+            env={
+                **os.environ,
+                "PYTHONPATH": str(Path(__file__).parents[2]),
+                "SNNC_TEST_PEAK_FD": str(write_end),
+                **(env or {}),
+            },
+        )
+        os.close(write_end)
+        _, stderr = child.communicate()
+        with os.fdopen(read_end, "rb") as report:
+            peak_kib = int(report.read() or b"0")
+    finally:
+        for fd in (read_end, write_end):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    assert peak_kib > 0, "the child reported no peak memory"
+    return child.returncode, stderr.decode(), peak_kib * 1024, time.perf_counter() - start

@@ -23,7 +23,6 @@ not be able to
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import signal
@@ -37,7 +36,6 @@ from pathlib import Path
 
 import h5py
 import hostile
-import nir
 import numpy as np
 import pytest
 import torch
@@ -57,46 +55,6 @@ def rules(call, *args, **kwargs) -> list[str]:
     with pytest.raises(SnncError) as err:
         call(*args, **kwargs)
     return [d.rule for d in err.value.diagnostics]
-
-
-# Runs snnc's CLI and, at exit, writes the child's own peak RSS (VmHWM of its memory map, new at
-# exec) to the fd it is given. The rusage of the child (os.wait4) would not do: Linux carries the
-# parent's peak across fork and exec, so a child of a large pytest process reports the parent's.
-_PEAK_REPORTING_CLI = """
-import atexit, os, runpy, sys
-def peak():
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    os.write(int(os.environ["SNNC_TEST_PEAK_FD"]), line.split()[1].encode())
-atexit.register(peak)
-sys.argv[0] = "snnc"
-runpy.run_module("snnc", run_name="__main__", alter_sys=True)
-"""
-
-
-def run_cli(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, int, float]:
-    """`python -m snnc ARGV` in a child process: exit code, stderr, its peak RSS (bytes), seconds."""
-    start = time.perf_counter()
-    read_end, write_end = os.pipe()
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-c", _PEAK_REPORTING_CLI, *argv],
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            pass_fds=(write_end,),
-            env={**os.environ, "PYTHONPATH": str(ROOT), "SNNC_TEST_PEAK_FD": str(write_end), **(env or {})},
-        )
-        os.close(write_end)
-        _, stderr = child.communicate()
-        with os.fdopen(read_end, "rb") as report:
-            peak_kib = int(report.read() or b"0")
-    finally:
-        for fd in (read_end, write_end):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    assert peak_kib > 0, "the child reported no peak memory"
-    return child.returncode, stderr.decode(), peak_kib * 1024, time.perf_counter() - start
 
 
 # --- pickles: code execution --------------------------------------------------------------------
@@ -129,7 +87,7 @@ def test_cli_inspect_and_check_run_nothing(tmp_path):
     payload = next(p for name, p in hostile.chained_payloads(marker).items() if name.startswith("subprocess"))
     hostile.checkpoint(tmp_path / "evil.pt", payload)
     for verb in (["inspect"], ["check", "--target", "sim"]):
-        code, stderr, _, _ = run_cli(*verb, "evil.pt", cwd=tmp_path)
+        code, stderr, _, _ = hostile.run_cli(*verb, "evil.pt", cwd=tmp_path)
         assert code == 2 and "FE-UNSAFE-PICKLE" in stderr and "Traceback" not in stderr
     time.sleep(0.5)  # a started `touch` would have run by now
     assert not marker.exists()
@@ -246,11 +204,11 @@ def test_tiny_graphs_declaring_huge_work_are_refused(tmp_path, name):
 def test_cli_refuses_huge_graphs_and_shapes_quickly_and_small(tmp_path):
     save(hostile.huge_graphs()["Delay(steps=10**12)"], tmp_path / "delay.snnc")
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 1, 4), np.float32))
-    code, stderr, rss, seconds = run_cli("simulate", "delay.snnc", "--data", "x.npz", cwd=tmp_path)
+    code, stderr, rss, seconds = hostile.run_cli("simulate", "delay.snnc", "--data", "x.npz", cwd=tmp_path)
     assert code == 1 and "IR-TOO-LARGE" in stderr and "29.1 TiB" in stderr
     assert rss < 1 << 30 and seconds < 60
     torch.save(nn.Sequential(nn.Conv2d(2, 4, 3), nn.Flatten()), tmp_path / "small.pt")
-    code, stderr, rss, _ = run_cli("inspect", "small.pt", "--input-shape", "2,100000,100000", cwd=tmp_path)
+    code, stderr, rss, _ = hostile.run_cli("inspect", "small.pt", "--input-shape", "2,100000,100000", cwd=tmp_path)
     assert code == 2 and "FE-TOO-LARGE" in stderr and rss < 1 << 30
 
 
@@ -258,9 +216,11 @@ def test_raising_the_limit_lets_a_large_graph_through(tmp_path):
     graph = hostile.huge_graphs()["input [2, 100000, 100000]"]
     with limits.override(memory="2TiB"):
         assert snnc.load(graph) is graph
-    code, stderr, _, _ = run_cli("inspect", "g.snnc", cwd=_saved(graph, tmp_path), env={"SNNC_MAX_MEMORY": "2TiB"})
+    code, stderr, _, _ = hostile.run_cli(
+        "inspect", "g.snnc", cwd=_saved(graph, tmp_path), env={"SNNC_MAX_MEMORY": "2TiB"}
+    )
     assert code == 0, stderr
-    code, stderr, _, _ = run_cli("inspect", "g.snnc", cwd=tmp_path, env={"SNNC_MAX_MEMORY": "lots"})
+    code, stderr, _, _ = hostile.run_cli("inspect", "g.snnc", cwd=tmp_path, env={"SNNC_MAX_MEMORY": "lots"})
     assert code == 2 and "CLI-LIMIT" in stderr
     assert cli.main(["inspect", str(tmp_path / "g.snnc"), "--max-memory", "2TiB"]) == 0
     assert cli.main(["inspect", str(tmp_path / "g.snnc")]) == 1  # the flag held for that command only
@@ -319,40 +279,12 @@ def test_damaged_and_empty_archives_are_diagnostics(tmp_path, capsys):
 # --- files that point outside themselves --------------------------------------------------------
 
 
-def _plain_nir(path: Path) -> Path:
-    graph = nir.NIRGraph(
-        nodes={
-            "input": nir.Input(input_type=np.array([4])),
-            "fc": nir.Linear(weight=np.zeros((3, 4), np.float32)),
-            "output": nir.Output(output_type=np.array([3])),
-        },
-        edges=[("input", "fc"), ("fc", "output")],
-    )
-    nir.write(path, graph)
-    return path
-
-
-@pytest.mark.parametrize("trick", ["external storage", "external link", "soft link", "virtual dataset"])
+@pytest.mark.parametrize("trick", hostile.NIR_TRICKS)
 def test_nir_files_cannot_read_local_files(tmp_path, trick):
-    secret = tmp_path / "secret.bin"
-    secret.write_bytes(b"TOPSECRET-" * 4 + b"01234567")  # 48 bytes: 3×4 float32
-    with h5py.File(tmp_path / "other.h5", "w") as other:
-        other["w"] = np.frombuffer(secret.read_bytes(), np.float32).reshape(3, 4)
-    path = _plain_nir(tmp_path / "x.nir")
-    with h5py.File(path, "r+") as f:
-        fc = f["node/nodes/fc"]
-        del fc["weight"]
-        if trick == "external storage":
-            fc.create_dataset("weight", shape=(3, 4), dtype="<f4", external=[(str(secret), 0, 48)])
-            assert np.frombuffer(fc["weight"][()].tobytes(), np.uint8).tobytes() == secret.read_bytes()
-        elif trick == "external link":
-            fc["weight"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/w")
-        elif trick == "soft link":
-            fc["weight"] = h5py.SoftLink("/node/nodes/input/shape")
-        else:
-            layout = h5py.VirtualLayout(shape=(3, 4), dtype="<f4")
-            layout[:] = h5py.VirtualSource(str(tmp_path / "other.h5"), "w", shape=(3, 4))
-            fc.create_virtual_dataset("weight", layout)
+    path = hostile.nir_reading_outside(tmp_path, trick)
+    if trick == "external storage":  # h5py itself reads the secret through it
+        with h5py.File(path, "r") as f:
+            assert f["node/nodes/fc/weight"][()].tobytes() == hostile.SECRET
     out = tmp_path / "out.nir"
     code = cli.main(["export", str(path), "-o", str(out)])
     assert code == 2 and not out.exists()
@@ -360,7 +292,7 @@ def test_nir_files_cannot_read_local_files(tmp_path, trick):
 
 
 def test_nir_datasets_are_sized_before_reading(tmp_path):
-    path = _plain_nir(tmp_path / "x.nir")
+    path = hostile.plain_nir(tmp_path / "x.nir")
     with h5py.File(path, "r+") as f:
         del f["node/nodes/fc/weight"]
         f["node/nodes/fc"].create_dataset("weight", shape=(300_000, 300_000), dtype="<f4", chunks=(1, 1000))
