@@ -5,8 +5,9 @@
 Times, in one process and interleaved round by round (so that load from other processes hits
 every implementation alike), the nmnist-cnn (examples/nmnist_cnn.py) on the same T=100, B=16
 Bernoulli(0.1) spikes: snnc's float `sim.run`, the integer simulation of the graph quantized to
-the simulator's 8- and 16-bit formats and to Loihi's, the integer simulation restricted to
-integer tensors (no float32-exact kernels), and SpikingJelly's multi-step forward of the float
+the simulator's 8- and 16-bit formats and to Loihi's, the 8-bit run with each of its fast kernels
+switched off (oneDNN's int8 convolutions, the compiled neuron loops; then all of them and the
+float32-exact kernels: integer tensors only), and SpikingJelly's multi-step forward of the float
 net. Prints the median of N rounds, the ratios the Passes issue sets as targets (integer vs
 float: no slower; integer vs SpikingJelly: at least 2x faster), the kernel each layer ran, the
 synaptic events against the dense MACs, and the spike agreement of each quantized graph with the
@@ -36,7 +37,8 @@ from snnc.backends.sim.spec import SIM_INT8, SIM_INT16
 from snnc.ir import Conv2d, Graph, Linear
 from snnc.passes.base import PassContext
 from snnc.passes.quantize import Quantize, QuantSpec
-from snnc.sim import int_ops, run
+from snnc.sim import fused, int8_conv, int_ops, run
+from snnc.sim.result import SimResult
 
 T, B, P = 100, 16, 0.1
 
@@ -45,18 +47,25 @@ def quantized(graph: Graph, spec: QuantSpec) -> Graph:
     return Quantize(spec)(graph, PassContext())
 
 
-def integer_tensors_only(graph: Graph, x: np.ndarray) -> Callable[[], object]:
-    """The integer run with the float32-exact kernels and carriers switched off."""
+def switched_off(graph: Graph, x: np.ndarray, *switches: tuple[object, str, object]) -> Callable[[], SimResult]:
+    """The integer run with some kernels switched off: (module, flag, value) set for the run."""
 
-    def forward() -> object:
-        saved = int_ops.EXACT_FLOAT32
-        int_ops.EXACT_FLOAT32 = 0
+    def forward() -> SimResult:
+        saved = [getattr(module, flag) for module, flag, _ in switches]
+        for module, flag, value in switches:
+            setattr(module, flag, value)
         try:
             return run(graph, x)
         finally:
-            int_ops.EXACT_FLOAT32 = saved
+            for (module, flag, _), value in zip(switches, saved):
+                setattr(module, flag, value)
 
     return forward
+
+
+NO_FLOAT32 = (int_ops, "EXACT_FLOAT32", 0)  # integer tensors only: no float32-exact kernel or carrier
+NO_INT8_CONV = (int8_conv, "ENABLED", False)  # oneDNN's float32 convolutions instead of its int8 ones
+NO_FUSED = (fused, "ENABLED", False)  # the torch per-step loops instead of the compiled ones
 
 
 def dense_macs(graph: Graph) -> int:
@@ -76,7 +85,7 @@ def kernels(graph: Graph, x: np.ndarray) -> str:
     for node in graph:
         if isinstance(node.op, (Conv2d, Linear)):
             bound = int_ops.synaptic_sum_bound(node.op, plan.bounds[node.inputs[0]])
-            kernel = "float32-exact" if bound < int_ops.EXACT_FLOAT32 else "int32" if bound < 2**31 else "int64"
+            kernel = int_ops.synapse_kernel(plan, node, graph.node(node.inputs[0]).type)
             rows.append(f"{node.name}: |sum| <= {bound} -> {kernel}, output {plan.carriers[node.name]}")
     return "; ".join(rows)
 
@@ -98,7 +107,9 @@ def main() -> None:
         "int sim-int8": lambda: run(graphs["sim-int8"], x),
         "int sim-int16": lambda: run(graphs["sim-int16"], x),
         "int loihi": lambda: run(graphs["loihi"], x),
-        "int8, int tensors only": integer_tensors_only(graphs["sim-int8"], x),
+        "int8, float32 convs": switched_off(graphs["sim-int8"], x, NO_INT8_CONV),
+        "int8, torch neuron loops": switched_off(graphs["sim-int8"], x, NO_FUSED),
+        "int8, int tensors only": switched_off(graphs["sim-int8"], x, NO_FLOAT32, NO_INT8_CONV, NO_FUSED),
         "spikingjelly (m)": sj_forward,
     }
     times: dict[str, list[float]] = {name: [] for name in implementations}
@@ -131,8 +142,9 @@ def main() -> None:
         print(f"{name}: output spikes agree with the float net on {100 * float((out == reference).mean()):.2f}% "
               f"({int(out.sum())} vs {int(reference.sum())} spikes)")  # fmt: skip
     ints = run(graphs["sim-int8"], x).output
-    assert np.array_equal(ints, integer_tensors_only(graphs["sim-int8"], x)().output), "kernel paths differ"
-    print("sim-int8: float32-exact and integer-tensor kernels give identical spikes")
+    for name in ("int8, float32 convs", "int8, torch neuron loops", "int8, int tensors only"):
+        assert np.array_equal(ints, implementations[name]().output), f"{name}: kernel paths differ"
+    print("sim-int8: every kernel choice above gives identical spikes")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ before its register's rule applies, int64 otherwise (the planner in int_ops.py d
 that change no value are skipped, all exact: a gain of 1, a bias of 0, a decay multiplier of 2^k,
 and a register rule whose input provably stays in range. The per-step loop of an IF neuron
 without traces is four in-place tensor operations: charge, register (a saturating clamp), fire,
-reset (h − h·s on a float32 state).
+reset (h − h·s on a float32 state); on chunks large enough, the same four in one compiled pass
+over the layer (fused.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from snnc.ir.ops import Neuron
 from snnc.ir.quant import Arithmetic
+from snnc.sim import fused
 from snnc.sim.int_arith import bound, decayed, in_register
 from snnc.sim.neuron import serial_steps
 
@@ -136,13 +138,21 @@ class IntNeuronState:
             x = x if self.gain is None else x * self.gain
             x = x if self.input_register is None else in_register(x.clone(), self.input_register)
         late = None if late is None else late.to(self.dtype)
+        self._follow_layout(x[0])
         single = op.spikes == "single" and op.reset_timing == "same_step"
-        spikes = torch.empty(x.shape, dtype=self.spike_dtype, device=x.device)
-        keep = torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
+        spikes = torch.empty_like(x, dtype=self.spike_dtype)
+        keep = torch.empty_like(x[0], dtype=self.dtype)
         in_place = single and not self.traces  # no step's h or v is kept: build h in the membrane's buffer
         with serial_steps(x):
             self._steps(x, late, spikes, keep, single, in_place)
         return spikes
+
+    def _follow_layout(self, step: Tensor) -> None:
+        """Keep the state in the memory layout of the input (channels-last from the int8
+        convolutions): a step's operations on operands of different layouts cost twice as much."""
+        if step.dim() == 4 and not step.is_contiguous() and step.is_contiguous(memory_format=torch.channels_last):
+            self.v = self.v.contiguous(memory_format=torch.channels_last)
+            self.i = None if self.i is None else self.i.contiguous(memory_format=torch.channels_last)
 
     def _steps(
         self, x: Tensor, late: Tensor | None, spikes: Tensor, keep: Tensor, single: bool, in_place: bool
@@ -150,6 +160,9 @@ class IntNeuronState:
         """The per-step loop of `run`, writing spikes[t] (or the membrane) for every step of x."""
         op = self.op
         compare = torch.ge if op.fire_op == "ge" else torch.gt
+        if in_place and self._plain_integrate_and_fire(x, late):
+            self._integrate_and_fire(x, spikes, compare)
+            return
         for t in range(x.shape[0]):
             h = self.v if in_place else torch.empty(x.shape[1:], dtype=self.dtype, device=x.device)
             self._charge(x[t].to(self.dtype), None if late is None else late[t], h)  # converted while hot
@@ -168,6 +181,33 @@ class IntNeuronState:
             if op.spikes == "none":  # a leaky integrator's output is its membrane
                 spikes[t] = self.v
             self._trace(h=h, v=self.v, i=self.i)
+
+    def _plain_integrate_and_fire(self, x: Tensor, late: Tensor | None) -> bool:
+        """Whether a step is h = clip(v + x), s = h ≥ θ, v = h·(1 − s) on float32, nothing else:
+        no current, decay, bias, late input, floor or trace (the common IF neuron)."""
+        return (
+            self.zero_in_place
+            and x.dtype == self.dtype
+            and late is None
+            and self.i is None
+            and self.bias is None
+            and self.v_decay is None
+            and self.v_min is None
+            and self.op.reset_timing == "same_step"
+            and self.arith.voltage.overflow in ("saturate", "saturate_symmetric")
+        )
+
+    def _integrate_and_fire(self, x: Tensor, spikes: Tensor, compare) -> None:
+        """The loop of `_steps` for `_plain_integrate_and_fire`: one compiled pass over the layer
+        a step (fused.py), else four in-place torch operations a step."""
+        v, theta, low, high = self.v, self.threshold, self.arith.voltage.min, self.arith.voltage.max
+        if self.theta_scalar is not None and fused.available(x.numel()) and fused.same_layout(v, x, spikes):
+            fused.integrate_and_fire(v, x, spikes, self.theta_scalar, low, high, strict=compare is torch.gt)
+            return
+        for t in range(x.shape[0]):
+            v.add_(x[t]).clamp_(low, high)
+            compare(v, theta, out=spikes[t])
+            v.addcmul_(v, spikes[t], value=-1)
 
     def _charge(self, a: Tensor, late: Tensor | None, h: Tensor) -> None:
         """h = R_voltage(dec(u, v_decay) + I + bias + z), written into h; a = R_input(g·x[t])."""

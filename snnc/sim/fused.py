@@ -1,0 +1,101 @@
+"""Compiled per-step loops: a neuron's whole window in one pass over memory.
+
+In torch, each step of an integrate-and-fire neuron is four operations (charge, saturate, fire,
+reset), and each reads and writes the whole layer; on nmnist-cnn those passes were a third of
+the integer run. Here the same step is one loop over the neurons, compiled by numba (LLVM,
+bundled in its wheel: no compiler is needed on the user's machine; docs/sim-kernels.md §2),
+where each neuron's value
+stays in a register between the four operations: about twice as fast on the first layer of
+nmnist-cnn (benchmarks/bench_int_sim.py times the run with and without it).
+
+The arithmetic is the torch loop's, operation for operation, on float32 integers below 2^23
+(int_neuron.py decides that they are exact), so both give the same spikes and states; the
+property tests hold each against the reference semantics (tests/sim/test_fused.py). Where
+numba is missing or fails to compile, `available()` is False and the torch loop runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+
+ENABLED = True  # tests and benchmarks switch the compiled loops off to compare with the torch loops
+LOAD_WORK = 1 << 16  # neuron-steps of a chunk worth importing numba for (see `available`)
+
+
+def _integrate_and_fire(v, x, s, theta, low, high, strict):  # compiled by numba in _kernels
+    """h = clip(v + x[t], low, high); s[t] = h ≥ θ (h > θ if strict); v = h·(1 − s[t]), for each t."""
+    for t in range(x.shape[0]):
+        xt, st = x[t], s[t]
+        for i in range(v.shape[0]):
+            h = v[i] + xt[i]
+            h = low if h < low else h
+            h = high if h > high else h
+            fired = h > theta if strict else h >= theta
+            st[i] = np.float32(1.0) if fired else np.float32(0.0)
+            v[i] = np.float32(0.0) if fired else h
+
+
+@functools.cache
+def _kernels() -> dict[str, Callable[..., None]] | None:
+    """The compiled loops, or None where numba is missing or cannot compile them. Compiled here,
+    on first use (about a second), and cached on disk by numba (beside this file, else in the
+    user's cache directory; without a writable one, compiled in every process)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    v, x, zero = np.zeros(1, np.float32), np.zeros((1, 1), np.float32), np.float32(0)
+    for cache in (True, False):
+        try:
+            kernel = numba.njit(cache=cache, nogil=True, boundscheck=False)(_integrate_and_fire)
+            kernel(v, x, x.copy(), zero, zero, zero, False)  # compiles it now
+        except Exception:  # numba refuses a cache it cannot write, or fails to compile at all
+            continue
+        return {"integrate_and_fire": kernel}
+    return None
+
+
+def available(work: int) -> bool:
+    """Whether to run a chunk of `work` neuron-steps compiled. The first chunk of LOAD_WORK or more
+    loads numba and the loop (0.3–0.7 s, once per process; the torch loop's extra passes cost as
+    much within a few runs of such chunks); smaller simulations never pay for it."""
+    if not ENABLED or (work < LOAD_WORK and _kernels.cache_info().currsize == 0):
+        return False
+    return _kernels() is not None
+
+
+def _flat(t: Tensor, steps: int | None = None) -> np.ndarray:
+    """The memory of a dense tensor (any order of its axes) as a 1-D array, or [steps, rest]."""
+    n = t.numel()
+    shape, strides = ((n,), (1,)) if steps is None else ((steps, n // max(steps, 1)), (n // max(steps, 1), 1))
+    return torch.as_strided(t, shape, strides).numpy()
+
+
+def same_layout(v: Tensor, *windows: Tensor) -> bool:
+    """Whether v is dense and each [n, *v.shape] window lays its steps out one after another,
+    each step in v's memory order: then element i of v is element i of every step."""
+    dense = v.is_contiguous() or (v.dim() == 4 and v.is_contiguous(memory_format=torch.channels_last))
+
+    def follows(w: Tensor) -> bool:  # the stride of an axis of length 1 is never used: any will do
+        pairs = zip(w.shape, w.stride(), (v.numel(), *v.stride()))
+        return w.dtype == v.dtype and w.shape[1:] == v.shape and all(n == 1 or a == b for n, a, b in pairs)
+
+    return dense and all(follows(w) for w in windows)
+
+
+def integrate_and_fire(v: Tensor, x: Tensor, spikes: Tensor, theta: int, low: int, high: int, strict: bool) -> None:
+    """Every step of x [n, *v.shape] through the plain IF neuron, in place on v, spikes written
+    (float32; `same_layout(v, x, spikes)` must hold)."""
+    kernels = _kernels()
+    assert kernels is not None and same_layout(v, x, spikes)
+    f32 = np.float32
+    args: list[Any] = [_flat(v), _flat(x, x.shape[0]), _flat(spikes, x.shape[0])]
+    kernels["integrate_and_fire"](*args, f32(theta), f32(low), f32(high), strict)

@@ -1,0 +1,154 @@
+"""The compiled integrate-and-fire loop (snnc/sim/fused.py) gives the reference's integers: on
+random plain IF neurons (saturating registers driven past both ends, ≥ and >, scalar thresholds),
+in the channels-last layout the int8 convolutions hand it, and equal to the torch loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snnc.ir import Conv2d, Flatten, GraphBuilder, Int, Linear, Neuron, NumberFormat, SumPool2d
+from snnc.ir.quant import Arithmetic, IntRange, Mantissa
+from snnc.ir.types import SPIKE
+from snnc.sim import fused, int8_conv, reference, run
+
+
+@contextmanager
+def compiled_always() -> Iterator[list[int]]:
+    """Every chunk runs compiled, however small; yields the steps of each chunk that did."""
+    steps: list[int] = []
+    kernel = fused.integrate_and_fire
+
+    def counted(v, x, *args, **kwargs):
+        steps.append(x.shape[0])
+        kernel(v, x, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fused, "LOAD_WORK", 0)
+        m.setattr(fused, "integrate_and_fire", counted)
+        yield steps
+
+
+def test_numba_compiles_the_loop():
+    """numba is a dependency: without it every test here would check the torch loop only."""
+    assert fused.available(fused.LOAD_WORK)
+
+
+def arithmetic(bits: int, overflow: str) -> Arithmetic:
+    wide = IntRange(32, "saturate")
+    return Arithmetic("t", wide, wide, wide, IntRange(bits, overflow), 0, "floor", *[Mantissa(bits)] * 3)
+
+
+@st.composite
+def plain_neurons(draw):
+    """A plain IF neuron (zero reset, no decay, bias or floor) on integers that overflow its
+    saturating register both ways."""
+    bits = draw(st.integers(4, 16))
+    arith = arithmetic(bits, draw(st.sampled_from(["saturate", "saturate_symmetric"])))
+    half = 2 ** (bits - 1)
+    op = Neuron(
+        threshold=draw(st.integers(1, half - 1)),
+        reset="zero",
+        fire_op=draw(st.sampled_from(["ge", "gt"])),
+        state_format=NumberFormat(bits),
+    )
+    steps, batch, size = draw(st.integers(1, 12)), draw(st.integers(1, 3)), draw(st.integers(1, 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    reach = draw(st.sampled_from([half // 4, 2 * half]))
+    x = rng.integers(-reach, reach + 1, (steps, batch, size))
+    return op, arith, x
+
+
+def neuron_graph(op: Neuron, arith: Arithmetic, size: int):
+    b = GraphBuilder("if", arithmetic=arith)
+    b.output("s", b.add("n", op, b.input("x", (size,), Int(20))))
+    return b.build()
+
+
+@settings(max_examples=100, deadline=None)
+@given(plain_neurons())
+def test_plain_neurons_match_the_reference(case):
+    op, arith, x = case
+    graph = neuron_graph(op, arith, x.shape[2])
+    with compiled_always() as chunks:
+        got = run(graph, x).output.astype(np.int64)
+    assert sum(chunks) == x.shape[0], "the compiled loop did not run every step"
+    np.testing.assert_array_equal(got, reference.neuron(op, x, arith)["s"])
+
+
+@st.composite
+def event_stacks(draw):
+    """spikes 2×10×10 → conv → IF → sum pool → conv → IF → flatten → linear → IF: the int8
+    convolutions hand the neurons channels-last windows."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    arith = arithmetic(draw(st.integers(8, 16)), "saturate")
+    half = 2 ** (arith.voltage.bits - 1)
+
+    def neuron() -> Neuron:
+        return Neuron(
+            threshold=int(rng.integers(1, min(half, 400))),
+            reset="zero",
+            fire_op=draw(st.sampled_from(["ge", "gt"])),
+            state_format=NumberFormat(arith.voltage.bits),
+        )
+
+    b = GraphBuilder("stack", arithmetic=arith)
+    s8 = NumberFormat(8)
+    c1 = b.add(
+        "conv1", Conv2d(rng.integers(-128, 128, (4, 2, 3, 3)), weight_format=s8), b.input("x", (2, 10, 10), SPIKE)
+    )
+    p1 = b.add("pool1", SumPool2d(2), b.add("n1", neuron(), c1))
+    c2 = b.add("conv2", Conv2d(rng.integers(-128, 128, (3, 4, 2, 2)), weight_format=s8), p1)
+    flat = b.add("flat", Flatten(), b.add("n2", neuron(), c2))
+    fc = b.add("fc", Linear(rng.integers(-128, 128, (5, b.type_of(flat).shape[0])), weight_format=s8), flat)
+    b.output("out", b.add("n3", neuron(), fc))
+    steps, batch = draw(st.integers(1, 15)), draw(st.integers(1, 3))
+    x = (rng.random((steps, batch, 2, 10, 10)) < draw(st.floats(0.05, 0.9))).astype(np.uint8)
+    return b.build(), x
+
+
+LAYERS = ("n1", "n2", "n3")
+
+
+def layers(graph, x) -> dict[str, np.ndarray]:
+    result = run(graph, x, record=[f"{name}:out" for name in LAYERS])
+    return {name: result.traces[name]["out"].astype(np.int64) for name in LAYERS}
+
+
+@settings(max_examples=25, deadline=None)
+@given(event_stacks())
+def test_stacks_on_int8_convolutions_match_the_reference(case):
+    graph, x = case
+    with compiled_always() as chunks:
+        got = layers(graph, x)
+    assert sum(chunks) == len(LAYERS) * x.shape[0], "the compiled loop did not run every step of every neuron"
+    want = reference.run(graph, x)
+    for name in LAYERS:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fused, "ENABLED", False)
+        m.setattr(int8_conv, "ENABLED", False)
+        for name, spikes in layers(graph, x).items():
+            np.testing.assert_array_equal(spikes, got[name], err_msg=f"{name}, torch loops and float32 kernels")
+
+
+def test_layouts_the_loop_accepts():
+    """Element i of the state must be element i of every step: dense, steps one after another."""
+    v = torch.zeros(2, 3, 4, 5)
+    cl = v.contiguous(memory_format=torch.channels_last)
+    window = torch.zeros(6, 2, 3, 4, 5)
+    window_cl = torch.zeros(12, 3, 4, 5).contiguous(memory_format=torch.channels_last).unflatten(0, (6, 2))
+    assert fused.same_layout(v, window, window.clone())
+    assert fused.same_layout(cl, window_cl)
+    assert fused.same_layout(torch.zeros(1, 1), torch.zeros(3, 1, 1))  # axes of length 1: any stride
+    assert not fused.same_layout(v, window_cl)  # the state in another memory order
+    assert not fused.same_layout(cl, window)
+    assert not fused.same_layout(v, torch.zeros(6, 2, 3, 4, 10)[..., ::2])  # strided
+    assert not fused.same_layout(v, window.transpose(0, 1).contiguous().transpose(0, 1))  # steps interleaved
+    assert not fused.same_layout(v, window.double())
