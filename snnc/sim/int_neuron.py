@@ -201,8 +201,9 @@ class IntNeuronState:
         """The loop of `_steps` for `_plain_integrate_and_fire`: one compiled pass over the layer
         a step (fused.py), else four in-place torch operations a step."""
         v, theta, low, high = self.v, self.threshold, self.arith.voltage.min, self.arith.voltage.max
-        if self.theta_scalar is not None and fused.available(x.numel()) and fused.same_layout(v, x, spikes):
-            fused.integrate_and_fire(v, x, spikes, self.theta_scalar, low, high, strict=compare is torch.gt)
+        theta_scalar, on_cpu = self.theta_scalar, x.device.type == "cpu"
+        if theta_scalar is not None and on_cpu and fused.available(x.numel()) and fused.same_layout(v, x, spikes):
+            fused.integrate_and_fire(v, x, spikes, theta_scalar, low, high, strict=compare is torch.gt)
             return
         for t in range(x.shape[0]):
             v.add_(x[t]).clamp_(low, high)

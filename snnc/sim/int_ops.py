@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,7 @@ class Plan:
     arithmetic: Arithmetic
     bounds: dict[str, int]
     carriers: dict[str, torch.dtype]
+    cpu: bool = True  # else CUDA: float32-exact synaptic kernels only, convolutions without cuDNN
 
 
 def is_quantized(graph: Graph) -> bool:
@@ -100,15 +101,31 @@ def is_quantized(graph: Graph) -> bool:
 
 def integer_plan(graph: Graph, arrays: dict[str, np.ndarray], device: torch.device) -> Plan:
     """The plan for running the quantized `graph` on the input `arrays` (their maxima bound the
-    inputs). SIM-DEVICE off the CPU: GPU convolutions may pick inexact algorithms (FFT, Winograd)
-    and have no integer kernels, so exactness could not be guaranteed there."""
-    if device.type != "cpu":
+    inputs), on `device`. On CUDA, torch has no integer convolution or matrix product, so every
+    Linear/Conv must be exact in float32 (sums below 2^24, inputs carried in float32), so must
+    every node's values (shape and pooling ops then run on float32 as well), and convolutions
+    run without cuDNN, whose FFT and Winograd algorithms round (`_conv`): plain sums of exact
+    integer products, the CPU's integers. SIM-DEVICE names a node that needs wider values."""
+    plan = make_plan(graph, {name: _max_abs(a) for name, a in arrays.items()})
+    if device.type == "cpu":
+        return plan
+    plan = replace(plan, cpu=False)
+    for node in graph:
+        op = node.op
+        synaptic = isinstance(op, (Linear, Conv1d, Conv2d))
+        if synaptic and synapse_kernel(plan, node, graph.node(node.inputs[0]).type) != "float32":
+            reach = f"its sums reach {synaptic_sum_bound(op, plan.bounds[node.inputs[0]])}"
+        elif plan.carriers[node.name] != torch.float32:
+            reach = f"its values reach {plan.bounds[node.name]}"
+        else:
+            continue
         raise input_error(
             "SIM-DEVICE",
-            f"quantized graphs are simulated in integers on the CPU only, not on {device}",
-            hint='use device="cpu"',
+            f"{reach}, beyond float32's exact integers (2^24); torch has no integer kernels for it on {device.type}",
+            node=node.name,
+            hint='simulate on device="cpu", or quantize this layer\'s weights or inputs to fewer bits',
         )
-    return make_plan(graph, {name: _max_abs(a) for name, a in arrays.items()})
+    return plan
 
 
 def _max_abs(a: np.ndarray) -> int:
@@ -233,7 +250,8 @@ def synapse_kernel(plan: Plan, node: Node, source: TensorType) -> str:
     if total < EXACT_FLOAT32 and plan.carriers[name] == torch.float32:
         shapes = (source.shape, node.type.shape)
         events = source.dtype.is_event  # spikes and counts: never negative
-        return "int8" if isinstance(op, Conv2d) and exact_for(op, bound, events, shapes) else "float32"
+        int8 = plan.cpu and isinstance(op, Conv2d) and exact_for(op, bound, events, shapes)
+        return "int8" if int8 else "float32"
     return "int32" if total <= INT32_MAX else "int64"
 
 
@@ -282,7 +300,20 @@ def _linear(op: Linear) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
 
 def _conv(op: Conv1d | Conv2d) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
     conv = F.conv1d if isinstance(op, Conv1d) else F.conv2d
-    return lambda x, w, b: conv(x, w, b, op.stride, op.padding, op.dilation, op.groups)
+
+    def run(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+        if x.device.type == "cpu":
+            return conv(x, w, b, op.stride, op.padding, op.dilation, op.groups)
+        # torch's own im2col and GEMM instead of cuDNN: no FFT, no Winograd. (Not cudnn.flags(),
+        # which also resets TF32 and fp32_precision to their defaults.)
+        cudnn = torch.backends.cudnn
+        enabled, cudnn.enabled = cudnn.enabled, False
+        try:
+            return conv(x, w, b, op.stride, op.padding, op.dilation, op.groups)
+        finally:
+            cudnn.enabled = enabled
+
+    return run
 
 
 _KERNELS: dict[type[Op], Callable[[Any], Callable[[Tensor, Tensor, Tensor | None], Tensor]]] = {

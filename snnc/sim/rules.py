@@ -47,9 +47,11 @@ RULES = (
     ),
     Rule(
         "SIM-DEVICE",
-        "the requested simulation device does not exist",
+        "the requested simulation device does not exist, or cannot run this graph exactly",
         "The simulator runs on 'cpu', or on 'cuda' when a CUDA GPU and a CUDA build of torch are "
-        "present; results are identical on both. Use device='cpu', or install a CUDA torch.",
+        "present; results are identical on both. A quantized graph runs on CUDA only where every "
+        "value and every synaptic sum stays below 2^24 (exact in float32: torch has no integer "
+        "convolution or matrix product on CUDA). Use device='cpu', or install a CUDA torch.",
     ),
     Rule(
         "SIM-TOO-LARGE",

@@ -164,10 +164,59 @@ def test_real_valued_nodes_cannot_run_in_integers():
     assert (diag.rule, diag.node) == ("SIM-QUANTIZED", "scale")
 
 
-def test_integer_simulation_is_cpu_only():
+def test_on_cuda_only_float32_exact_graphs_are_planned():
+    """CUDA has no integer convolution or matrix product in torch: a layer whose sums reach 2^24
+    is SIM-DEVICE there (named), a float32-exact graph is planned without the CPU's int8 kernel.
+    (Planning touches no GPU, so this runs anywhere.)"""
     arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 4, "floor")
+    cuda = torch.device("cuda")
     b = GraphBuilder("g", arithmetic=arith)
-    b.output("out", b.add("n", lif(arith, 5, 16, "zero"), b.input("x", (3,), Int(8))))
+    fc = b.add("fc", Linear(np.full((2, 5), 127), weight_format=S8), b.input("x", (5,), Int(16)))
+    b.output("out", b.add("n", lif(arith, 5, 16, "zero"), fc))
+    wide = np.full((1, 1, 5), 2**15 - 1)
     with pytest.raises(SnncError) as err:
-        int_ops.integer_plan(b.build(), {"x": np.zeros((1, 1, 3))}, torch.device("cuda"))
-    assert err.value.diagnostics[0].rule == "SIM-DEVICE"
+        int_ops.integer_plan(b.build(), {"x": wide}, cuda)
+    (diag,) = err.value.diagnostics
+    assert (diag.rule, diag.node) == ("SIM-DEVICE", "fc")
+    assert "20807045" in diag.message  # 5 · 127 · 32767, the sum bound
+    assert int_ops.integer_plan(b.build(), {"x": wide}, torch.device("cpu")).cpu  # the CPU has int32 kernels
+
+
+@settings(max_examples=10, deadline=None)
+@given(stacks())
+def test_cuda_plans_take_the_float32_convolution(case):
+    """The CPU's int8 kernel is oneDNN's: on CUDA the same conv sums in float32, exactly."""
+    graph, x = case
+    conv, source = graph.node("conv"), graph.node("x").type
+    cpu, cuda = (int_ops.integer_plan(graph, {"x": x}, torch.device(d)) for d in ("cpu", "cuda"))
+    assert int_ops.synapse_kernel(cpu, conv, source) in ("int8", "float32")
+    assert int_ops.synapse_kernel(cuda, conv, source) == "float32"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the path is CPU-tested above)")
+@settings(max_examples=10, deadline=None)
+@given(stacks())
+def test_cuda_gives_the_cpu_integers(case):
+    graph, x = case
+    got = layers(graph, x, device="cuda")
+    for name, want in layers(graph, x).items():
+        assert np.array_equal(got[name], want), name
+
+
+def test_off_the_cpu_convolutions_run_without_cudnn(monkeypatch):
+    """cuDNN may pick FFT or Winograd convolutions, which round: off the CPU the integer run's
+    convolution switches it off for the call, and restores the setting after."""
+    seen: list[bool] = []
+
+    def conv2d(*args):
+        seen.append(torch.backends.cudnn.enabled)
+        return torch.zeros(1)
+
+    monkeypatch.setattr(torch.nn.functional, "conv2d", conv2d)
+    kernel = int_ops._conv(Conv2d(np.ones((1, 1, 1, 1)), weight_format=S8))
+    before = torch.backends.cudnn.enabled
+    on = torch.zeros(1, device="meta")  # any tensor off the CPU takes the device branch
+    kernel(on, on, None)
+    kernel(torch.zeros(1), torch.zeros(1), None)
+    assert seen == [False, before]
+    assert torch.backends.cudnn.enabled == before
