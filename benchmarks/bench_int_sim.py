@@ -6,12 +6,12 @@ Times, in one process and interleaved round by round (so that load from other pr
 every implementation alike), the nmnist-cnn (examples/nmnist_cnn.py) on the same T=100, B=16
 Bernoulli(0.1) spikes: snnc's float `sim.run`, the integer simulation of the graph quantized to
 the simulator's 8- and 16-bit formats and to Loihi's, the 8-bit run with each of its fast kernels
-switched off (oneDNN's int8 convolutions, the compiled neuron loops; then all of them and the
-float32-exact kernels: integer tensors only), and SpikingJelly's multi-step forward of the float
-net. Prints the median of N rounds, the ratios the Passes issue sets as targets (integer vs
-float: no slower; integer vs SpikingJelly: at least 2x faster), the kernel each layer ran, the
-synaptic events against the dense MACs, and the spike agreement of each quantized graph with the
-float one.
+switched off (oneDNN's int8 convolutions, the compiled neuron loops, spikes carried as bytes;
+then all of them and the float32-exact kernels: integer tensors only), and SpikingJelly's
+multi-step forward of the float net. Prints the median of N rounds, the ratios the Passes issue
+sets as targets (integer vs float: no slower; integer vs SpikingJelly: at least 2x faster), the
+kernel each layer ran, the synaptic events against the dense MACs, and the spike agreement of
+each quantized graph with the float one.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def switched_off(graph: Graph, x: np.ndarray, *switches: tuple[object, str, obje
 NO_FLOAT32 = (int_ops, "EXACT_FLOAT32", 0)  # integer tensors only: no float32-exact kernel or carrier
 NO_INT8_CONV = (int8_conv, "ENABLED", False)  # oneDNN's float32 convolutions instead of its int8 ones
 NO_FUSED = (fused, "ENABLED", False)  # the torch per-step loops instead of the compiled ones
+NO_BYTES = (int_ops, "BYTE_CARRIERS", False)  # spikes and counts in float32 everywhere
 
 
 def dense_macs(graph: Graph) -> int:
@@ -109,7 +110,8 @@ def main() -> None:
         "int loihi": lambda: run(graphs["loihi"], x),
         "int8, float32 convs": switched_off(graphs["sim-int8"], x, NO_INT8_CONV),
         "int8, torch neuron loops": switched_off(graphs["sim-int8"], x, NO_FUSED),
-        "int8, int tensors only": switched_off(graphs["sim-int8"], x, NO_FLOAT32, NO_INT8_CONV, NO_FUSED),
+        "int8, float32 spikes": switched_off(graphs["sim-int8"], x, NO_BYTES),
+        "int8, int tensors only": switched_off(graphs["sim-int8"], x, NO_FLOAT32, NO_INT8_CONV, NO_FUSED, NO_BYTES),
         "spikingjelly (m)": sj_forward,
     }
     times: dict[str, list[float]] = {name: [] for name in implementations}
@@ -142,7 +144,7 @@ def main() -> None:
         print(f"{name}: output spikes agree with the float net on {100 * float((out == reference).mean()):.2f}% "
               f"({int(out.sum())} vs {int(reference.sum())} spikes)")  # fmt: skip
     ints = run(graphs["sim-int8"], x).output
-    for name in ("int8, float32 convs", "int8, torch neuron loops", "int8, int tensors only"):
+    for name in ("int8, float32 convs", "int8, torch neuron loops", "int8, float32 spikes", "int8, int tensors only"):
         assert np.array_equal(ints, implementations[name]().output), f"{name}: kernel paths differ"
     print("sim-int8: every kernel choice above gives identical spikes")
 

@@ -302,8 +302,8 @@ class _Run:
         for sinks in (self.meters, self.outputs, self.out_traces):
             if node.name in sinks:
                 sinks[node.name].add(steps, value)
-        if node.name in self.observers:
-            self.observers[node.name](value, steps.start)
+        if node.name in self.observers:  # a byte carrier (int_ops.byte_nodes) is seen as float32, as elsewhere
+            self.observers[node.name](value.float() if value.dtype == torch.uint8 else value, steps.start)
 
     def _release(self, nodes: tuple[Node, ...], unread: dict[str, int]) -> None:
         for node in nodes:

@@ -39,7 +39,7 @@ def _integrate_and_fire(v, x, s, theta, low, high, strict):  # compiled by numba
             h = low if h < low else h
             h = high if h > high else h
             fired = h > theta if strict else h >= theta
-            st[i] = np.float32(1.0) if fired else np.float32(0.0)
+            st[i] = fired  # 1 or 0 in the spikes' dtype, float32 or uint8
             v[i] = np.float32(0.0) if fired else h
 
 
@@ -56,7 +56,8 @@ def _kernels() -> dict[str, Callable[..., None]] | None:
     for cache in (True, False):
         try:
             kernel = numba.njit(cache=cache, nogil=True, boundscheck=False)(_integrate_and_fire)
-            kernel(v, x, x.copy(), zero, zero, zero, False)  # compiles it now
+            for spikes in (np.float32, np.uint8):  # compiles both now
+                kernel(v, x, x.astype(spikes), zero, zero, zero, False)
         except Exception:  # numba refuses a cache it cannot write, or fails to compile at all
             continue
         return {"integrate_and_fire": kernel}
@@ -79,16 +80,18 @@ def _flat(t: Tensor, steps: int | None = None) -> np.ndarray:
     return torch.as_strided(t, shape, strides).numpy()
 
 
-def same_layout(v: Tensor, *windows: Tensor) -> bool:
-    """Whether v is dense and each [n, *v.shape] window lays its steps out one after another,
-    each step in v's memory order: then element i of v is element i of every step."""
+def same_layout(v: Tensor, x: Tensor, spikes: Tensor) -> bool:
+    """Whether v is dense and the windows x and spikes [n, *v.shape] lay their steps out one after
+    another, each step in v's memory order (element i of v is element i of every step); x in v's
+    dtype, the spikes in float32 or uint8."""
     dense = v.is_contiguous() or (v.dim() == 4 and v.is_contiguous(memory_format=torch.channels_last))
 
     def follows(w: Tensor) -> bool:  # the stride of an axis of length 1 is never used: any will do
         pairs = zip(w.shape, w.stride(), (v.numel(), *v.stride()))
-        return w.dtype == v.dtype and w.shape[1:] == v.shape and all(n == 1 or a == b for n, a, b in pairs)
+        return w.shape[1:] == v.shape and all(n == 1 or a == b for n, a, b in pairs)
 
-    return dense and all(follows(w) for w in windows)
+    dtypes = x.dtype == v.dtype and spikes.dtype in (torch.float32, torch.uint8)
+    return dense and dtypes and follows(x) and follows(spikes)
 
 
 def integrate_and_fire(v: Tensor, x: Tensor, spikes: Tensor, theta: int, low: int, high: int, strict: bool) -> None:

@@ -93,10 +93,16 @@ class Int8Conv2d:
 
 
 def _uint8_channels_last(x: Tensor) -> Tensor:
-    """x as uint8 in oneDNN's layout (channels last: no reorder inside the kernel). From channels
-    last, numpy's vectorized cast of the raw memory (a quarter of torch's time for the cast);
-    else torch's cast and reorder in one pass."""
-    if x.dim() != 4 or x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+    """x as uint8 in oneDNN's layout (channels last: no reorder inside the kernel). Bytes (a byte
+    carrier, int_ops.byte_nodes) as they are; from float32 channels last, numpy's vectorized cast
+    of the raw memory (a quarter of torch's time for the cast); else torch's cast and reorder in
+    one pass."""
+    if (
+        x.dtype == torch.uint8
+        or x.dim() != 4
+        or x.is_contiguous()
+        or not x.is_contiguous(memory_format=torch.channels_last)
+    ):
         return x.to(torch.uint8, memory_format=torch.channels_last)
     memory = torch.as_strided(x, (x.numel(),), (1,)).numpy()
     return torch.as_strided(torch.from_numpy(memory.astype(np.uint8)), x.shape, x.stride())

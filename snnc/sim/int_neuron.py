@@ -125,7 +125,12 @@ class IntNeuronState:
         self.v = param(op.v_init).expand(full).clone()
         self.i = param(op.i_init).expand(full).clone() if op.has_current else None
         self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
-        self.zero_in_place = dt == torch.float32 == plan.spikes and op.reset == "zero" and self.v_reset is None
+        self.zero_in_place = (
+            dt == torch.float32
+            and plan.spikes in (torch.float32, torch.uint8)  # h·s promotes byte spikes to float32, exactly
+            and op.reset == "zero"
+            and self.v_reset is None
+        )
 
     # --- one chunk ---------------------------------------------------------------------------
 

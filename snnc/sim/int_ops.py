@@ -6,7 +6,9 @@ results are the target's. The planner walks the graph once and bounds every node
 
 - state and integer values (Int tensors) are int32 where the bound fits, int64 otherwise;
 - spikes and counts are float32 0/1 and small integers where below 2^24 (exact in float32), so a
-  synaptic kernel reads them without a conversion;
+  synaptic kernel reads them without a conversion; uint8 where they stay below 256 and every
+  user reads bytes (a sum pool that keeps them, an int8 convolution: `byte_nodes`), a quarter of
+  the memory traffic;
 - a Linear/Conv runs the fastest kernel that is exact for its bound S = max over outputs of
   Σ|w|·max|x| + |b|: float32 (S < 2^24: every product and partial sum is an integer below 2^24,
   so any summation order gives the exact sum), else int32 (S < 2^31), else int64 — torch's
@@ -80,6 +82,7 @@ from snnc.sim.ops import (
 Tensor = torch.Tensor
 EXACT_FLOAT32 = 2**24
 INT32_MAX = 2**31 - 1
+BYTE_CARRIERS = True  # tests and benchmarks switch uint8 carriers off (byte_nodes) to compare
 SPARSE_DENSITY = 0.02  # below it a Linear gathers the active inputs' weights (benchmarks/bench_int_sim.py)
 SPARSE_MIN_WEIGHTS = 1 << 16  # smaller layers are cheaper dense whatever the density
 SUPPORTED = tuple(op for op in OPS if op not in REAL_ONLY)
@@ -108,7 +111,7 @@ def integer_plan(graph: Graph, arrays: dict[str, np.ndarray], device: torch.devi
     integer products, the CPU's integers. SIM-DEVICE names a node that needs wider values."""
     plan = make_plan(graph, {name: _max_abs(a) for name, a in arrays.items()})
     if device.type == "cpu":
-        return plan
+        return replace(plan, carriers=plan.carriers | dict.fromkeys(byte_nodes(graph, plan), torch.uint8))
     plan = replace(plan, cpu=False)
     for node in graph:
         op = node.op
@@ -144,6 +147,30 @@ def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
         bounds[node.name] = min(b, _type_bound(node.type.dtype))
     carriers = {name: _carrier(graph.node(name).type.dtype, b) for name, b in bounds.items()}
     return Plan(arith, bounds, carriers)
+
+
+def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
+    """The nodes whose values travel as uint8: single spikes and sum-pooled counts up to 255 whose
+    every user reads bytes as they are, a byte sum pool or an int8 convolution. Their windows
+    take a quarter of float32's memory, written by the neuron loop and read by the pools, and
+    reach oneDNN's int8 convolution without a conversion. (Pools with ceil_mode divide in
+    avg_pool2d, which has no uint8 kernel: they keep float32.)"""
+    if not BYTE_CARRIERS:
+        return set()
+    chosen: set[str] = set()
+
+    def reads_bytes(user: Node, source: Node) -> bool:
+        if isinstance(user.op, SumPool2d):
+            return user.name in chosen
+        return isinstance(user.op, Conv2d) and synapse_kernel(plan, user, source.type) == "int8"
+
+    for node in reversed(graph.order):  # users before their sources
+        op, users = node.op, graph.users(node.name)
+        small = plan.bounds[node.name] <= 255 and node.type.dtype.is_event
+        kind = (isinstance(op, Neuron) and op.spikes == "single") or (isinstance(op, SumPool2d) and not op.ceil_mode)
+        if small and kind and users and all(reads_bytes(u, node) for u in users):
+            chosen.add(node.name)
+    return chosen
 
 
 def _check_integer(graph: Graph) -> None:
@@ -247,7 +274,7 @@ def synapse_kernel(plan: Plan, node: Node, source: TensorType) -> str:
     assert isinstance(op, (Linear, Conv1d, Conv2d))
     bound = plan.bounds[name]
     total = synaptic_sum_bound(op, bound)
-    if total < EXACT_FLOAT32 and plan.carriers[name] == torch.float32:
+    if total < EXACT_FLOAT32 and plan.carriers[name] in (torch.float32, torch.uint8):
         shapes = (source.shape, node.type.shape)
         events = source.dtype.is_event  # spikes and counts: never negative
         int8 = plan.cpu and isinstance(op, Conv2d) and exact_for(op, bound, events, shapes)
@@ -354,7 +381,7 @@ def sumpool2d(op: SumPool2d, xs: list[Tensor], st: tuple[torch.dtype, IntRange |
     avg_pool2d dividing by 1 where ceil_mode makes partial windows."""
     out, register = st
     (x,) = xs
-    wide = x if register is None else x.to(torch.int64)
+    wide = x.to(out) if register is None else x.to(torch.int64)  # bytes stay bytes only into a byte pool
     if op.ceil_mode:
         flat = wide.flatten(0, 1)
         y = F.avg_pool2d(flat, op.kernel, op.stride, op.padding, True, True, divisor_override=1).unflatten(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from snnc.ir import Conv2d, Flatten, GraphBuilder, Int, Linear, Neuron, NumberFormat, SumPool2d
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE
-from snnc.sim import fused, int8_conv, reference, run
+from snnc.sim import fused, int8_conv, int_ops, reference, run
 
 
 @contextmanager
@@ -131,24 +131,37 @@ def test_stacks_on_int8_convolutions_match_the_reference(case):
     want = reference.run(graph, x)
     for name in LAYERS:
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    carriers = int_ops.integer_plan(graph, {"x": x}, torch.device("cpu")).carriers
+    assert (carriers["n1"], carriers["pool1"]) == (torch.uint8, torch.uint8), "the spikes did not travel as bytes"
     with pytest.MonkeyPatch.context() as m:
         m.setattr(fused, "ENABLED", False)
         m.setattr(int8_conv, "ENABLED", False)
+        m.setattr(int_ops, "BYTE_CARRIERS", False)
         for name, spikes in layers(graph, x).items():
             np.testing.assert_array_equal(spikes, got[name], err_msg=f"{name}, torch loops and float32 kernels")
+    with pytest.MonkeyPatch.context() as m:  # bytes into the torch loop (ge into uint8, h·s promoted)
+        m.setattr(fused, "ENABLED", False)
+        for name, spikes in layers(graph, x).items():
+            np.testing.assert_array_equal(spikes, got[name], err_msg=f"{name}, torch loops on bytes")
 
 
 def test_layouts_the_loop_accepts():
-    """Element i of the state must be element i of every step: dense, steps one after another."""
+    """Element i of the state must be element i of every step: dense, steps one after another;
+    the input in the state's dtype, the spikes in float32 or bytes."""
     v = torch.zeros(2, 3, 4, 5)
     cl = v.contiguous(memory_format=torch.channels_last)
     window = torch.zeros(6, 2, 3, 4, 5)
     window_cl = torch.zeros(12, 3, 4, 5).contiguous(memory_format=torch.channels_last).unflatten(0, (6, 2))
     assert fused.same_layout(v, window, window.clone())
-    assert fused.same_layout(cl, window_cl)
-    assert fused.same_layout(torch.zeros(1, 1), torch.zeros(3, 1, 1))  # axes of length 1: any stride
-    assert not fused.same_layout(v, window_cl)  # the state in another memory order
-    assert not fused.same_layout(cl, window)
-    assert not fused.same_layout(v, torch.zeros(6, 2, 3, 4, 10)[..., ::2])  # strided
-    assert not fused.same_layout(v, window.transpose(0, 1).contiguous().transpose(0, 1))  # steps interleaved
-    assert not fused.same_layout(v, window.double())
+    assert fused.same_layout(v, window, window.to(torch.uint8))
+    assert fused.same_layout(cl, window_cl, window_cl.clone())
+    assert fused.same_layout(torch.zeros(1, 1), torch.zeros(3, 1, 1), torch.zeros(3, 1, 1))  # axes of length 1
+    assert not fused.same_layout(v, window_cl, window_cl)  # the state in another memory order
+    assert not fused.same_layout(cl, window, window)
+    assert not fused.same_layout(v, window, window_cl)
+    strided = torch.zeros(6, 2, 3, 4, 10)[..., ::2]
+    assert not fused.same_layout(v, strided, window)
+    assert not fused.same_layout(v, window, strided)
+    assert not fused.same_layout(v, window.transpose(0, 1).contiguous().transpose(0, 1), window)  # steps interleaved
+    assert not fused.same_layout(v, window.double(), window)
+    assert not fused.same_layout(v, window, window.to(torch.int32))

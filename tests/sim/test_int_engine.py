@@ -220,3 +220,26 @@ def test_off_the_cpu_convolutions_run_without_cudnn(monkeypatch):
     kernel(torch.zeros(1), torch.zeros(1), None)
     assert seen == [False, before]
     assert torch.backends.cudnn.enabled == before
+
+
+def test_bytes_only_where_every_user_reads_them():
+    """Spikes and counts travel as uint8 only into byte sum pools and int8 convolutions; a user
+    that reads float32 (a flatten, an output, a ceil-mode pool) keeps the source in float32."""
+    arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 0, "floor")
+    conv = Conv2d(np.ones((2, 2, 2, 2), np.int64), weight_format=S8)
+    b = GraphBuilder("g", arithmetic=arith)
+    x = b.input("x", (2, 12, 12), SPIKE)
+    n1 = b.add("n1", lif(arith, 3, 1, "zero"), b.add("c1", conv, x))
+    p1 = b.add("p1", SumPool2d(2), n1)  # → an int8 conv: bytes
+    n2 = b.add("n2", lif(arith, 3, 1, "zero"), b.add("c2", conv, p1))
+    p2 = b.add("p2", SumPool2d(2, ceil_mode=True), n2)  # avg_pool2d has no uint8 kernel
+    n3 = b.add("n3", lif(arith, 3, 1, "zero"), b.add("c3", conv, p2))
+    b.output("out", b.add("flat", Flatten(), n3))
+    graph = b.build()
+    plan = int_ops.integer_plan(graph, {"x": np.ones((1, 1, 2, 12, 12))}, torch.device("cpu"))
+    assert int_ops.byte_nodes(graph, plan) == {"n1", "p1"}
+    assert plan.carriers["n1"] == torch.uint8 and plan.carriers["n2"] == torch.float32
+    data = (np.random.default_rng(0).random((5, 2, 2, 12, 12)) < 0.5).astype(np.uint8)
+    want = reference.run(graph, data)
+    for name, trace in run(graph, data, record=["n1:out", "p1:out", "n3:out"]).traces.items():
+        np.testing.assert_array_equal(trace["out"].astype(np.int64), want[name], err_msg=name)
