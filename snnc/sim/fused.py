@@ -17,6 +17,7 @@ numba is missing or fails to compile, `available()` is False and the torch loop 
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,11 @@ def _kernels() -> dict[str, Callable[..., None]] | None:
             continue
         return {"integrate_and_fire": kernel}
     return None
+
+
+def importable() -> bool:
+    """Whether the compiled loops can be used, without loading numba yet."""
+    return ENABLED and importlib.util.find_spec("numba") is not None
 
 
 def available(work: int) -> bool:

@@ -79,6 +79,30 @@ def _float_exact(op: Neuron, arith: Arithmetic) -> bool:
     return keeps(op.v_decay) and (not op.has_current or keeps(op.i_decay) or forgets) and op.spikes != "multi"
 
 
+def plain_integrate_and_fire(op: Neuron, arith: Arithmetic, state: torch.dtype) -> bool:
+    """Whether every step is h = clip(v + a), s = h ≥ θ, v = h·(1 − s) on a float32 state,
+    nothing else: single spikes reset to zero in the same step, no current, decay, bias or floor,
+    a saturating voltage register (the common IF neuron: one loop in torch, or compiled)."""
+    return (
+        state == torch.float32
+        and op.spikes == "single"
+        and op.reset == "zero"
+        and not op.v_reset.any()
+        and op.reset_timing == "same_step"
+        and not op.has_current
+        and not op.bias.any()
+        and bool((op.v_decay == arith.decay_one).all())
+        and op.v_min is None
+        and arith.voltage.overflow in ("saturate", "saturate_symmetric")
+    )
+
+
+def runs_compiled(op: Neuron, arith: Arithmetic, state: torch.dtype) -> bool:
+    """Whether the neuron's chunks take the compiled loop (fused.py) once numba is loaded: a plain
+    integrate-and-fire neuron with one threshold for all."""
+    return plain_integrate_and_fire(op, arith, state) and op.threshold.ndim == 0 and fused.importable()
+
+
 def _multiplies(m: np.ndarray | None, arith: Arithmetic) -> bool:
     """Whether a decay multiplier is a real multiply: not absent, not 2^k (keep), not 0 (forget)."""
     return m is not None and not bool((m == arith.decay_one).all()) and not bool((m == 0).all())
@@ -125,6 +149,7 @@ class IntNeuronState:
         self.v = param(op.v_init).expand(full).clone()
         self.i = param(op.i_init).expand(full).clone() if op.has_current else None
         self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
+        self.plain = plain_integrate_and_fire(op, arith, dt)
         self.zero_in_place = (
             dt == torch.float32
             and plan.spikes in (torch.float32, torch.uint8)  # h·s promotes byte spikes to float32, exactly
@@ -188,19 +213,9 @@ class IntNeuronState:
             self._trace(h=h, v=self.v, i=self.i)
 
     def _plain_integrate_and_fire(self, x: Tensor, late: Tensor | None) -> bool:
-        """Whether a step is h = clip(v + x), s = h ≥ θ, v = h·(1 − s) on float32, nothing else:
-        no current, decay, bias, late input, floor or trace (the common IF neuron)."""
-        return (
-            self.zero_in_place
-            and x.dtype == self.dtype
-            and late is None
-            and self.i is None
-            and self.bias is None
-            and self.v_decay is None
-            and self.v_min is None
-            and self.op.reset_timing == "same_step"
-            and self.arith.voltage.overflow in ("saturate", "saturate_symmetric")
-        )
+        """Whether this chunk's steps are `plain_integrate_and_fire`'s, nothing else: no late
+        input, the input already in the state's dtype (the caller rules out traces)."""
+        return self.plain and x.dtype == self.dtype and late is None
 
     def _integrate_and_fire(self, x: Tensor, spikes: Tensor, compare) -> None:
         """The loop of `_steps` for `_plain_integrate_and_fire`: one compiled pass over the layer

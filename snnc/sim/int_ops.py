@@ -61,7 +61,7 @@ from snnc.ir.quant import Arithmetic, IntRange
 from snnc.ir.types import Count, DType, Float, Int, Spike, TensorType
 from snnc.sim.int8_conv import Int8Conv2d, exact_for
 from snnc.sim.int_arith import in_register
-from snnc.sim.int_neuron import IntNeuronState, NeuronPlan
+from snnc.sim.int_neuron import IntNeuronState, NeuronPlan, runs_compiled
 from snnc.sim.ops import (
     IMPLS,
     Impl,
@@ -150,11 +150,11 @@ def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
 
 
 def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
-    """The nodes whose values travel as uint8: single spikes and sum-pooled counts up to 255 whose
-    every user reads bytes as they are, a byte sum pool or an int8 convolution. Their windows
-    take a quarter of float32's memory, written by the neuron loop and read by the pools, and
-    reach oneDNN's int8 convolution without a conversion. (Pools with ceil_mode divide in
-    avg_pool2d, which has no uint8 kernel: they keep float32.)"""
+    """The nodes whose values travel as uint8: spikes of a compiled neuron and sum-pooled counts up
+    to 255 whose every user reads bytes as they are, a byte sum pool or an int8 convolution.
+    Their windows take a quarter of float32's memory, written by the neuron loop and read by the
+    pools, and reach oneDNN's int8 convolution without a conversion. (Pools with ceil_mode divide
+    in avg_pool2d, which has no uint8 kernel: they keep float32.)"""
     if not BYTE_CARRIERS:
         return set()
     chosen: set[str] = set()
@@ -165,12 +165,23 @@ def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
         return isinstance(user.op, Conv2d) and synapse_kernel(plan, user, source.type) == "int8"
 
     for node in reversed(graph.order):  # users before their sources
-        op, users = node.op, graph.users(node.name)
+        users = graph.users(node.name)
         small = plan.bounds[node.name] <= 255 and node.type.dtype.is_event
-        kind = (isinstance(op, Neuron) and op.spikes == "single") or (isinstance(op, SumPool2d) and not op.ceil_mode)
-        if small and kind and users and all(reads_bytes(u, node) for u in users):
+        if small and _writes_bytes(node, plan) and users and all(reads_bytes(u, node) for u in users):
             chosen.add(node.name)
     return chosen
+
+
+def _writes_bytes(node: Node, plan: Plan) -> bool:
+    """A sum pool without ceil_mode, or a neuron the compiled loop runs: torch's own loop writes
+    comparisons into bytes several times slower than into float32."""
+    op = node.op
+    if isinstance(op, SumPool2d):
+        return not op.ceil_mode
+    if not isinstance(op, Neuron) or len(node.inputs) != 1:
+        return False
+    state = NeuronPlan.state_dtype(op, plan.arithmetic, plan.bounds[node.inputs[0]])
+    return runs_compiled(op, plan.arithmetic, state)
 
 
 def _check_integer(graph: Graph) -> None:

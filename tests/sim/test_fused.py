@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from snnc.ir import Conv2d, Flatten, GraphBuilder, Int, Linear, Neuron, NumberFormat, SumPool2d
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE
-from snnc.sim import fused, int8_conv, int_ops, reference, run
+from snnc.sim import fused, int8_conv, int_neuron, int_ops, reference, run
 
 
 @contextmanager
@@ -79,6 +79,7 @@ def test_plain_neurons_match_the_reference(case):
     with compiled_always() as chunks:
         got = run(graph, x).output.astype(np.int64)
     assert sum(chunks) == x.shape[0], "the compiled loop did not run every step"
+    assert int_neuron.runs_compiled(op, arith, torch.float32)  # the planner's static view agrees
     np.testing.assert_array_equal(got, reference.neuron(op, x, arith)["s"])
 
 
@@ -139,8 +140,8 @@ def test_stacks_on_int8_convolutions_match_the_reference(case):
         m.setattr(int_ops, "BYTE_CARRIERS", False)
         for name, spikes in layers(graph, x).items():
             np.testing.assert_array_equal(spikes, got[name], err_msg=f"{name}, torch loops and float32 kernels")
-    with pytest.MonkeyPatch.context() as m:  # bytes into the torch loop (ge into uint8, h·s promoted)
-        m.setattr(fused, "ENABLED", False)
+    with pytest.MonkeyPatch.context() as m:  # bytes into the torch loop, as for chunks too small to load numba
+        m.setattr(fused, "available", lambda work: False)
         for name, spikes in layers(graph, x).items():
             np.testing.assert_array_equal(spikes, got[name], err_msg=f"{name}, torch loops on bytes")
 
