@@ -150,8 +150,9 @@ def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
 
 
 def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
-    """The nodes whose values travel as uint8: spikes of a compiled neuron and sum-pooled counts up
-    to 255 whose every user reads bytes as they are, a byte sum pool or an int8 convolution.
+    """The nodes whose values travel as uint8: input events, spikes of a compiled neuron and
+    sum-pooled counts up to 255 whose every user reads bytes as they are, a byte sum pool or an
+    int8 convolution.
     Their windows take a quarter of float32's memory, written by the neuron loop and read by the
     pools, and reach oneDNN's int8 convolution without a conversion. (Pools with ceil_mode divide
     in avg_pool2d, which has no uint8 kernel: they keep float32.)"""
@@ -173,9 +174,12 @@ def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
 
 
 def _writes_bytes(node: Node, plan: Plan) -> bool:
-    """A sum pool without ceil_mode, or a neuron the compiled loop runs: torch's own loop writes
-    comparisons into bytes several times slower than into float32."""
+    """An input (spike or count data, read as bytes without a conversion), a sum pool without
+    ceil_mode, or a neuron the compiled loop runs: torch's own loop writes comparisons into bytes
+    several times slower than into float32."""
     op = node.op
+    if isinstance(op, Input):
+        return True
     if isinstance(op, SumPool2d):
         return not op.ceil_mode
     if not isinstance(op, Neuron) or len(node.inputs) != 1:
@@ -259,7 +263,7 @@ def _carrier(dtype: DType, bound: int) -> torch.dtype:
 
 def feed_dtype(carrier: torch.dtype) -> type[np.generic]:
     """The numpy dtype an input array is converted to before it becomes a tensor."""
-    return {torch.float32: np.float32, torch.int32: np.int32}.get(carrier, np.int64)
+    return {torch.float32: np.float32, torch.int32: np.int32, torch.uint8: np.uint8}.get(carrier, np.int64)
 
 
 # --- kernels ----------------------------------------------------------------------------------

@@ -223,8 +223,9 @@ def test_off_the_cpu_convolutions_run_without_cudnn(monkeypatch):
 
 
 def test_bytes_only_where_every_user_reads_them():
-    """Spikes and counts travel as uint8 only into byte sum pools and int8 convolutions; a user
-    that reads float32 (a flatten, an output, a ceil-mode pool) keeps the source in float32."""
+    """Input events, spikes and counts travel as uint8 only into byte sum pools and int8
+    convolutions; a user that reads float32 (a flatten, an output, a ceil-mode pool) keeps the
+    source in float32."""
     arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 0, "floor")
     conv = Conv2d(np.ones((2, 2, 2, 2), np.int64), weight_format=S8)
     b = GraphBuilder("g", arithmetic=arith)
@@ -237,7 +238,8 @@ def test_bytes_only_where_every_user_reads_them():
     b.output("out", b.add("flat", Flatten(), n3))
     graph = b.build()
     plan = int_ops.integer_plan(graph, {"x": np.ones((1, 1, 2, 12, 12))}, torch.device("cpu"))
-    assert int_ops.byte_nodes(graph, plan) == {"n1", "p1"}
+    assert int_ops.byte_nodes(graph, plan) == {"x", "n1", "p1"}
+    assert int_ops.feed_dtype(plan.carriers["x"]) == np.uint8  # spike data fed as the bytes it is
     assert plan.carriers["n1"] == torch.uint8 and plan.carriers["n2"] == torch.float32
     data = (np.random.default_rng(0).random((5, 2, 2, 12, 12)) < 0.5).astype(np.uint8)
     want = reference.run(graph, data)
