@@ -6,9 +6,9 @@ results are the target's. The planner walks the graph once and bounds every node
 
 - state and integer values (Int tensors) are int32 where the bound fits, int64 otherwise;
 - spikes and counts are float32 0/1 and small integers where below 2^24 (exact in float32), so a
-  synaptic kernel reads them without a conversion; uint8 where they stay below 256 and every
-  user reads bytes (a sum pool that keeps them, an int8 convolution: `byte_nodes`), a quarter of
-  the memory traffic;
+  synaptic kernel reads them without a conversion; uint8 (input events too) where they stay
+  below 256 and every user reads bytes (a sum pool that keeps them, an int8 convolution:
+  `byte_nodes`), a quarter of the memory traffic;
 - a Linear/Conv runs the fastest kernel that is exact for its bound S = max over outputs of
   Σ|w|·max|x| + |b|: float32 (S < 2^24: every product and partial sum is an integer below 2^24,
   so any summation order gives the exact sum), else int32 (S < 2^31), else int64 — torch's
