@@ -7,8 +7,8 @@ results are the target's. The planner walks the graph once and bounds every node
 - state and integer values (Int tensors) are int32 where the bound fits, int64 otherwise;
 - spikes and counts are float32 0/1 and small integers where below 2^24 (exact in float32), so a
   synaptic kernel reads them without a conversion; uint8 (input events too) where they stay
-  below 256 and every user reads bytes (a sum pool that keeps them, an int8 convolution:
-  `byte_nodes`), a quarter of the memory traffic;
+  below 256 and every user reads bytes (a sum pool or shape op that keeps them, an int8
+  convolution, a Linear: `byte_nodes`), a quarter of the memory traffic;
 - a Linear/Conv runs the fastest kernel that is exact for its bound S = max over outputs of
   Σ|w|·max|x| + |b|: float32 (S < 2^24: every product and partial sum is an integer below 2^24,
   so any summation order gives the exact sum), else int32 (S < 2^31), else int64 — torch's
@@ -151,8 +151,8 @@ def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
 
 def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
     """The nodes whose values travel as uint8: input events, spikes of a compiled neuron and
-    sum-pooled counts up to 255 whose every user reads bytes as they are, a byte sum pool or an
-    int8 convolution.
+    sum-pooled counts up to 255 whose every user reads bytes: a byte sum pool or shape op, an
+    int8 convolution, or a Linear (which converts its input for its kernel anyway).
     Their windows take a quarter of float32's memory, written by the neuron loop and read by the
     pools, and reach oneDNN's int8 convolution without a conversion. (Pools with ceil_mode divide
     in avg_pool2d, which has no uint8 kernel: they keep float32.)"""
@@ -161,8 +161,10 @@ def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
     chosen: set[str] = set()
 
     def reads_bytes(user: Node, source: Node) -> bool:
-        if isinstance(user.op, SumPool2d):
+        if isinstance(user.op, (SumPool2d, Flatten, Reshape)):
             return user.name in chosen
+        if isinstance(user.op, Linear):  # converts its input for its kernel anyway (`synapse`)
+            return True
         return isinstance(user.op, Conv2d) and synapse_kernel(plan, user, source.type) == "int8"
 
     for node in reversed(graph.order):  # users before their sources
@@ -174,11 +176,11 @@ def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
 
 
 def _writes_bytes(node: Node, plan: Plan) -> bool:
-    """An input (spike or count data, read as bytes without a conversion), a sum pool without
-    ceil_mode, or a neuron the compiled loop runs: torch's own loop writes comparisons into bytes
-    several times slower than into float32."""
+    """An input (spike or count data, read as bytes without a conversion), a shape op, a sum pool
+    without ceil_mode, or a neuron the compiled loop runs: torch's own loop writes comparisons
+    into bytes several times slower than into float32."""
     op = node.op
-    if isinstance(op, Input):
+    if isinstance(op, (Input, Flatten, Reshape)):
         return True
     if isinstance(op, SumPool2d):
         return not op.ceil_mode

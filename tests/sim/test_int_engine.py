@@ -223,9 +223,9 @@ def test_off_the_cpu_convolutions_run_without_cudnn(monkeypatch):
 
 
 def test_bytes_only_where_every_user_reads_them():
-    """Input events, spikes and counts travel as uint8 only into byte sum pools and int8
-    convolutions; a user that reads float32 (a flatten, an output, a ceil-mode pool) keeps the
-    source in float32."""
+    """Input events, spikes and counts travel as uint8 only into byte sum pools and shape ops,
+    int8 convolutions and Linears; a user that reads float32 (an output, a ceil-mode pool) keeps
+    the source in float32, and so does a flatten into an output."""
     arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 0, "floor")
     conv = Conv2d(np.ones((2, 2, 2, 2), np.int64), weight_format=S8)
     b = GraphBuilder("g", arithmetic=arith)
