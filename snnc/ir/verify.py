@@ -9,6 +9,8 @@ are broken is not type-checked (its errors would only echo the first one).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from snnc.diagnostics import Diagnostic, Kind, Severity, SnncError, errors
@@ -34,11 +36,19 @@ def verify(graph: Graph) -> list[Diagnostic]:
     return diags
 
 
+_VALID: weakref.WeakSet[Graph] = weakref.WeakSet()  # graphs verify_or_raise found valid
+
+
 def verify_or_raise(graph: Graph) -> None:
-    """Raise SnncError (exit code 1) carrying every error, if there is any."""
+    """Raise SnncError (exit code 1) carrying every error, if there is any. A graph found valid
+    is not verified again: graphs are immutable (snnc/ir/graph.py), and a simulation run once
+    per batch (`snnc report`, `validate`) would otherwise pay for it every batch."""
+    if graph in _VALID:
+        return
     found = errors(verify(graph))
     if found:
         raise SnncError(found, kind=Kind.CHECK)
+    _VALID.add(graph)
 
 
 def _names_and_edges(graph: Graph) -> list[Diagnostic]:

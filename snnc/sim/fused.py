@@ -4,9 +4,10 @@ In torch, each step of an integrate-and-fire neuron is four operations (charge, 
 reset), and each reads and writes the whole layer; on nmnist-cnn those passes were a third of
 the integer run. Here the same step is one loop over the neurons, compiled by numba (LLVM,
 bundled in its wheel: no compiler is needed on the user's machine; docs/sim-kernels.md §2),
-where each neuron's value
-stays in a register between the four operations: about twice as fast on the first layer of
-nmnist-cnn (benchmarks/bench_int_sim.py times the run with and without it).
+where each neuron's value stays in a register between the four operations: about twice as fast
+on the first layer of nmnist-cnn (benchmarks/bench_int_sim.py times the run with and without it).
+One more loop moves input events' channels last for oneDNN's int8 convolution (int8_conv.py), a
+third of torch's time for that copy of bytes.
 
 The arithmetic is the torch loop's, operation for operation, on float32 integers below 2^23
 (int_neuron.py decides that they are exact), so both give the same spikes and states; the
@@ -44,6 +45,16 @@ def _integrate_and_fire(v, x, s, theta, low, high, strict):  # compiled by numba
             v[i] = np.float32(0.0) if fired else h
 
 
+def _channels_last(x, out):  # compiled by numba in _kernels
+    """out[n, s, c] = x[n, c, s]: channels moved last, for bytes (x [N, C, S], out [N, S, C])."""
+    for n in range(x.shape[0]):
+        xn, on = x[n], out[n]
+        for c in range(x.shape[1]):
+            row = xn[c]
+            for s in range(x.shape[2]):
+                on[s, c] = row[s]
+
+
 @functools.cache
 def _kernels() -> dict[str, Callable[..., None]] | None:
     """The compiled loops, or None where numba is missing or cannot compile them. Compiled here,
@@ -59,9 +70,11 @@ def _kernels() -> dict[str, Callable[..., None]] | None:
             kernel = numba.njit(cache=cache, nogil=True, boundscheck=False)(_integrate_and_fire)
             for spikes in (np.float32, np.uint8):  # compiles both now
                 kernel(v, x, x.astype(spikes), zero, zero, zero, False)
+            transpose = numba.njit(cache=cache, nogil=True, boundscheck=False)(_channels_last)
+            transpose(*(np.zeros((1, 1, 1), np.uint8),) * 2)
         except Exception:  # numba refuses a cache it cannot write, or fails to compile at all
             continue
-        return {"integrate_and_fire": kernel}
+        return {"integrate_and_fire": kernel, "channels_last": transpose}
     return None
 
 
@@ -98,6 +111,17 @@ def same_layout(v: Tensor, x: Tensor, spikes: Tensor) -> bool:
 
     dtypes = x.dtype == v.dtype and spikes.dtype in (torch.float32, torch.uint8)
     return dense and dtypes and follows(x) and follows(spikes)
+
+
+def channels_last_bytes(x: Tensor) -> Tensor:
+    """The contiguous uint8 [N, C, H, W] x copied into channels-last memory (what oneDNN's int8
+    convolution reads), three times as fast as torch's copy for bytes (benchmarks/bench_int_sim.py)."""
+    kernels = _kernels()
+    assert kernels is not None and x.dtype == torch.uint8 and x.dim() == 4 and x.is_contiguous()
+    n, c, h, w = x.shape
+    out = torch.empty((n, h, w, c), dtype=torch.uint8)
+    kernels["channels_last"](x.numpy().reshape(n, c, h * w), out.numpy().reshape(n, h * w, c))
+    return out.permute(0, 3, 1, 2)
 
 
 def integrate_and_fire(v: Tensor, x: Tensor, spikes: Tensor, theta: int, low: int, high: int, strict: bool) -> None:

@@ -32,12 +32,14 @@ missing or differs, so a build or CPU where it behaves otherwise only loses spee
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from snnc.ir.ops import Conv2d
+from snnc.sim import fused
 
 Tensor = torch.Tensor
 ENABLED = True  # tests and benchmarks switch the kernel off to compare with the float32 one
@@ -56,21 +58,28 @@ def exact_for(op: Conv2d, input_bound: int, nonnegative: bool, shapes: tuple[tup
 
 
 class Int8Conv2d:
-    """One Conv2d's prepacked int8 weights; `__call__` maps float32 integer inputs [N, C, H, W]
-    to their exact float32 sums (channels-last)."""
+    """One Conv2d's prepacked int8 weights; `__call__` maps integer inputs [N, C, H, W] (uint8, or
+    float32 integers) to their exact float32 sums (channels-last). `of` shares one per op."""
 
     def __init__(self, op: Conv2d) -> None:
-        self.op = op
+        # the op's geometry, not the op: `of`'s cache must not keep its key alive
+        self.geometry = (list(op.stride), list(op.padding), list(op.dilation), op.groups)
         self.scales = torch.ones(op.weight.shape[0])
         self.zero_points = torch.zeros(op.weight.shape[0], dtype=torch.int32)
         self.bias = None if op.bias is None else torch.tensor(op.bias, dtype=torch.float32)
         weight = torch.tensor(op.weight.astype(np.int8))
-        self.packed = torch.ops.onednn.qconv_prepack(
-            weight, self.scales, 1.0, 0, list(op.stride), list(op.padding), list(op.dilation), op.groups, None
-        )
+        self.packed = torch.ops.onednn.qconv_prepack(weight, self.scales, 1.0, 0, *self.geometry, None)
+
+    @classmethod
+    def of(cls, op: Conv2d) -> Int8Conv2d:
+        """The op's kernel, packed once per op (IR ops are immutable) rather than once per run:
+        `snnc report` and `validate` simulate batch after batch."""
+        if op not in _PACKED:
+            _PACKED[op] = cls(op)
+        return _PACKED[op]
 
     def __call__(self, x: Tensor) -> Tensor:
-        op = self.op
+        stride, padding, dilation, groups = self.geometry
         return torch.ops.onednn.qconv2d_pointwise(
             _uint8_channels_last(x),
             1.0,
@@ -79,10 +88,10 @@ class Int8Conv2d:
             self.scales,
             self.zero_points,
             self.bias,
-            list(op.stride),
-            list(op.padding),
-            list(op.dilation),
-            op.groups,
+            stride,
+            padding,
+            dilation,
+            groups,
             1.0,
             0,
             torch.float32,
@@ -92,17 +101,22 @@ class Int8Conv2d:
         )
 
 
+_PACKED: weakref.WeakKeyDictionary[Conv2d, Int8Conv2d] = weakref.WeakKeyDictionary()
+
+
 def _uint8_channels_last(x: Tensor) -> Tensor:
     """x as uint8 in oneDNN's layout (channels last: no reorder inside the kernel). Bytes (a byte
-    carrier, int_ops.byte_nodes) as they are; from float32 channels last, numpy's vectorized cast
-    of the raw memory (a quarter of torch's time for the cast); else torch's cast and reorder in
-    one pass."""
-    if (
-        x.dtype == torch.uint8
-        or x.dim() != 4
-        or x.is_contiguous()
-        or not x.is_contiguous(memory_format=torch.channels_last)
-    ):
+    carrier, int_ops.byte_nodes) as they are, or moved by the compiled copy where they come
+    contiguous (input events; fused.py); from float32 channels last, numpy's vectorized cast of
+    the raw memory (a quarter of torch's time for the cast); else torch's cast and reorder in one
+    pass."""
+    four_d = x.dim() == 4
+    channels_last = four_d and x.is_contiguous(memory_format=torch.channels_last)
+    if x.dtype == torch.uint8:
+        if four_d and x.is_contiguous() and not channels_last and fused.available(x.numel()):
+            return fused.channels_last_bytes(x)
+        return x.to(memory_format=torch.channels_last)
+    if x.is_contiguous() or not channels_last:
         return x.to(torch.uint8, memory_format=torch.channels_last)
     memory = torch.as_strided(x, (x.numel(),), (1,)).numpy()
     return torch.as_strided(torch.from_numpy(memory.astype(np.uint8)), x.shape, x.stride())

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -250,9 +251,20 @@ def _bound(node: Node, bounds: dict[str, int], arith: Arithmetic, input_max: dic
 
 def synaptic_sum_bound(op: Linear | Conv1d | Conv2d, input_bound: int) -> int:
     """max over outputs of Σ|w|·max|x| + |b|: no product or partial sum can exceed it."""
-    w = np.abs(op.weight.astype(np.int64)).reshape(op.weight.shape[0], -1).sum(axis=1)
-    b = np.zeros_like(w) if op.bias is None else np.abs(op.bias.astype(np.int64))
+    w, b = _magnitudes(op)
     return int((w * input_bound + b).max()) if w.size else 0
+
+
+_MAGNITUDES: weakref.WeakKeyDictionary[Op, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def _magnitudes(op: Linear | Conv1d | Conv2d) -> tuple[np.ndarray, np.ndarray]:
+    """Σ|w| and |b| per output (int64), once per op (IR ops are immutable): the planner asks for
+    them several times per run, and a run per batch."""
+    if op not in _MAGNITUDES:
+        w = np.abs(op.weight.astype(np.int64)).reshape(op.weight.shape[0], -1).sum(axis=1)
+        _MAGNITUDES[op] = (w, np.zeros_like(w) if op.bias is None else np.abs(op.bias.astype(np.int64)))
+    return _MAGNITUDES[op]
 
 
 def _carrier(dtype: DType, bound: int) -> torch.dtype:
@@ -275,10 +287,9 @@ def feed_dtype(carrier: torch.dtype) -> type[np.generic]:
 class SynapseState:
     """A Linear/Conv's weights in its kernel's dtype, and where its exact sum goes."""
 
-    fn: Callable[[Tensor], Tensor]  # the exact sum of a [N, *shape] input, weights bound
+    fn: Callable[[Tensor], Tensor]  # the exact sum of a [N, *shape] input in its carrier, weights bound
     weight: Tensor
     bias: Tensor | None
-    compute: torch.dtype
     out: torch.dtype
     register: IntRange | None  # None: the sum provably fits, the overflow rule is a no-op
     sparse: bool  # may take the event-driven path
@@ -318,14 +329,13 @@ def _synapse_init(plan: Plan) -> Init[Linear | Conv1d | Conv2d, SynapseState]:
         sparse = isinstance(op, Linear) and compute == torch.float32 and op.weight.size >= SPARSE_MIN_WEIGHTS
         if kernel == "int8":
             assert isinstance(op, Conv2d)
-            fn: Callable[[Tensor], Tensor] = Int8Conv2d(op)
+            fn: Callable[[Tensor], Tensor] = Int8Conv2d.of(op)
         else:
             fn = functools.partial(_dense, _KERNELS[type(op)](op), weight, bias)
         return SynapseState(
             fn,
             weight.t().contiguous() if sparse else weight,
             bias,
-            compute,
             plan.carriers[node.name],
             register if total > register.max else None,
             sparse,
@@ -335,7 +345,9 @@ def _synapse_init(plan: Plan) -> Init[Linear | Conv1d | Conv2d, SynapseState]:
 
 
 def _dense(kernel: Callable[[Tensor, Tensor, Tensor | None], Tensor], w: Tensor, b: Tensor | None, x: Tensor) -> Tensor:
-    return kernel(x, w, b)
+    """torch's kernel on x converted to the weights' dtype (the int8 kernel instead reads bytes as
+    they come: a byte carrier reaches oneDNN without a conversion)."""
+    return kernel(x.to(w.dtype), w, b)
 
 
 def _linear(op: Linear) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
@@ -370,9 +382,9 @@ _KERNELS: dict[type[Op], Callable[[Any], Callable[[Tensor, Tensor, Tensor | None
 def synapse(op: Op, xs: list[Tensor], st: SynapseState) -> Tensor:
     """The exact integer sum, through the synapse register, in the node's carrier."""
     (x,) = xs
-    flat = x.flatten(0, 1).to(st.compute)
+    flat = x.flatten(0, 1)
     if st.sparse and int(torch.count_nonzero(flat)) < SPARSE_DENSITY * flat.numel():
-        y = torch.sparse.mm(flat.to_sparse(), st.weight)  # the active inputs' weight rows, summed
+        y = torch.sparse.mm(flat.to(st.weight.dtype).to_sparse(), st.weight)  # the active inputs' weight rows, summed
         y = y if st.bias is None else y + st.bias
     else:
         y = st.fn(flat)

@@ -167,3 +167,14 @@ def test_layouts_the_loop_accepts():
     assert not fused.same_layout(v, window.transpose(0, 1).contiguous().transpose(0, 1), window)  # steps interleaved
     assert not fused.same_layout(v, window.double(), window)
     assert not fused.same_layout(v, window, window.to(torch.int32))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.tuples(*(st.integers(1, 7) for _ in range(4))), st.integers(0, 2**32 - 1))
+def test_bytes_move_channels_last_as_torch_moves_them(shape, seed):
+    """The compiled copy that hands input events to the int8 convolution: torch's values, in
+    torch's channels-last strides (axes of length 1 included)."""
+    x = torch.from_numpy(np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8))
+    got, want = fused.channels_last_bytes(x), x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(got, want)
+    assert got.is_contiguous(memory_format=torch.channels_last)

@@ -16,7 +16,7 @@ from snnc.ir import Conv2d, Elementwise, Flatten, GraphBuilder, Int, Linear, Neu
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE, TensorType
 from snnc.ir.verify import verify
-from snnc.sim import int_ops, reference, run
+from snnc.sim import int8_conv, int_ops, reference, run
 
 S8 = NumberFormat(8)
 
@@ -222,10 +222,11 @@ def test_off_the_cpu_convolutions_run_without_cudnn(monkeypatch):
     assert torch.backends.cudnn.enabled == before
 
 
-def test_bytes_only_where_every_user_reads_them():
+def test_bytes_only_where_every_user_reads_them(monkeypatch):
     """Input events, spikes and counts travel as uint8 only into byte sum pools and shape ops,
-    int8 convolutions and Linears; a user that reads float32 (an output, a ceil-mode pool) keeps
-    the source in float32, and so does a flatten into an output."""
+    int8 convolutions and Linears, and reach the int8 kernel as they are; a user that reads
+    float32 (an output, a ceil-mode pool) keeps the source in float32, and so does a flatten into
+    an output."""
     arith = arithmetic(IntRange(32, "saturate"), IntRange(16, "saturate"), 0, "floor")
     conv = Conv2d(np.ones((2, 2, 2, 2), np.int64), weight_format=S8)
     b = GraphBuilder("g", arithmetic=arith)
@@ -243,5 +244,8 @@ def test_bytes_only_where_every_user_reads_them():
     assert plan.carriers["n1"] == torch.uint8 and plan.carriers["n2"] == torch.float32
     data = (np.random.default_rng(0).random((5, 2, 2, 12, 12)) < 0.5).astype(np.uint8)
     want = reference.run(graph, data)
+    reaching, to_kernel = [], int8_conv._uint8_channels_last
+    monkeypatch.setattr(int8_conv, "_uint8_channels_last", lambda t: reaching.append(t.dtype) or to_kernel(t))
     for name, trace in run(graph, data, record=["n1:out", "p1:out", "n3:out"]).traces.items():
         np.testing.assert_array_equal(trace["out"].astype(np.int64), want[name], err_msg=name)
+    assert reaching == [torch.uint8, torch.uint8]  # c1, c2 (c3, 1 wide, takes the float32 kernel)
