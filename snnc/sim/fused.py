@@ -45,6 +45,27 @@ def _integrate_and_fire(v, x, s, theta, low, high, strict):  # compiled by numba
             v[i] = np.float32(0.0) if fired else h
 
 
+def _float_scan(v, x, s, theta, decay, strict, reset):  # compiled by numba in _kernels
+    """NeuronState._scan's operations for a plain neuron, in its order, for each t: h = v·decay +
+    x[t] (two roundings, as torch's mul_ then add_: numba does not contract them into an FMA);
+    s[t] = h ≥ θ (h > θ if strict); reset 0 "none": v = h, 1 "zero": v = h·(h < θ) (h ≤ θ if
+    strict: NaN keeps neither, as torch's mask), 2 "subtract": v = h − s·θ (torch's h + (−s)·θ,
+    the same float)."""
+    for t in range(x.shape[0]):
+        xt, st = x[t], s[t]
+        for i in range(v.shape[0]):
+            h = v[i] * decay
+            h = h + xt[i]
+            fired = h > theta if strict else h >= theta
+            st[i] = fired
+            if reset == 1:
+                v[i] = h * np.float32(h <= theta if strict else h < theta)
+            elif reset == 2:
+                v[i] = h - np.float32(fired) * theta
+            else:
+                v[i] = h
+
+
 def _channels_last(x, out):  # compiled by numba in _kernels
     """out[n, s, c] = x[n, c, s]: channels moved last, for bytes (x [N, C, S], out [N, S, C])."""
     for n in range(x.shape[0]):
@@ -70,11 +91,13 @@ def _kernels() -> dict[str, Callable[..., None]] | None:
             kernel = numba.njit(cache=cache, nogil=True, boundscheck=False)(_integrate_and_fire)
             for spikes in (np.float32, np.uint8):  # compiles both now
                 kernel(v, x, x.astype(spikes), zero, zero, zero, False)
+            scan = numba.njit(cache=cache, nogil=True, boundscheck=False)(_float_scan)
+            scan(v, x, x.copy(), zero, zero, False, 0)
             transpose = numba.njit(cache=cache, nogil=True, boundscheck=False)(_channels_last)
             transpose(*(np.zeros((1, 1, 1), np.uint8),) * 2)
         except Exception:  # numba refuses a cache it cannot write, or fails to compile at all
             continue
-        return {"integrate_and_fire": kernel, "channels_last": transpose}
+        return {"integrate_and_fire": kernel, "float_scan": scan, "channels_last": transpose}
     return None
 
 
@@ -111,6 +134,19 @@ def same_layout(v: Tensor, x: Tensor, spikes: Tensor) -> bool:
 
     dtypes = x.dtype == v.dtype and spikes.dtype in (torch.float32, torch.uint8)
     return dense and dtypes and follows(x) and follows(spikes)
+
+
+RESETS = {"none": 0, "zero": 1, "subtract": 2}  # _float_scan's reset codes
+
+
+def float_scan(v: Tensor, x: Tensor, spikes: Tensor, theta: float, decay: float, strict: bool, reset: str) -> None:
+    """Every step of x [n, *v.shape] through a plain float neuron (NeuronState._scan's), in place
+    on v, float32 spikes written (`same_layout(v, x, spikes)` must hold)."""
+    kernels = _kernels()
+    assert kernels is not None and same_layout(v, x, spikes) and x.dtype == spikes.dtype == torch.float32
+    f32 = np.float32
+    args = [_flat(v), _flat(x, x.shape[0]), _flat(spikes, x.shape[0])]
+    kernels["float_scan"](*args, f32(theta), f32(decay), strict, RESETS[reset])
 
 
 def channels_last_bytes(x: Tensor) -> Tensor:

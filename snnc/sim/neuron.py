@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from snnc.ir.ops import FloatOrder, Neuron
+from snnc.sim import fused
 
 Tensor = torch.Tensor
 CANONICAL = FloatOrder()
@@ -98,18 +99,44 @@ class NeuronState:
         self.i = _broadcastable(op.i_init, shape, device).expand(full) if op.has_current else None
         self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
         self.scans = op.spikes == "single" and op.reset_timing == "same_step" and "h" not in record
+        self.plain = self._plain_scalars()
+
+    def _plain_scalars(self) -> tuple[float, float] | None:
+        """(θ, v_decay) where `_scan` is fused.py's compiled loop: no current, gain, bias, v_min or
+        v_reset, an affine charge, scalar θ and decay; None elsewhere."""
+        op = self.op
+        affine = self.order.charge == "affine" and self.gain is None and self.bias is None and self.i is None
+        resets = op.reset != "zero" or self.v_reset is None
+        scalars = self.threshold.numel() == 1 and (self.v_decay is None or self.v_decay.numel() == 1)
+        if not (self.scans and affine and resets and scalars and self.v_min is None):
+            return None
+        return float(self.threshold), 1.0 if self.v_decay is None else float(self.v_decay)
 
     def run(self, x: Tensor, late: Tensor | None = None) -> Tensor:
         """Spikes for the time-major chunk x [n, B, *shape] (and the late input, if connected);
         the state carries over to the next chunk."""
         out = torch.empty_like(x)
         with serial_steps(x):
-            if self.scans:
+            if self.scans and not self._compiled_scan(x, late, out):
                 self._scan(x, late, out)
+            if self.scans:
                 return out
             for t in range(x.shape[0]):
                 self.step(x[t], out[t], None if late is None else late[t])
         return out
+
+    def _compiled_scan(self, x: Tensor, late: Tensor | None, out: Tensor) -> bool:
+        """`_scan` by fused.py's compiled loop, one pass over the layer a step instead of four
+        torch operations (the same floats, property-tested); False where it does not apply: not a
+        plain neuron, traces or a late input, off the CPU, a chunk too small to load numba for."""
+        plain = self.plain
+        if plain is None or self.traces or late is not None or x.device.type != "cpu" or x.dtype != torch.float32:
+            return False
+        if not (fused.available(x.numel()) and fused.same_layout(self.v, x, out)):
+            return False
+        theta, decay = plain
+        fused.float_scan(self.v, x, out, theta, decay, self.op.fire_op == "gt", self.op.reset)
+        return True
 
     def _scan(self, x: Tensor, late: Tensor | None, out: Tensor) -> None:
         """`step` for single spikes reset in the same step, in place: h is built in the membrane

@@ -17,6 +17,7 @@ from snnc.ir import Conv2d, Flatten, GraphBuilder, Int, Linear, Neuron, NumberFo
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE
 from snnc.sim import fused, int8_conv, int_neuron, int_ops, reference, run
+from snnc.sim import neuron as neuron_sim
 
 
 @contextmanager
@@ -178,3 +179,88 @@ def test_bytes_move_channels_last_as_torch_moves_them(shape, seed):
     got, want = fused.channels_last_bytes(x), x.contiguous(memory_format=torch.channels_last)
     assert torch.equal(got, want)
     assert got.is_contiguous(memory_format=torch.channels_last)
+
+
+# --- the compiled scan of plain float neurons (NeuronState._compiled_scan) ----------------------
+
+
+@st.composite
+def plain_float_neurons(draw) -> Neuron:
+    """What the compiled float scan runs: scalar θ (either sign) and decay, any reset but to a
+    non-zero v_reset, ≥ or >, single spikes reset in the same step; v_init per neuron."""
+    scalar = st.floats(-4.0, 4.0, width=32).map(np.float32)
+    return Neuron(
+        threshold=draw(st.one_of(st.floats(0.25, 4.0, width=32).map(np.float32), scalar)),
+        v_decay=draw(st.one_of(st.just(np.float32(1)), st.floats(0.0, 1.0, width=32).map(np.float32))),
+        reset=draw(st.sampled_from(["zero", "subtract", "none"])),
+        fire_op=draw(st.sampled_from(["ge", "gt"])),
+        spikes="single",
+        v_init=np.asarray(draw(st.lists(st.floats(-2.0, 2.0, width=32), min_size=3, max_size=3)), np.float32),
+    )
+
+
+def scanned(op: Neuron, x: np.ndarray, compiled: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spikes and final membrane of one neuron layer [T, B, 3] scanned in one chunk, compiled or
+    by torch's operations."""
+    state = neuron_sim.NeuronState(op, (3,), x.shape[1], torch.device("cpu"), frozenset())
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fused, "LOAD_WORK", 0)
+        m.setattr(fused, "ENABLED", compiled)
+        compiled_runs: list[bool] = []
+        scan = state._compiled_scan
+        m.setattr(state, "_compiled_scan", lambda *a: compiled_runs.append(scan(*a)) or compiled_runs[-1])
+        spikes = state.run(torch.from_numpy(x))
+    assert compiled_runs == [compiled], "the compiled scan did not run where it should (or ran where it should not)"
+    return spikes, state.v
+
+
+def float32_bits(t: torch.Tensor) -> np.ndarray:
+    """The bits, every NaN as one (a NaN's sign and payload depend on the instruction that made
+    it, and nothing reads them): NaN equals NaN, and +0 differs from −0."""
+    a = t.numpy()
+    return np.where(np.isnan(a), np.float32(np.nan), a).view(np.int32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain_float_neurons(), st.integers(1, 12), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_plain_float_neurons_match_the_reference(op, steps, batch, seed):
+    x = np.random.default_rng(seed).uniform(-4, 6, (steps, batch, 3)).astype(np.float32)
+    spikes, v = scanned(op, x, compiled=True)
+    want = reference.neuron(op, x)
+    np.testing.assert_array_equal(spikes.numpy(), want["s"])
+    np.testing.assert_array_equal(v.numpy(), want["v"][-1])  # bar the sign of a zero, as snnc/sim/neuron.py says
+
+
+SPECIAL = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-45, -1e-45, 3.4e38, -3.4e38, 1.0, -1.0], np.float32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain_float_neurons(), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_plain_float_neurons_compiled_give_torchs_bits(op, steps, seed):
+    """Infinities, NaN, signed zeros, subnormals, overflow: the compiled loop's floats are the
+    torch scan's, bit for bit."""
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.random((steps, 2, 3)) < 0.5, rng.choice(SPECIAL, (steps, 2, 3)), rng.uniform(-4, 6, (steps, 2, 3)))
+    x = x.astype(np.float32)
+    (s1, v1), (s2, v2) = scanned(op, x, compiled=True), scanned(op, x, compiled=False)
+    np.testing.assert_array_equal(float32_bits(s1), float32_bits(s2))
+    np.testing.assert_array_equal(float32_bits(v1), float32_bits(v2))
+
+
+def test_other_float_neurons_keep_the_torch_scan():
+    """A current, a gain, a bias, v_min, a non-zero v_reset, per-neuron θ: not the compiled loop."""
+    base = Neuron(threshold=np.float32(1), reset="zero", spikes="single")
+    others = [
+        Neuron(threshold=np.float32(1), i_decay=np.float32(0.5)),
+        Neuron(threshold=np.float32(1), gain=np.float32(2)),
+        Neuron(threshold=np.float32(1), bias=np.float32(0.5)),
+        Neuron(threshold=np.float32(1), v_min=np.float32(-1)),
+        Neuron(threshold=np.float32(1), reset="zero", v_reset=np.float32(0.5)),
+        Neuron(threshold=np.array([1, 2, 3], np.float32)),
+        Neuron(threshold=np.float32(1), spikes="multi"),
+    ]
+    shape, cpu = (3,), torch.device("cpu")
+    assert neuron_sim.NeuronState(base, shape, 1, cpu, frozenset()).plain is not None
+    for op in others:
+        assert neuron_sim.NeuronState(op, shape, 1, cpu, frozenset()).plain is None, op
+    assert neuron_sim.NeuronState(base, shape, 1, cpu, frozenset({"v"})).traces  # traced: the torch scan
