@@ -1,11 +1,12 @@
 """Every performance figure of issue 16 from one run, as ratios measured side by side.
 
-    python benchmarks/bench_all.py [--rounds 5] [--samples 10000] [--threads N] [--skip-report]
+    python benchmarks/bench_all.py [--rounds 9] [--samples 10000] [--threads N] [--skip-report]
 
 1. nmnist-cnn (examples/nmnist_cnn.py: 2×34×34 spikes → conv 12 → IF → sum-pool → conv 32 → IF →
    sum-pool → fc 10 → IF, integer weights; T = 100, B = 16, Bernoulli(0.1) input), built in sinabs
    and loaded with `snnc.load` as a user does. Columns, timed in interleaved rounds (A, B, C, A,
-   B, C, ...: a change in machine load hits every column alike), median of the rounds: sinabs'
+   B, C, ...: a change in machine load hits every column alike), each column's sample in a round
+   at least 0.2 s of back-to-back runs (`_repeats_for`), median of the rounds: sinabs'
    forward, SpikingJelly's multi-step forward, a dense per-step torch loop, snnc's float
    simulation of the loaded graph, snnc's integer simulation of the graph compiled for `sim`
    (8 bits), and Lava's CPU fixed_pt run of the graph compiled for Loihi where the Loihi backend
@@ -30,6 +31,7 @@ target of the issue with its measured figure and whether it is met.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -159,6 +161,19 @@ def lava_forward(x: np.ndarray) -> tuple[Forward | None, str]:
     return forward, ""
 
 
+SAMPLE_SECONDS = 0.2  # each column's timed sample lasts at least this long (`_repeats_for`)
+
+
+def _repeats_for(forward: Forward) -> int:
+    """How many runs of `forward` one timed sample takes, so that it lasts SAMPLE_SECONDS or more
+    (timeit's autorange, https://docs.python.org/3/library/timeit.html#timeit.Timer.autorange):
+    on a shared machine, load comes in bursts of tens of milliseconds, which would inflate a
+    single 35 ms run far more than a 200 ms one; samples of equal length weigh them alike."""
+    start = time.perf_counter()
+    forward()
+    return max(1, math.ceil(SAMPLE_SECONDS / (time.perf_counter() - start)))
+
+
 def nmnist(rounds: int) -> None:
     graph = nmnist_cnn.build()
     x = nmnist_cnn.sample_input(T=T, B=B)
@@ -177,12 +192,14 @@ def nmnist(rounds: int) -> None:
     }
     lava, why_not = lava_forward(x)
     outputs = {name: forward() for name, forward in columns.items()}  # warm-up, and the spikes compared
+    repeats = {name: _repeats_for(forward) for name, forward in columns.items()}
     times: dict[str, list[float]] = {name: [] for name in columns}
     for _ in range(rounds):
         for name, forward in columns.items():
             start = time.perf_counter()
-            forward()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(repeats[name]):
+                forward()
+            times[name].append((time.perf_counter() - start) / repeats[name])
     seconds = {name: statistics.median(ts) for name, ts in times.items()}
     if lava is not None:
         start = time.perf_counter()
@@ -190,6 +207,7 @@ def nmnist(rounds: int) -> None:
         seconds["Lava fixed_pt"] = time.perf_counter() - start  # one run: seconds each
 
     print(f"\n1. nmnist-cnn, T={T}, B={B}, {int(outputs['snnc float'].sum())} output spikes; median of {rounds} rounds")
+    print(f"   (seconds per run; a round times each column over >= {SAMPLE_SECONDS} s of runs: {_counts(repeats)})")
     reference = outputs["snnc float"].astype(np.float32)
     print(f"{'':14} {'seconds':>8}  {'spikes = snnc float':>20}")
     for name, s in seconds.items():
@@ -212,6 +230,10 @@ def nmnist(rounds: int) -> None:
 
 
 # --- 2. the command's start -------------------------------------------------------------------
+
+
+def _counts(repeats: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in repeats.items())
 
 
 def command_start(rounds: int) -> None:
@@ -382,7 +404,7 @@ def cuda(rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds (median reported)")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved timed rounds (median reported)")
     parser.add_argument("--samples", type=int, default=10_000, help="samples snnc report runs in part 4")
     parser.add_argument("--validate-samples", type=int, default=10_000, help="samples snnc validate runs in part 4")
     parser.add_argument("--batch", type=int, default=256, help="samples per batch in part 4")
