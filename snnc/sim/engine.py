@@ -37,6 +37,7 @@ from snnc.ir.graph import Graph, Node
 from snnc.ir.ops import Delay, Input
 from snnc.ir.verify import verify_or_raise
 from snnc.sim import budget
+from snnc.sim.carriers import float_byte_nodes
 from snnc.sim.checks import ACTIVITY, OUT, check_device, check_inputs, parse_record
 from snnc.sim.exact import order_dependent
 from snnc.sim.int_neuron import IntNeuronState
@@ -220,7 +221,9 @@ class _Run:
     ) -> None:
         self.graph = graph
         self.impls = IMPLS if plan is None else integer_impls(plan)  # a quantized graph runs in integers
-        self.carriers = {} if plan is None else plan.carriers  # node → tensor dtype; float32 if absent
+        self.carriers = plan.carriers if plan is not None else {}  # node → tensor dtype; float32 if absent
+        if plan is None and device.type == "cpu":
+            self.carriers = dict.fromkeys(float_byte_nodes(graph, requests), torch.uint8)
         self.observers = observers
         self.device = device
         self.requests = requests
@@ -243,6 +246,7 @@ class _Run:
             self.requests.get(node.name, frozenset()) - {OUT, ACTIVITY},
             tuple(self.graph.node(i).type for i in node.inputs),
             node.name in self.steps_apart,
+            self.carriers.get(node.name, torch.float32),
         )
 
     def _feed_dtype(self, name: str) -> type[np.generic]:
@@ -275,7 +279,9 @@ class _Run:
         """The node's output over `part` of the window, advancing its state."""
         sources = [self.feeds[node.name]] if isinstance(node.op, Input) else [self.values[i] for i in node.inputs]
         try:
-            return self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+            out = self.impls[type(node.op)].run(node.op, [s[part] for s in sources], self.states[node.name])
+            carrier = self.carriers.get(node.name, out.dtype)  # a byte pool or shape op on float32 input
+            return out if out.dtype == carrier else out.to(carrier)
         except Exception as e:  # a kernel failing is a bug in snnc: say where, as torch.fx's Interpreter does
             e.add_note(f"while simulating node {node.name} ({node.op.kind}, from {node.source}; origin {node.origin})")
             raise

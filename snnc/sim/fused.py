@@ -92,7 +92,8 @@ def _kernels() -> dict[str, Callable[..., None]] | None:
             for spikes in (np.float32, np.uint8):  # compiles both now
                 kernel(v, x, x.astype(spikes), zero, zero, zero, False)
             scan = numba.njit(cache=cache, nogil=True, boundscheck=False)(_float_scan)
-            scan(v, x, x.copy(), zero, zero, False, 0)
+            for spikes in (np.float32, np.uint8):
+                scan(v, x, x.astype(spikes), zero, zero, False, 0)
             transpose = numba.njit(cache=cache, nogil=True, boundscheck=False)(_channels_last)
             transpose(*(np.zeros((1, 1, 1), np.uint8),) * 2)
         except Exception:  # numba refuses a cache it cannot write, or fails to compile at all
@@ -141,9 +142,9 @@ RESETS = {"none": 0, "zero": 1, "subtract": 2}  # _float_scan's reset codes
 
 def float_scan(v: Tensor, x: Tensor, spikes: Tensor, theta: float, decay: float, strict: bool, reset: str) -> None:
     """Every step of x [n, *v.shape] through a plain float neuron (NeuronState._scan's), in place
-    on v, float32 spikes written (`same_layout(v, x, spikes)` must hold)."""
+    on v, spikes written (float32 or uint8; `same_layout(v, x, spikes)` must hold)."""
     kernels = _kernels()
-    assert kernels is not None and same_layout(v, x, spikes) and x.dtype == spikes.dtype == torch.float32
+    assert kernels is not None and same_layout(v, x, spikes) and x.dtype == torch.float32
     f32 = np.float32
     args = [_flat(v), _flat(x, x.shape[0]), _flat(spikes, x.shape[0])]
     kernels["float_scan"](*args, f32(theta), f32(decay), strict, RESETS[reset])

@@ -60,6 +60,7 @@ from snnc.ir.ops import (
 )
 from snnc.ir.quant import Arithmetic, IntRange
 from snnc.ir.types import Count, DType, Float, Int, Spike, TensorType
+from snnc.sim.carriers import BYTE_MAX, byte_carriers
 from snnc.sim.int8_conv import Int8Conv2d, exact_for
 from snnc.sim.int_arith import in_register
 from snnc.sim.int_neuron import IntNeuronState, NeuronPlan, runs_compiled
@@ -159,21 +160,17 @@ def byte_nodes(graph: Graph, plan: Plan) -> set[str]:
     in avg_pool2d, which has no uint8 kernel: they keep float32.)"""
     if not BYTE_CARRIERS:
         return set()
-    chosen: set[str] = set()
 
-    def reads_bytes(user: Node, source: Node) -> bool:
-        if isinstance(user.op, (SumPool2d, Flatten, Reshape)):
-            return user.name in chosen
+    def writes(node: Node) -> bool:
+        small = plan.bounds[node.name] <= BYTE_MAX and node.type.dtype.is_event
+        return small and _writes_bytes(node, plan)
+
+    def reads(user: Node, source: Node) -> bool:
         if isinstance(user.op, Linear):  # converts its input for its kernel anyway (`synapse`)
             return True
         return isinstance(user.op, Conv2d) and synapse_kernel(plan, user, source.type) == "int8"
 
-    for node in reversed(graph.order):  # users before their sources
-        users = graph.users(node.name)
-        small = plan.bounds[node.name] <= 255 and node.type.dtype.is_event
-        if small and _writes_bytes(node, plan) and users and all(reads_bytes(u, node) for u in users):
-            chosen.add(node.name)
-    return chosen
+    return byte_carriers(graph, writes, reads)
 
 
 def _writes_bytes(node: Node, plan: Plan) -> bool:

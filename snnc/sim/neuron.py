@@ -55,6 +55,18 @@ def serial_steps(x: Tensor) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def compiled_scan_applies(op: Neuron) -> bool:
+    """Whether `NeuronState._scan` of `op` is fused.py's compiled loop (when the neuron is not
+    traced): single spikes reset in the same step, an affine charge with scalar θ and decay, no
+    current, gain, bias, floor or non-zero v_reset."""
+    affine = (op.float_order or CANONICAL).charge == "affine" and not op.has_current
+    plain = bool((op.gain == 1).all()) and not op.bias.any() and op.v_min is None
+    resets = op.reset != "zero" or not op.v_reset.any()
+    scalars = op.threshold.size == 1 and (op.v_decay.size == 1 or bool((op.v_decay == 1).all()))
+    single = op.spikes == "single" and op.reset_timing == "same_step"
+    return affine and plain and resets and scalars and single
+
+
 def _broadcastable(value: np.ndarray, shape: tuple[int, ...], device: torch.device) -> Tensor:
     """A parameter as a tensor that broadcasts against [B, *shape]: a scalar as is, a per-channel
     (C,) array over the spatial axes, a per-neuron array as is."""
@@ -79,9 +91,16 @@ class NeuronState:
     """One Neuron node's membrane v (and current i) for a batch, and the traces asked of it."""
 
     def __init__(
-        self, op: Neuron, shape: tuple[int, ...], batch: int, device: torch.device, record: frozenset[str]
+        self,
+        op: Neuron,
+        shape: tuple[int, ...],
+        batch: int,
+        device: torch.device,
+        record: frozenset[str],
+        spikes: torch.dtype = torch.float32,
     ) -> None:
         self.op = op
+        self.spikes = spikes  # the output's dtype: uint8 for a byte carrier (carriers.py)
         full = (batch, *shape)
         self.threshold = _broadcastable(op.threshold, shape, device)
         self.v_decay = _factor(op.v_decay, shape, device)
@@ -99,23 +118,14 @@ class NeuronState:
         self.i = _broadcastable(op.i_init, shape, device).expand(full) if op.has_current else None
         self.traces: dict[str, list[Tensor]] = {name: [] for name in record}
         self.scans = op.spikes == "single" and op.reset_timing == "same_step" and "h" not in record
-        self.plain = self._plain_scalars()
-
-    def _plain_scalars(self) -> tuple[float, float] | None:
-        """(θ, v_decay) where `_scan` is fused.py's compiled loop: no current, gain, bias, v_min or
-        v_reset, an affine charge, scalar θ and decay; None elsewhere."""
-        op = self.op
-        affine = self.order.charge == "affine" and self.gain is None and self.bias is None and self.i is None
-        resets = op.reset != "zero" or self.v_reset is None
-        scalars = self.threshold.numel() == 1 and (self.v_decay is None or self.v_decay.numel() == 1)
-        if not (self.scans and affine and resets and scalars and self.v_min is None):
-            return None
-        return float(self.threshold), 1.0 if self.v_decay is None else float(self.v_decay)
+        self.plain = None  # (θ, v_decay) for fused.py's compiled scan, where it applies
+        if self.scans and compiled_scan_applies(op):
+            self.plain = (float(self.threshold), 1.0 if self.v_decay is None else float(self.v_decay))
 
     def run(self, x: Tensor, late: Tensor | None = None) -> Tensor:
         """Spikes for the time-major chunk x [n, B, *shape] (and the late input, if connected);
         the state carries over to the next chunk."""
-        out = torch.empty_like(x)
+        out = torch.empty_like(x, dtype=self.spikes)
         with serial_steps(x):
             if self.scans and not self._compiled_scan(x, late, out):
                 self._scan(x, late, out)

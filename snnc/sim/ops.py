@@ -60,6 +60,7 @@ class Setup:
     record: frozenset[str]  # neuron variables asked of this node ("v", "h", "i")
     inputs: tuple[TensorType, ...] = ()  # the types of the node's inputs
     steps_apart: bool = False  # evaluate each step on its own: the source library did, and the sums depend on it
+    carrier: torch.dtype = torch.float32  # the dtype of the node's output (uint8: carriers.py)
 
 
 Run = Callable[[OpT, list[Tensor], StateT], Tensor]  # (op, input chunks, node state) → output chunk
@@ -144,6 +145,7 @@ def _synaptic(kernel: Callable[[OpT, Tensor, Params], Tensor]) -> Run[OpT, Synap
 
     def run(op: OpT, xs: list[Tensor], st: Synapse) -> Tensor:
         (x,) = xs
+        x = x if x.is_floating_point() else x.float()  # spikes or counts carried as bytes (carriers.py)
         if st.steps_apart:
             return torch.stack([kernel(op, step, st.params) for step in x])
         return kernel(op, x.flatten(0, 1), st.params).unflatten(0, x.shape[:2])
@@ -305,7 +307,7 @@ def relu(op: ReLU, xs: list[Tensor], p: Params) -> Tensor:
 
 
 def _neuron_state(op: Neuron, node: Node, setup: Setup) -> NeuronState:
-    return NeuronState(op, node.type.shape, setup.batch, setup.device, setup.record)
+    return NeuronState(op, node.type.shape, setup.batch, setup.device, setup.record, setup.carrier)
 
 
 @impl(Neuron, init=_neuron_state)
