@@ -134,8 +134,11 @@ def integer_plan(graph: Graph, arrays: dict[str, np.ndarray], device: torch.devi
 
 
 def _max_abs(a: np.ndarray) -> int:
-    """max |a| without the copy np.abs makes (in Python ints: −min of an unsigned array wraps)."""
-    return max(int(a.max()), -int(a.min())) if a.size else 0
+    """max |a| without the copy np.abs makes (in Python ints: −min of an unsigned array wraps; an
+    unsigned array's max is its max |a|, one pass instead of two)."""
+    if not a.size:
+        return 0
+    return int(a.max()) if a.dtype.kind in "ub" else max(int(a.max()), -int(a.min()))
 
 
 def make_plan(graph: Graph, input_max: dict[str, int]) -> Plan:
