@@ -6,8 +6,9 @@ the integer run. Here the same step is one loop over the neurons, compiled by nu
 bundled in its wheel: no compiler is needed on the user's machine; docs/sim-kernels.md §2),
 where each neuron's value stays in a register between the four operations: about twice as fast
 on the first layer of nmnist-cnn (benchmarks/bench_int_sim.py times the run with and without it).
-One more loop moves input events' channels last for oneDNN's int8 convolution (int8_conv.py), a
-third of torch's time for that copy of bytes.
+The float simulator's plain neurons run the same kind of loop (`_float_scan`: torch's float
+operations in its order, neuron.py), and one more loop moves input events' channels last for
+oneDNN's int8 convolution (int8_conv.py) in a third of torch's time for that copy of bytes.
 
 The arithmetic is the torch loop's, operation for operation, on float32 integers below 2^23
 (int_neuron.py decides that they are exact), so both give the same spikes and states; the
@@ -152,7 +153,7 @@ def float_scan(v: Tensor, x: Tensor, spikes: Tensor, theta: float, decay: float,
 
 def channels_last_bytes(x: Tensor) -> Tensor:
     """The contiguous uint8 [N, C, H, W] x copied into channels-last memory (what oneDNN's int8
-    convolution reads), three times as fast as torch's copy for bytes (benchmarks/bench_int_sim.py)."""
+    convolution reads), three times as fast as torch's copy for bytes (docs/sim-kernels.md §2)."""
     kernels = _kernels()
     assert kernels is not None and x.dtype == torch.uint8 and x.dim() == 4 and x.is_contiguous()
     n, c, h, w = x.shape

@@ -15,7 +15,9 @@ are taken, both exact, because the neuron loop runs once per step and dominates 
 
 The common neuron (single spikes, reset in the same step, h not traced) runs `_scan`: the same
 operations in the same order, computed in place in one membrane buffer, so a step allocates
-nothing (at a layer's size every fresh tensor costs page faults as well as its arithmetic).
+nothing (at a layer's size every fresh tensor costs page faults as well as its arithmetic). The
+plainest of them (`compiled_scan_applies`, untraced) run those operations in numba's compiled
+loop instead, one pass over the layer a step (fused.py; the same floats, property-tested).
 """
 
 from __future__ import annotations
@@ -127,9 +129,9 @@ class NeuronState:
         the state carries over to the next chunk."""
         out = torch.empty_like(x, dtype=self.spikes)
         with serial_steps(x):
-            if self.scans and not self._compiled_scan(x, late, out):
-                self._scan(x, late, out)
             if self.scans:
+                if not self._compiled_scan(x, late, out):
+                    self._scan(x, late, out)
                 return out
             for t in range(x.shape[0]):
                 self.step(x[t], out[t], None if late is None else late[t])
