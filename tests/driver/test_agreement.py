@@ -27,3 +27,29 @@ def test_agreement_by_hand():
     assert agreement.per_step_mismatch == pytest.approx((1 - 2 / 3, 1 - 1 / 2))
     first = pair.first
     assert (first.step, first.sample, first.neuron, first.values) == (0, 0, (1,), (0.0, 1.0))
+
+
+def test_equal_batches_take_the_short_way_to_the_same_sums(monkeypatch):
+    """Equal traces (the usual case between exact stages) skip the comparing passes: every sum
+    and figure is what the full comparison gives."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 3, (5, 3, 4)).astype(np.float64)
+    runs = [
+        StageRun({"n": LayerTrace("n", (4,), x.sum(axis=2).astype(np.int64), True, values=x.copy())}, None)
+        for x in (a, a)
+    ]
+
+    def compared(full: bool):
+        if full:
+            monkeypatch.setattr(np, "array_equal", lambda *args: False)
+        pair = PairComparison(FLOAT_STAGE, Stage("quantized", "q", lambda x: None), ["n"], 5, {"n": 4})
+        pair.add(*runs, 0)
+        pair.add(*runs, 3)
+        return pair
+
+    short, full = compared(False), compared(True)
+    assert short.agreements() == full.agreements()
+    assert vars(short.sums["n"]).keys() == vars(full.sums["n"]).keys()
+    for key, value in vars(full.sums["n"]).items():
+        np.testing.assert_array_equal(getattr(short.sums["n"], key), value, err_msg=key)
+    assert short.first is None and full.first is None
