@@ -11,7 +11,8 @@
    simulation of the loaded graph, snnc's integer simulation of the graph compiled for `sim`
    (8 bits), and Lava's CPU fixed_pt run of the graph compiled for Loihi where the Loihi backend
    provides it (benchmarks/bench_loihi.py measures the same). Every column's output spikes are
-   compared with snnc's float simulation.
+   compared with snnc's float simulation. Then the integer run on sparser inputs with its
+   event-driven synaptic ops on and off (benchmarks/bench_int_sim.py `sparse_inputs`).
 2. The command's start: `snnc --version`, `snnc --help`, `snnc inspect examples/nmnist_cnn.snnc`.
 3. Compile time: SEW-ResNet-18 at 224×224 (SpikingJelly's own sew_resnet18) loaded and compiled
    for sim, and chains of 10 to 1000 Linear → IF layers, time per node (linear in node count?).
@@ -51,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import nmnist_cnn
+from bench_int_sim import sparse_inputs
 from bench_sim import dense_forward, spikingjelly_forward
 
 import snnc
@@ -162,6 +164,7 @@ def lava_forward(x: np.ndarray) -> tuple[Forward | None, str]:
 
 
 SAMPLE_SECONDS = 0.2  # each column's timed sample lasts at least this long (`_repeats_for`)
+SPARSE_DENSITIES = (0.002, 0.005)  # below nmnist-cnn's crossover (bench_int_sim.py sweeps more)
 
 
 def _repeats_for(forward: Forward) -> int:
@@ -227,6 +230,7 @@ def nmnist(rounds: int) -> None:
     print(f"every column's output spikes identical to snnc float: {'yes' if spikes else 'NO'}")
     for t in TARGETS:
         print(t.row())
+    sparse_inputs(compiled.graph, rounds, SPARSE_DENSITIES)  # the event-driven paths, chosen from the data
 
 
 # --- 2. the command's start -------------------------------------------------------------------

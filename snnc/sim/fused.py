@@ -78,29 +78,46 @@ def _channels_last(x, out):  # compiled by numba in _kernels
 
 
 @functools.cache
-def _kernels() -> dict[str, Callable[..., None]] | None:
-    """The compiled loops, or None where numba is missing or cannot compile them. Compiled here,
-    on first use (about a second), and cached on disk by numba (beside this file, else in the
-    user's cache directory; without a writable one, compiled in every process)."""
+def numba() -> Any:
+    """The numba module, or None where it is not installed."""
     try:
         import numba
     except ImportError:
         return None
-    v, x, zero = np.zeros(1, np.float32), np.zeros((1, 1), np.float32), np.float32(0)
+    return numba
+
+
+def jit(function: Callable[..., Any], *examples: tuple[Any, ...]) -> Callable[..., Any] | None:
+    """`function` compiled by numba (no bounds checks, releasing the GIL) for each argument tuple of
+    `examples`, now (about a second each) and cached on disk by numba (beside this package, else
+    in the user's cache directory; without a writable one, compiled in every process); None where
+    numba is missing or cannot compile it."""
+    module = numba()
+    if module is None:
+        return None
     for cache in (True, False):
         try:
-            kernel = numba.njit(cache=cache, nogil=True, boundscheck=False)(_integrate_and_fire)
-            for spikes in (np.float32, np.uint8):  # compiles both now
-                kernel(v, x, x.astype(spikes), zero, zero, zero, False)
-            scan = numba.njit(cache=cache, nogil=True, boundscheck=False)(_float_scan)
-            for spikes in (np.float32, np.uint8):
-                scan(v, x, x.astype(spikes), zero, zero, False, 0)
-            transpose = numba.njit(cache=cache, nogil=True, boundscheck=False)(_channels_last)
-            transpose(*(np.zeros((1, 1, 1), np.uint8),) * 2)
+            compiled = module.njit(cache=cache, nogil=True, boundscheck=False)(function)
+            for args in examples:
+                compiled(*args)
         except Exception:  # numba refuses a cache it cannot write, or fails to compile at all
             continue
-        return {"integrate_and_fire": kernel, "float_scan": scan, "channels_last": transpose}
+        return compiled
     return None
+
+
+@functools.cache
+def _kernels() -> dict[str, Callable[..., Any]] | None:
+    """The compiled loops, compiled on first use, or None where numba cannot compile them."""
+    v, x, zero = np.zeros(1, np.float32), np.zeros((1, 1), np.float32), np.float32(0)
+    spikes = [x, x.astype(np.uint8)]  # compiles both spike dtypes now
+    kernels = {
+        "integrate_and_fire": jit(_integrate_and_fire, *[(v, x, s, zero, zero, zero, False) for s in spikes]),
+        "float_scan": jit(_float_scan, *[(v, x, s, zero, zero, False, 0) for s in spikes]),
+        "channels_last": jit(_channels_last, (np.zeros((1, 1, 1), np.uint8),) * 2),
+    }
+    compiled = {name: kernel for name, kernel in kernels.items() if kernel is not None}
+    return compiled if len(compiled) == len(kernels) else None
 
 
 def importable() -> bool:

@@ -17,11 +17,11 @@ results are the target's. The planner walks the graph once and bounds every node
   sums in a third to a half of the time. The exact sum then enters the synapse register
   (`Arithmetic.synapse`, or `.conv`), whose overflow rule is skipped where S fits.
 
-A Linear reading sparse events takes an event-driven path (gather the active inputs' weight rows,
-as a chip does) when the measured density of a chunk is low; the sum is the same integer either
-way. A quantized real-valued input (`Input.format`) arrives as its integers (checks.py encodes
-float data). Graphs with real-valued nodes (BatchNorm, Scale, AvgPool, float inputs) cannot run
-in integers: SIM-QUANTIZED names them.
+A Linear or convolution reading events takes an event-driven path (each event adds its weights to
+the outputs it reaches, as a chip does; event_driven.py) in the windows whose measured density
+makes it cheaper; the sum is the same integer either way. A quantized real-valued input
+(`Input.format`) arrives as its integers (checks.py encodes float data). Graphs with real-valued
+nodes (BatchNorm, Scale, AvgPool, float inputs) cannot run in integers: SIM-QUANTIZED names them.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ from snnc.ir.ops import (
 )
 from snnc.ir.quant import Arithmetic, IntRange
 from snnc.ir.types import Count, DType, Float, Int, Spike, TensorType
+from snnc.sim import event_driven
 from snnc.sim.carriers import BYTE_MAX, byte_carriers
+from snnc.sim.event_driven import EventConv, EventLinear
 from snnc.sim.int8_conv import Int8Conv2d, exact_for
 from snnc.sim.int_arith import in_register
 from snnc.sim.int_neuron import IntNeuronState, NeuronPlan, runs_compiled
@@ -85,8 +87,6 @@ Tensor = torch.Tensor
 EXACT_FLOAT32 = 2**24
 INT32_MAX = 2**31 - 1
 BYTE_CARRIERS = True  # tests and benchmarks switch uint8 carriers off (byte_nodes) to compare
-SPARSE_DENSITY = 0.02  # below it a Linear gathers the active inputs' weights (benchmarks/bench_int_sim.py)
-SPARSE_MIN_WEIGHTS = 1 << 16  # smaller layers are cheaper dense whatever the density
 SUPPORTED = tuple(op for op in OPS if op not in REAL_ONLY)
 
 
@@ -288,11 +288,10 @@ class SynapseState:
     """A Linear/Conv's weights in its kernel's dtype, and where its exact sum goes."""
 
     fn: Callable[[Tensor], Tensor]  # the exact sum of a [N, *shape] input in its carrier, weights bound
-    weight: Tensor
-    bias: Tensor | None
+    kernel: str  # fn's: synapse_kernel
     out: torch.dtype
     register: IntRange | None  # None: the sum provably fits, the overflow rule is a no-op
-    sparse: bool  # may take the event-driven path
+    events: EventConv | EventLinear | None  # the event-driven path, where it may be taken
 
 
 def synapse_kernel(plan: Plan, node: Node, source: TensorType) -> str:
@@ -326,20 +325,15 @@ def _synapse_init(plan: Plan) -> Init[Linear | Conv1d | Conv2d, SynapseState]:
         register = _register(node, plan.arithmetic)
         weight = torch.tensor(op.weight, dtype=compute, device=setup.device)
         bias = None if op.bias is None else torch.tensor(op.bias, dtype=compute, device=setup.device)
-        sparse = isinstance(op, Linear) and compute == torch.float32 and op.weight.size >= SPARSE_MIN_WEIGHTS
         if kernel == "int8":
             assert isinstance(op, Conv2d)
             fn: Callable[[Tensor], Tensor] = Int8Conv2d.of(op)
         else:
             fn = functools.partial(_dense, _KERNELS[type(op)](op), weight, bias)
-        return SynapseState(
-            fn,
-            weight.t().contiguous() if sparse else weight,
-            bias,
-            plan.carriers[node.name],
-            register if total > register.max else None,
-            sparse,
-        )
+        events: EventConv | EventLinear | None = None
+        if event_driven.applies(op, kernel, setup.inputs[0].dtype, plan.carriers[source], plan.cpu):
+            events = EventLinear(weight, bias) if isinstance(op, Linear) else EventConv.of(op)
+        return SynapseState(fn, kernel, plan.carriers[node.name], register if total > register.max else None, events)
 
     return init
 
@@ -383,9 +377,8 @@ def synapse(op: Op, xs: list[Tensor], st: SynapseState) -> Tensor:
     """The exact integer sum, through the synapse register, in the node's carrier."""
     (x,) = xs
     flat = x.flatten(0, 1)
-    if st.sparse and int(torch.count_nonzero(flat)) < SPARSE_DENSITY * flat.numel():
-        y = torch.sparse.mm(flat.to(st.weight.dtype).to_sparse(), st.weight)  # the active inputs' weight rows, summed
-        y = y if st.bias is None else y + st.bias
+    if st.events is not None and st.events.worth(flat, event_driven.count(flat), st.kernel):
+        y = st.events(flat, st.kernel)  # the window's measured density makes the event-driven path cheaper
     else:
         y = st.fn(flat)
     y = y.unflatten(0, x.shape[:2])

@@ -16,7 +16,7 @@ from snnc.ir import Conv2d, Elementwise, Flatten, GraphBuilder, Int, Linear, Neu
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE, TensorType
 from snnc.ir.verify import verify
-from snnc.sim import int8_conv, int_ops, reference, run
+from snnc.sim import event_driven, int8_conv, int_ops, reference, run
 
 S8 = NumberFormat(8)
 
@@ -93,6 +93,10 @@ def test_every_kernel_and_schedule_gives_the_same_integers(monkeypatch_module, c
     assert all(np.array_equal(default[k], v) for k, v in layers(graph, x, _stepwise=True).items())
     assert all(np.array_equal(default[k], v) for k, v in layers(graph, x, _window=1).items())
     with monkeypatch_module.context() as m:
+        m.setattr(event_driven, "FORCE", True)  # every synaptic op on events event-driven
+        forced = layers(graph, x)
+    assert all(np.array_equal(default[k], v) for k, v in forced.items())
+    with monkeypatch_module.context() as m:
         m.setattr(int_ops, "EXACT_FLOAT32", 0)  # no float32 kernel or carrier: integer tensors only
         integer = layers(graph, x)
     assert all(np.array_equal(default[k], v) for k, v in integer.items())
@@ -102,24 +106,6 @@ def test_every_kernel_and_schedule_gives_the_same_integers(monkeypatch_module, c
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as m:
         yield m
-
-
-def test_event_driven_linear_gives_the_dense_sums(monkeypatch):
-    """A wide Linear on sparse spikes gathers the active inputs' rows; the sums are the same."""
-    rng = np.random.default_rng(1)
-    arith = arithmetic(IntRange(32, "saturate"), IntRange(24, "saturate"), 8, "floor")
-    b = GraphBuilder("wide", arithmetic=arith)
-    fc = b.add("fc", Linear(rng.integers(-128, 128, (256, 512)), weight_format=S8), b.input("x", (512,), SPIKE))
-    b.output("out", b.add("n", lif(arith, 300, 256, "zero"), fc))
-    graph = b.build()
-    x = (rng.random((20, 4, 512)) < 0.01).astype(np.uint8)
-    sums = {}
-    for density in (1.0, 0.0):  # always the event path, never
-        monkeypatch.setattr(int_ops, "SPARSE_DENSITY", density)
-        sums[density] = run(graph, x, record=["fc:out", "n:v"]).traces
-    assert np.array_equal(sums[1.0]["fc"]["out"], sums[0.0]["fc"]["out"])
-    assert np.array_equal(sums[1.0]["n"]["v"], sums[0.0]["n"]["v"])
-    assert np.array_equal(sums[0.0]["fc"]["out"], x.astype(np.int64) @ graph.node("fc").op.weight.T)
 
 
 def test_recurrence_through_a_delay_runs_in_integers():
