@@ -1,7 +1,7 @@
 """Event-driven synaptic ops: each input event adds its weights to the outputs it reaches.
 
 This is a chip's synaptic operation (a spike is routed to its fan-out and each target adds the
-weight; Speck and Loihi count exactly these synaptic ops, cost/energy.md), so its work grows with
+weight: the SOPs snnc's cost model counts, docs/cost/energy.md), so its work grows with
 the number of events, where a dense convolution's grows with the outputs whatever the input.
 On sparse events it is the faster way to the same integers: for every event (n, c, y, x) of
 value q and every kernel tap (ky, kx) that lands on an output (oy, ox) — oy·sy = y + py − ky·dy
@@ -181,7 +181,7 @@ class EventConv:
 
     def worth(self, x: Tensor, events: int, dense: str) -> bool:
         """Whether scattering the `events` events of x [N, C, H, W] ([N, C, L]) on one core beats
-        the `dense` kernel ("int8" or "float32") on the cores torch uses, by the cost model above
+        the `dense` kernel ("int8" or "float32") on the cores torch uses, by the cost model above.
         Loading numba and the kernel (once per process: 0.3–0.7 s, compiled code cached on disk)
         waits for a window whose dense convolution takes LOAD_DENSE: small simulations never pay."""
         if FORCE:
