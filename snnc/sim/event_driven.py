@@ -142,7 +142,7 @@ class Geometry:
     def of(op: Conv1d | Conv2d) -> Geometry:
         if isinstance(op, Conv2d):
             return Geometry(_pair(op.stride), _pair(op.padding), _pair(op.dilation), op.groups)
-        return Geometry((1, op.stride[0]), (0, op.padding[0]), (1, op.dilation[0]), op.groups)
+        return Geometry(_pair((1, op.stride[0])), _pair((0, op.padding[0])), _pair((1, op.dilation[0])), op.groups)
 
     def output(self, size: tuple[int, int], kernel: tuple[int, int]) -> tuple[int, int]:
         """The output's (height, width) for an input's, as torch's conv2d."""
@@ -154,8 +154,9 @@ class Geometry:
 
 
 def _pair(values: tuple[int, ...]) -> tuple[int, int]:
+    """Two Python ints: the types the kernel was compiled for (another would compile anew)."""
     a, b = values
-    return a, b
+    return int(a), int(b)
 
 
 class EventConv:

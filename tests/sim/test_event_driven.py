@@ -165,3 +165,14 @@ def test_event_driven_linear_gives_the_dense_sums(monkeypatch):
     assert np.array_equal(sums[1.0]["fc"]["out"], sums[0.0]["fc"]["out"])
     assert np.array_equal(sums[1.0]["n"]["v"], sums[0.0]["n"]["v"])
     assert np.array_equal(sums[0.0]["fc"]["out"], x.astype(np.int64) @ graph.node("fc").op.weight.T)
+
+
+@settings(max_examples=30, deadline=None)
+@given(convolutions())
+def test_no_geometry_compiles_the_kernel_anew(case):
+    """Every geometry, dtype and layout runs one of the two signatures compiled up front (a new
+    one would compile at run time, seconds in the middle of a simulation)."""
+    op, x = case
+    EventConv(op)(x, "int8")
+    kernel = event_driven._kernel()
+    assert kernel is not None and len(kernel.signatures) == 2
