@@ -16,7 +16,7 @@ from snnc.ir import Conv2d, Elementwise, Flatten, GraphBuilder, Int, Linear, Neu
 from snnc.ir.quant import Arithmetic, IntRange, Mantissa
 from snnc.ir.types import SPIKE, TensorType
 from snnc.ir.verify import verify
-from snnc.sim import event_driven, int8_conv, int_ops, reference, run
+from snnc.sim import engine, event_driven, int8_conv, int_ops, reference, run
 
 S8 = NumberFormat(8)
 
@@ -177,6 +177,21 @@ def test_cuda_plans_take_the_float32_convolution(case):
     cpu, cuda = (int_ops.integer_plan(graph, {"x": x}, torch.device(d)) for d in ("cpu", "cuda"))
     assert int_ops.synapse_kernel(cpu, conv, source) in ("int8", "float32")
     assert int_ops.synapse_kernel(cuda, conv, source) == "float32"
+
+
+@settings(max_examples=15, deadline=None)
+@given(stacks())
+def test_the_cuda_plan_gives_the_cpu_integers_on_the_cpu(monkeypatch_module, case):
+    """The plan made for CUDA (float32 carriers and kernels only: no int8 convolution, bytes or
+    event-driven path), executed on the CPU, gives the CPU plan's integers: the arithmetic of the
+    GPU path checked where no GPU is (its device-specific part, cuDNN off, is tested below)."""
+    graph, x = case
+    with monkeypatch_module.context() as m:
+        m.setattr(engine, "integer_plan", lambda g, arrays, dev: int_ops.integer_plan(g, arrays, torch.device("cuda")))
+        m.setattr(int8_conv, "_uint8_channels_last", lambda t: pytest.fail("the CUDA plan ran oneDNN's int8 kernel"))
+        got = layers(graph, x)
+    for name, want in layers(graph, x).items():
+        assert np.array_equal(got[name], want), name
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the path is CPU-tested above)")
