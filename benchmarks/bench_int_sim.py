@@ -134,7 +134,7 @@ def event_windows(graph: Graph, x: np.ndarray) -> str:
     finally:
         EventConv.__call__ = original
     names = {tuple(graph.node(n.inputs[0]).type.shape): n.name for n in graph if isinstance(n.op, Conv2d)}
-    return ", ".join(f"{names[shape]}: {count}" for shape, count in taken.items()) or "none"
+    return ", ".join(f"conv2d {names[shape]!r}: {count}" for shape, count in taken.items()) or "none"
 
 
 def main() -> None:
