@@ -276,4 +276,4 @@ def applies(op: Linear | Conv1d | Conv2d, kernel: str, source: DType, carrier: t
     eligible = ENABLED and cpu and source.is_event and kernel in ("int8", "float32")
     if isinstance(op, Linear):
         return eligible and op.weight.size >= SPARSE_MIN_WEIGHTS
-    return eligible and carrier in (torch.uint8, torch.float32) and fused.importable()
+    return eligible and carrier in (torch.uint8, torch.float32) and fused.installed()  # not fused.ENABLED's

@@ -120,9 +120,14 @@ def _kernels() -> dict[str, Callable[..., Any]] | None:
     return compiled if len(compiled) == len(kernels) else None
 
 
+def installed() -> bool:
+    """Whether numba is installed, without loading it."""
+    return importlib.util.find_spec("numba") is not None
+
+
 def importable() -> bool:
     """Whether the compiled loops can be used, without loading numba yet."""
-    return ENABLED and importlib.util.find_spec("numba") is not None
+    return ENABLED and installed()
 
 
 def available(work: int) -> bool:
